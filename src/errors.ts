@@ -1,0 +1,144 @@
+// Error classes with stable `code`s, so callers branch on `err.code` rather than on message text.
+
+/** Every error code Qilin uses. Documented in docs/errors.md. */
+export type QilinErrorCode =
+  | 'ERR_QILIN_INVALID_OPTION'
+  | 'ERR_QILIN_NOT_RUNNING'
+  | 'ERR_QILIN_SHUTTING_DOWN'
+  | 'ERR_QILIN_START_FAILED'
+  | 'ERR_QILIN_RELOAD_FAILED';
+
+const CODE_PREFIX = 'ERR_QILIN_';
+
+/**
+ * Base class of every error Qilin throws or rejects with.
+ *
+ * `InvalidOptionError` must be a `TypeError` (wrong options are type errors, as in Node's own API), and a
+ * class can only extend one parent, so `instanceof QilinError` is decided by the error's `code` instead of
+ * its prototype chain: every error whose code starts with `ERR_QILIN_` is a QilinError.
+ */
+export class QilinError extends Error {
+  readonly code: QilinErrorCode;
+
+  constructor(code: QilinErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'QilinError';
+    this.code = code;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const code: unknown = value instanceof Error ? (value as { code?: unknown }).code : undefined;
+    return typeof code === 'string' && code.startsWith(CODE_PREFIX);
+  }
+}
+
+/** A wrong option: names the option, what was expected and what was given. */
+export class InvalidOptionError extends TypeError {
+  readonly code = 'ERR_QILIN_INVALID_OPTION' as const;
+  /** The option's name, dotted for nested ones (`log.respawns`). */
+  readonly option: string;
+
+  constructor(option: string, expected: string, given: unknown) {
+    super(`Expected \`${option}\` to be ${expected}, got ${describeValue(given)}`);
+    this.name = 'InvalidOptionError';
+    this.option = option;
+  }
+
+  /** An option nobody knows: names it and lists the known ones. */
+  static unknown(option: string, known: readonly string[]): InvalidOptionError {
+    const error = new InvalidOptionError(option, '', undefined);
+    error.message = `Unknown option \`${option}\`: expected one of ${known.join(', ')}`;
+    return error;
+  }
+}
+
+/** Renders a value for an error message: `-1` (number), `'abc'` (string), an object's keys, a function's name. */
+export function describeValue(value: unknown): string {
+  if (value === null) return '`null`';
+  if (value === undefined) return '`undefined`';
+  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`;
+  if (typeof value === 'function') return `a function${value.name ? ` \`${value.name}\`` : ''}`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object') {
+    let shown: string;
+    try {
+      shown = JSON.stringify(value);
+    } catch {
+      shown = Object.prototype.toString.call(value);
+    }
+    return `\`${shown.length > 80 ? `${shown.slice(0, 77)}...` : shown}\` (object)`;
+  }
+  return `\`${String(value)}\` (${typeof value})`;
+}
+
+/** How a starting worker failed: it exited, or it did not become ready in time. */
+export type StartFailure =
+  | { readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly kind: 'timeout'; readonly afterMs: number };
+
+/** What is known about one worker that failed to start. */
+export interface FailedStart {
+  readonly slot: number;
+  readonly generation: number;
+  readonly pid: number | undefined;
+  readonly failure: StartFailure;
+  /** The worker's last lines on stderr, oldest first (empty when none were written). */
+  readonly stderr: readonly string[];
+}
+
+/** Renders a failed start in words: `slot 1 (pid 4242) exited with code 1 before it was ready`. */
+export function describeFailedStart(start: FailedStart): string {
+  const who = `slot ${start.slot}${start.pid === undefined ? '' : ` (pid ${start.pid})`}`;
+  const f = start.failure;
+  if (f.kind === 'timeout') return `${who} was not ready within ${f.afterMs} ms`;
+  const how = f.signal ? `was killed by ${f.signal}` : `exited with code ${f.code ?? 'unknown'}`;
+  return `${who} ${how} before it was ready`;
+}
+
+function withStderr(message: string, stderr: readonly string[]): string {
+  return stderr.length === 0 ? message : `${message}\n  last stderr lines:\n${stderr.map((l) => `    ${l}`).join('\n')}`;
+}
+
+/** The first generation (from `run()`) could not start: a worker failed before it was ready. */
+export class StartError extends QilinError {
+  readonly start: FailedStart;
+
+  constructor(start: FailedStart) {
+    super('ERR_QILIN_START_FAILED', withStderr(`Workers could not start: ${describeFailedStart(start)}`, start.stderr));
+    this.name = 'StartError';
+    this.start = start;
+  }
+}
+
+/** Which generation each slot runs, reported when a reload ends. */
+export interface SlotGeneration {
+  readonly slot: number;
+  /** The generation of the worker serving this slot, or null when the slot has no ready worker. */
+  readonly generation: number | null;
+}
+
+/** A reload was aborted: the new generation's worker in `start.slot` failed. The workers that served before keep serving. */
+export class ReloadError extends QilinError {
+  /** The reload's generation number. */
+  readonly generation: number;
+  /** The worker whose failure aborted the reload. */
+  readonly start: FailedStart;
+  /** Which generation serves each slot now. */
+  readonly slots: readonly SlotGeneration[];
+
+  constructor(generation: number, start: FailedStart, slots: readonly SlotGeneration[]) {
+    const serving = [...new Set(slots.map((s) => s.generation))].filter((g) => g !== null).join(', ');
+    super(
+      'ERR_QILIN_RELOAD_FAILED',
+      withStderr(
+        `Reload to generation ${generation} failed: ${describeFailedStart(start)}; ` +
+          `the previous workers keep serving (generation ${serving || 'none'})`,
+        start.stderr,
+      ),
+    );
+    this.name = 'ReloadError';
+    this.generation = generation;
+    this.start = start;
+    this.slots = slots;
+  }
+}

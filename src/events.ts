@@ -1,0 +1,69 @@
+// The cluster's one event map: every event, its arguments and their meaning.
+import type { Address, Worker } from 'node:cluster';
+import type { ReloadError, SlotGeneration } from './errors.js';
+import type { ReloadStrategy } from './options.js';
+
+/** Why a worker is being replaced while it still runs. */
+export type ReplaceReason =
+  /** It sent `{cmd: 'disconnect'}`. */
+  | 'requested'
+  /** It closed its IPC channel (`cluster.worker.disconnect()`). */
+  | 'disconnected'
+  /** Its heartbeat stopped for `heartbeatTimeout`: its event loop is blocked. */
+  | 'unresponsive'
+  /** Its resident memory went above `maxMemory`. */
+  | 'memory'
+  /** It had an uncaught exception; it finishes its other requests and exits. */
+  | 'crashed';
+
+/** What `ready` carries: the listening address, the `{cmd: 'ready'}` message, or nothing for `readyWhen: 'started'`. */
+export type ReadyDetail = Address | Readonly<Record<string, unknown>> | undefined;
+
+/** Sent with `reloadStart`. */
+export interface ReloadStart {
+  /** The generation the reload starts. */
+  readonly generation: number;
+  readonly strategy: ReloadStrategy;
+  /** Number of slots being replaced. */
+  readonly slots: number;
+}
+
+/** How a successful reload ended; also what `reload()` resolves with. */
+export interface ReloadResult {
+  readonly generation: number;
+  readonly strategy: ReloadStrategy;
+  /** From `reloadStart` until every slot was served by the new generation. */
+  readonly durationMs: number;
+  /** Which generation serves each slot now. */
+  readonly slots: readonly SlotGeneration[];
+}
+
+/** Every event of a cluster, with its arguments. Events about one worker pass the worker first, as in recluster. */
+export interface ClusterEvents {
+  /** A worker process was forked for `slot`. */
+  fork: [worker: Worker, slot: number, generation: number];
+  /** The worker process is running (its script has not necessarily run yet). */
+  online: [worker: Worker];
+  /** The worker called `listen()`; once per call. */
+  listening: [worker: Worker, address: Address];
+  /** The worker is ready, per `readyWhen`; once per worker. */
+  ready: [worker: Worker, detail: ReadyDetail];
+  /** The worker's IPC channel closed. */
+  disconnect: [worker: Worker];
+  /** The worker process exited. */
+  exit: [worker: Worker, code: number | null, signal: NodeJS.Signals | null];
+  /** The worker sent a message (Qilin's own `qilin:` messages are not passed on). */
+  message: [worker: Worker, message: unknown];
+  /** A slot will get a new worker after `delay` ms; `previous` is the worker that left it, if any. */
+  respawn: [slot: number, delay: number, previous: Worker | null];
+  /** A running worker is being replaced; it is stopped once its replacement is ready. */
+  replace: [worker: Worker, reason: ReplaceReason];
+  /** A reload began (a reload asked for during another starts when that one ends). */
+  reloadStart: [info: ReloadStart];
+  /** A reload ended with every slot served by the new generation. */
+  reloadEnd: [result: ReloadResult];
+  /** A reload was aborted; the previous workers keep serving. */
+  reloadFailed: [error: ReloadError];
+  /** The first generation could not start (a StartError), or something unexpected happened. Never thrown. */
+  error: [error: Error];
+}

@@ -1,0 +1,19 @@
+// The package's public surface: re-exports only.
+import { recluster } from './recluster.js';
+
+export { recluster };
+export default recluster;
+export { Cluster, STARTED_WINDOW, type WorkerInfo } from './cluster.js';
+export type { ClusterOptions, Duration, Logger, LogOptions, ReadyWhen, ReloadStrategy, ResolvedOptions } from './options.js';
+export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason } from './events.js';
+export type { WorkerState } from './worker-handle.js';
+export {
+  QilinError,
+  InvalidOptionError,
+  StartError,
+  ReloadError,
+  type QilinErrorCode,
+  type FailedStart,
+  type StartFailure,
+  type SlotGeneration,
+} from './errors.js';

@@ -1,0 +1,68 @@
+// The messages and environment variables the primary and the worker runtime use to talk, shared by both sides.
+
+/** Environment variables set in every worker. */
+export const ENV = {
+  /** The worker's slot, as in recluster: `'0'` to `String(workers - 1)`. */
+  slot: 'WORKER_ID',
+  /** The generation the worker belongs to: 0 for the first, then one more per reload. */
+  generation: 'QILIN_GENERATION',
+  /** Milliseconds between heartbeats, or 0 when the primary does not watch them. */
+  heartbeatInterval: 'QILIN_HEARTBEAT_INTERVAL',
+  /** The drain deadline in ms for a worker that retires by itself (after an uncaught exception): the cluster's `timeout`. */
+  timeout: 'QILIN_TIMEOUT',
+} as const;
+
+/** Sent by a worker when it is ready, with `readyWhen: 'ready'` (recluster's message). */
+export interface ReadyMessage {
+  readonly cmd: 'ready';
+}
+
+/** Sent by a worker that wants to be replaced; sent to a worker that is being retired (recluster's message). */
+export interface DisconnectMessage {
+  readonly cmd: 'disconnect';
+}
+
+/** The runtime has loaded in the worker, so retirement can be graceful. */
+export interface HelloMessage {
+  readonly cmd: 'qilin:hello';
+}
+
+/** From the worker's event loop, every `QILIN_HEARTBEAT_INTERVAL` ms, with its resident memory. */
+export interface HeartbeatMessage {
+  readonly cmd: 'qilin:heartbeat';
+  readonly rss: number;
+}
+
+/** An uncaught exception: the worker stops accepting, finishes what it can and exits; the primary replaces it at once. */
+export interface CrashMessage {
+  readonly cmd: 'qilin:crash';
+  readonly error: { readonly name: string; readonly message: string; readonly stack: string | undefined };
+}
+
+/** Why a worker is retired. */
+export type RetireReason = 'reload' | 'replace' | 'shutdown' | 'scale' | 'crash';
+
+/** Primary to worker: stop accepting, finish in-flight requests, run the shutdown hooks, then disconnect, all within `deadline` ms. */
+export interface RetireMessage {
+  readonly cmd: 'qilin:retire';
+  readonly deadline: number;
+  readonly reason: RetireReason;
+}
+
+export type WorkerToPrimary = ReadyMessage | DisconnectMessage | HelloMessage | HeartbeatMessage | CrashMessage;
+
+function hasCmd(message: unknown): message is { cmd: unknown } {
+  return typeof message === 'object' && message !== null && 'cmd' in message;
+}
+
+/** Qilin's own messages, which are not passed on as `message` events. */
+export type InternalMessage = HelloMessage | HeartbeatMessage | CrashMessage | RetireMessage;
+
+/** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
+export function isInternalMessage(message: unknown): message is InternalMessage {
+  return hasCmd(message) && typeof message.cmd === 'string' && message.cmd.startsWith('qilin:');
+}
+
+export function isCommand<C extends string>(message: unknown, cmd: C): message is { cmd: C } {
+  return hasCmd(message) && message.cmd === cmd;
+}

@@ -1,0 +1,67 @@
+// Reading durations and memory sizes from options: numbers and strings with units, in one place.
+import ms from 'ms';
+
+const PLAIN_NUMBER = /^\s*-?\d+(\.\d+)?\s*$/;
+
+/**
+ * Reads a duration. A number is seconds (as in recluster); a string is read with `ms` and must carry a unit
+ * (`'500ms'`, `'30s'`, `'1h'`). A string without a unit is refused rather than guessed: `ms('30')` is 30
+ * milliseconds while the number 30 is 30 seconds, and that trap is worse than an error.
+ * Returns milliseconds, or undefined when the value is not a duration.
+ */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  }
+  if (typeof value === 'string' && !PLAIN_NUMBER.test(value)) {
+    let parsed: number | undefined;
+    try {
+      parsed = ms(value as ms.StringValue) as number | undefined;
+    } catch {
+      return undefined;
+    }
+    return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0 ? Math.round(parsed) : undefined;
+  }
+  return undefined;
+}
+
+/** Milliseconds in words for log lines, as `ms` writes them: `500 ms`, `2 seconds`, `1 minute`. */
+export function formatDuration(milliseconds: number): string {
+  return milliseconds === 0 ? '0 ms' : ms(milliseconds, { long: true });
+}
+
+const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i;
+const SIZE_FACTORS: Record<string, number> = {
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
+
+/**
+ * Reads a memory size: a number is bytes; a string may carry a unit (`'512MB'`, `'1G'`, `'300m'`), read as
+ * powers of 1024 the way `ps` and PM2's `max_memory_restart` read them. Returns bytes, or undefined.
+ */
+export function parseSize(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = SIZE.exec(value);
+  if (!match) return undefined;
+  const unit = (match[2] ?? 'b').toLowerCase();
+  const bytes = Math.round(Number(match[1]) * (SIZE_FACTORS[unit] ?? 1));
+  return bytes > 0 ? bytes : undefined;
+}
+
+/** Bytes in words for log lines: `512 MB`. */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  if (bytes >= 1024 ** 2) return `${Math.round(bytes / 1024 ** 2)} MB`;
+  if (bytes >= 1024) return `${Math.round(bytes / 1024)} KB`;
+  return `${bytes} B`;
+}

@@ -1,0 +1,132 @@
+// One worker as the primary sees it: slot, generation, state and timers, and guarded I/O that can never throw into the primary.
+import type { Worker } from 'node:cluster';
+import { LineTail } from './line-tail.js';
+import type { RetireMessage } from './protocol.js';
+import type { StartListener } from './reload/batch-start.js';
+
+/**
+ * - `starting`: forked, not ready yet
+ * - `ready`: ready per `readyWhen` (serving, or waiting to be promoted by a reload)
+ * - `retiring`: being stopped: draining, or waiting for SIGTERM/SIGKILL
+ * - `exited`: the process has exited
+ */
+export type WorkerState = 'starting' | 'ready' | 'retiring' | 'exited';
+
+type TimerName = 'ready' | 'started' | 'healthy' | 'term' | 'kill' | 'disconnected';
+
+const noop = (): void => {};
+
+export class WorkerHandle {
+  readonly worker: Worker;
+  readonly slot: number;
+  readonly generation: number;
+  readonly forkedAt = Date.now();
+  readonly stderr = new LineTail();
+  state: WorkerState = 'starting';
+  readyAt: number | null = null;
+  /** The worker runtime said hello: it can drain gracefully and sends heartbeats. */
+  hasRuntime = false;
+  lastHeartbeat = Date.now();
+  /** Resident memory from the last heartbeat, in bytes. */
+  rss: number | null = null;
+  /** Why the worker is being replaced while it still runs, if it is. */
+  replacing: string | null = null;
+  /** Set while a reload owns this worker: its readiness and failure are the reload's to act on, and it takes its slot only when the reload says. */
+  heldBy: StartListener | null = null;
+  /** Told of this worker's readiness or failure (the first start, a scale-up), without holding it back from its slot. */
+  watchedBy: StartListener | null = null;
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  #resolveExited!: () => void;
+  #disconnectAsked = false;
+  readonly #timers = new Map<TimerName, NodeJS.Timeout>();
+
+  constructor(worker: Worker, slot: number, generation: number) {
+    this.worker = worker;
+    this.slot = slot;
+    this.generation = generation;
+    this.exited = new Promise((resolve) => {
+      this.#resolveExited = resolve;
+    });
+  }
+
+  markExited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.state = 'exited';
+    this.exitCode = code;
+    this.exitSignal = signal;
+    this.clearTimers();
+    this.#resolveExited();
+  }
+
+  get pid(): number | undefined {
+    return this.worker.process.pid;
+  }
+
+  get alive(): boolean {
+    return this.state !== 'exited';
+  }
+
+  /** Sends a message if the channel is open; a closed channel or a failed write is ignored, never thrown. */
+  send(message: unknown): void {
+    if (!this.alive || !this.worker.isConnected()) return;
+    try {
+      this.worker.send(message as Parameters<Worker['send']>[0], undefined, noop);
+    } catch {
+      // The channel closed between the check and the write: the worker is going away anyway.
+    }
+  }
+
+  /** Node's disconnect (stop giving it connections, close its servers, close IPC), done at most once. */
+  disconnect(): void {
+    if (this.#disconnectAsked || !this.alive || !this.worker.isConnected()) return;
+    this.#disconnectAsked = true;
+    try {
+      this.worker.disconnect();
+    } catch {
+      // Already disconnecting.
+    }
+  }
+
+  /** Sends a signal to the process if it still runs. */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.alive) return;
+    try {
+      this.worker.process.kill(signal);
+    } catch {
+      // ESRCH: it exited between the check and the kill.
+    }
+  }
+
+  /** Asks the runtime to drain within `deadline` ms, and sends recluster's `{cmd: 'disconnect'}` for apps that listen for it. */
+  askToRetire(message: RetireMessage): void {
+    this.send(message);
+    this.send({ cmd: 'disconnect' });
+  }
+
+  setTimer(name: TimerName, delay: number, fn: () => void, unref = false): void {
+    this.clearTimer(name);
+    const timer = setTimeout(() => {
+      this.#timers.delete(name);
+      fn();
+    }, delay);
+    if (unref) timer.unref();
+    this.#timers.set(name, timer);
+  }
+
+  hasTimer(name: TimerName): boolean {
+    return this.#timers.has(name);
+  }
+
+  clearTimer(name: TimerName): void {
+    const timer = this.#timers.get(name);
+    if (timer) clearTimeout(timer);
+    this.#timers.delete(name);
+  }
+
+  clearTimers(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+}

@@ -1,0 +1,159 @@
+// Retires a worker's servers without losing a request: stop accepting, let requests finish, close keep-alive connections only after their last response.
+import http from 'node:http';
+import https from 'node:https';
+import type { Http2Session } from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
+
+type Kind = 'http' | 'http2' | 'net';
+
+interface Tracked {
+  readonly server: net.Server;
+  readonly kind: Kind;
+  /** TCP connections, as accepted. */
+  readonly sockets: Set<net.Socket>;
+  /** The sockets HTTP/1 parses requests on: the TCP socket for http, the TLS socket for https. Used to spot upgraded ones. */
+  readonly httpSockets: Set<net.Socket>;
+  readonly sessions: Set<Http2Session>;
+}
+
+/** How often a draining worker checks whether its connections are done. */
+const DRAIN_TICK = 25;
+/** How long idle keep-alive connections are left open after retirement begins, so clients that just sent a request on one get their answer. */
+export const IDLE_GRACE = 1_000;
+
+const noop = (): void => {};
+
+function kindOf(server: net.Server): Kind {
+  if (server instanceof http.Server || server instanceof https.Server) return 'http';
+  const name = server.constructor?.name;
+  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
+  return 'net';
+}
+
+/** After an upgrade (WebSocket) or CONNECT, Node frees the socket's HTTP parser: the socket is the app's now. */
+function isUpgraded(socket: net.Socket): boolean {
+  return (socket as { parser?: unknown }).parser === null && !socket.destroyed;
+}
+
+function keepAliveOff(_request: http.IncomingMessage, response: http.ServerResponse): void {
+  // Sent as `Connection: close`; Node closes the socket once this response is written.
+  response.shouldKeepAlive = false;
+}
+
+/** Every server this worker listens on, and their connections, so they can be drained on retirement. */
+export class ServerRegistry {
+  readonly #servers = new Map<net.Server, Tracked>();
+
+  /** Starts tracking a server's connections; called when it listens. */
+  track(server: net.Server): void {
+    if (this.#servers.has(server)) return;
+    const tracked: Tracked = { server, kind: kindOf(server), sockets: new Set(), httpSockets: new Set(), sessions: new Set() };
+    this.#servers.set(server, tracked);
+    const remember = (set: Set<net.Socket>) => (socket: net.Socket) => {
+      set.add(socket);
+      socket.once('close', () => set.delete(socket));
+    };
+    server.on('connection', remember(tracked.sockets));
+    if (tracked.kind === 'http') {
+      server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', remember(tracked.httpSockets));
+    }
+    if (tracked.kind === 'http2') {
+      server.on('session', (session: Http2Session) => {
+        tracked.sessions.add(session);
+        session.once('close', () => tracked.sessions.delete(session));
+      });
+    }
+    server.once('close', () => this.#servers.delete(server));
+  }
+
+  get size(): number {
+    return this.#servers.size;
+  }
+
+  /**
+   * Stops accepting on every server and waits until their requests are done: HTTP/1 connections close
+   * after their next response (sent with `Connection: close`), idle keep-alive ones after IDLE_GRACE,
+   * HTTP/2 sessions after a GOAWAY once their streams end. Upgraded sockets are not waited for. Resolves
+   * when done or at `deadline` (epoch ms), whichever is first.
+   */
+  drain(deadline: number): Promise<void> {
+    for (const tracked of this.#servers.values()) this.#stopAccepting(tracked);
+    const graceEnd = Math.min(Date.now() + IDLE_GRACE, Date.now() + Math.max(0, deadline - Date.now()) / 2);
+    return this.#until(deadline, () => {
+      if (Date.now() >= graceEnd) this.#closeIdle();
+      return [...this.#servers.values()].every((tracked) => this.#requestsDone(tracked));
+    });
+  }
+
+  /** Waits until every connection, upgraded ones included, has closed, or until `deadline`; then destroys what is left. */
+  async settle(deadline: number): Promise<void> {
+    await this.#until(deadline, () => [...this.#servers.values()].every((t) => t.sockets.size === 0 && t.sessions.size === 0));
+    this.destroyAll();
+  }
+
+  /** Destroys every connection left, for the deadline. */
+  destroyAll(): void {
+    for (const tracked of this.#servers.values()) {
+      for (const session of tracked.sessions) session.destroy();
+      for (const socket of tracked.sockets) socket.destroy();
+      for (const socket of tracked.httpSockets) socket.destroy();
+    }
+  }
+
+  #stopAccepting(tracked: Tracked): void {
+    const { server } = tracked;
+    if (tracked.kind === 'http') {
+      const httpServer = server as http.Server;
+      // Node's close() (and cluster's disconnect, which calls it) destroys idle keep-alive sockets at once,
+      // including ones a client has just written its next request on. Hold that back until the grace ends.
+      httpServer.closeIdleConnections = noop;
+      httpServer.prependListener('request', keepAliveOff);
+      for (const socket of tracked.httpSockets) {
+        const response = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+        if (response && !response.headersSent) response.shouldKeepAlive = false;
+      }
+    }
+    if (tracked.kind === 'http2') {
+      for (const session of tracked.sessions) {
+        if (!session.closed && !session.destroyed) session.close();
+      }
+    }
+    try {
+      net.Server.prototype.close.call(server);
+    } catch {
+      // Not listening any more: nothing to stop.
+    }
+  }
+
+  #closeIdle(): void {
+    for (const tracked of this.#servers.values()) {
+      if (tracked.kind !== 'http') continue;
+      const proto = Object.getPrototypeOf(tracked.server) as http.Server;
+      proto.closeIdleConnections.call(tracked.server);
+    }
+  }
+
+  #requestsDone(tracked: Tracked): boolean {
+    if (tracked.kind === 'http') {
+      let upgraded = 0;
+      for (const socket of tracked.httpSockets) if (isUpgraded(socket)) upgraded += 1;
+      return tracked.sockets.size <= upgraded;
+    }
+    if (tracked.kind === 'http2') return tracked.sessions.size === 0 && tracked.sockets.size === 0;
+    return tracked.sockets.size === 0;
+  }
+
+  #until(deadline: number, done: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (done() || Date.now() >= deadline) {
+          clearInterval(timer);
+          resolve();
+        }
+      };
+      const timer = setInterval(check, DRAIN_TICK);
+      check();
+    });
+  }
+}
