@@ -59,6 +59,15 @@ interface Slot {
 
 type Status = 'new' | 'running' | 'stopping' | 'stopped';
 
+/**
+ * Something that runs beside the workers for the cluster's lifetime, such as the file watcher or the admin
+ * server: started by `run()` (or at once, if attached to a running cluster), stopped when the cluster stops.
+ */
+export interface ClusterService {
+  start(cluster: Cluster): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
 type Callback<T = void> = (error: Error | null, value?: T) => void;
 
 /** Attaches a no-op handler so a promise nobody awaits never becomes an unhandled rejection; awaiting it still sees the rejection. */
@@ -97,6 +106,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Watches the workers of `run()` and `scale()` until they are ready. */
   readonly #starting = new Set<BatchStart>();
   #shutdown: Promise<void> | null = null;
+  readonly #services: ClusterService[] = [];
   readonly #reloads: ReloadQueue<ReloadResult>;
 
   constructor(file: string, options: ResolvedOptions) {
@@ -127,7 +137,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       }),
     );
     this.#startMonitor();
+    for (const service of this.#services) this.#startService(service);
     return this.#firstStart;
+  };
+
+  /** Runs `service` for the cluster's lifetime: started with `run()` (or now, when running), stopped when the cluster stops. */
+  attach = (service: ClusterService): void => {
+    this.#services.push(service);
+    if (this.#status === 'running') this.#startService(service);
   };
 
   /**
@@ -629,8 +646,27 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.#status === 'stopped') return;
     this.#cancelWork(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'The cluster was stopped'));
     this.#status = 'stopped';
+    this.#stopServices();
     for (const handle of this.#handles.values()) {
       if (handle.state !== 'retiring') handle.clearTimers();
+    }
+  }
+
+  #startService(service: ClusterService): void {
+    try {
+      Promise.resolve(service.start(this)).catch((error: unknown) => this.emit('error', error instanceof Error ? error : new Error(String(error))));
+    } catch (error) {
+      this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  #stopServices(): void {
+    for (const service of this.#services.splice(0)) {
+      try {
+        Promise.resolve(service.stop()).catch(() => {});
+      } catch {
+        // A service that fails to stop must not keep the cluster from stopping.
+      }
     }
   }
 

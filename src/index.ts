@@ -3,7 +3,7 @@ import { recluster } from './recluster.js';
 
 export { recluster };
 export default recluster;
-export { Cluster, STARTED_WINDOW, type WorkerInfo } from './cluster.js';
+export { Cluster, STARTED_WINDOW, type ClusterService, type WorkerInfo } from './cluster.js';
 export type { ClusterOptions, Duration, Logger, LogOptions, ReadyWhen, ReloadStrategy, ResolvedOptions } from './options.js';
 export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason } from './events.js';
 export type { WorkerState } from './worker-handle.js';
