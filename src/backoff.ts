@@ -13,7 +13,7 @@ export const MIN_GROWTH_BASE = 100;
 /** Delay before a respawn, given how many respawns this slot has had since its last healthy worker. */
 export function respawnDelay(policy: BackoffPolicy, attempts: number): number {
   if (policy.backoff <= 0 || attempts <= 0) return policy.respawn;
-  const base = Math.max(policy.respawn, MIN_GROWTH_BASE);
+  const base = policy.respawn > 0 ? policy.respawn : MIN_GROWTH_BASE;
   return Math.min(Math.max(policy.backoff, policy.respawn), base * 2 ** attempts);
 }
 

@@ -479,10 +479,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     };
     if (reason === 'crashed' || reason === 'disconnected') {
       // It has stopped accepting already: the slot is empty until the replacement is ready.
+      // The worker drains itself within `timeout` and exits; SIGTERM comes only if it has not by then.
       slot.active = null;
       handle.state = 'retiring';
       handle.clearTimer('healthy');
-      handle.setTimer('term', this.options.timeout, () => this.#terminateProcess(handle));
+      handle.setTimer('term', this.options.timeout + this.options.killTimeout, () => this.#terminateProcess(handle));
       this.#refill(slot, handle, `${who} ${because[reason]}`, true);
       return;
     }

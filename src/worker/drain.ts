@@ -41,6 +41,35 @@ function keepAliveOff(_request: http.IncomingMessage, response: http.ServerRespo
   response.shouldKeepAlive = false;
 }
 
+/**
+ * A request handler that throws synchronously takes the worker down (see the runtime's crash containment),
+ * and its own request would otherwise wait, unanswered, until the drain deadline. Catching the throw at the
+ * server's emit, where the request is known, answers that one request with a 500 and `Connection: close`;
+ * the error then goes on to the uncaught-exception path as before. Other events pass straight through.
+ */
+function answerThrowingRequests(server: http.Server): void {
+  const emit = server.emit;
+  server.emit = function emitRequest(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'request') return emit.call(this, event, ...args);
+    try {
+      return emit.call(this, event, ...args);
+    } catch (error) {
+      const response = args[1] as http.ServerResponse;
+      try {
+        if (!response.headersSent) {
+          response.shouldKeepAlive = false;
+          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
+        } else {
+          response.destroy();
+        }
+      } catch {
+        response.socket?.destroy();
+      }
+      throw error;
+    }
+  } as typeof server.emit;
+}
+
 /** Every server this worker listens on, and their connections, so they can be drained on retirement. */
 export class ServerRegistry {
   readonly #servers = new Map<net.Server, Tracked>();
@@ -57,6 +86,7 @@ export class ServerRegistry {
     server.on('connection', remember(tracked.sockets));
     if (tracked.kind === 'http') {
       server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', remember(tracked.httpSockets));
+      answerThrowingRequests(server as http.Server);
     }
     if (tracked.kind === 'http2') {
       server.on('session', (session: Http2Session) => {

@@ -1,0 +1,216 @@
+import assert from 'node:assert/strict';
+import type { Worker } from 'node:cluster';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import { type ClusterOptions, ReloadError, type ReloadResult } from 'qilin';
+import { get, isAlive, memoryLogger, nextEvent, pidsOf, portOf, testCluster, until, within } from './helpers.js';
+
+/** A versioned app whose code on disk is changed by writing its version file. */
+async function versionedCluster(t: TestContext, options: ClusterOptions = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-reload-'));
+  const versionFile = path.join(dir, 'version');
+  const deploy = (version: string) => writeFile(versionFile, version);
+  await deploy('v1');
+  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
+  const port = portOf(cluster);
+  await within(10_000, 'the first generation', cluster.run());
+  return { cluster, deploy, port: await port };
+}
+
+/** Versions answered by `count` new connections (round-robin spreads them over the workers). */
+async function versions(port: number, count = 6): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i += 1) seen.add(/version=(\S+)/.exec((await get(port)).body)?.[1] ?? '?');
+  return seen;
+}
+
+function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => assert.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describe('reload', () => {
+  it('replaces every worker with the code on disk now, and retires the old ones', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t);
+    const oldPids = pidsOf(cluster.workers());
+    const starts: number[] = [];
+    cluster.on('reloadStart', (info) => starts.push(info.generation));
+    await deploy('v2');
+    const result = await within(10_000, 'the reload', cluster.reload());
+    assert.equal(result.generation, 1);
+    assert.equal(result.strategy, 'all');
+    assert.deepEqual(result.slots, [
+      { slot: 0, generation: 1 },
+      { slot: 1, generation: 1 },
+    ]);
+    assert.ok(result.durationMs >= 0);
+    assert.deepEqual(starts, [1]);
+    assert.equal(cluster.generation, 1);
+    assert.deepEqual(await versions(port), new Set(['v2']));
+    await until('the old workers to exit', () => oldPids.every((pid) => !isAlive(pid)) && cluster.workers().length === 2, 5_000);
+    assert.ok(oldPids.every((pid) => !isAlive(pid)));
+  });
+
+  it('keeps the old workers serving when the new code cannot start, and says why', { timeout: 30_000 }, async (t) => {
+    const logger = memoryLogger();
+    const { cluster, deploy, port } = await versionedCluster(t, { log: { reloads: true, respawns: true }, logger });
+    const oldPids = pidsOf(cluster.workers());
+    const failed = nextEvent(cluster, 'reloadFailed');
+    await deploy('broken');
+    const error = await failureOf(cluster.reload());
+    assert.ok(error instanceof ReloadError);
+    assert.equal(error.code, 'ERR_QILIN_RELOAD_FAILED');
+    assert.equal(error.generation, 1);
+    assert.equal(error.start.failure.kind, 'exit');
+    assert.ok(error.start.stderr.some((line) => line.includes('version broken cannot start')), 'the new worker’s stderr is in the error');
+    assert.deepEqual(error.slots, [
+      { slot: 0, generation: 0 },
+      { slot: 1, generation: 0 },
+    ]);
+    assert.equal((await failed)[0], error);
+    assert.match(logger.lines.join('\n'), /Reload to generation 1 failed: slot \d \(pid \d+\) exited with code 1 before it was ready; the previous workers keep serving \(generation 0\)/);
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()).sort(), oldPids.sort(), 'the same old workers serve');
+    assert.deepEqual(await versions(port), new Set(['v1']));
+    await until('the failed generation to be gone', () => cluster.workers().length === 2, 5_000);
+
+    await deploy('v3');
+    const fixed = await within(10_000, 'the next reload', cluster.reload());
+    assert.equal(fixed.generation, 2);
+    assert.deepEqual(await versions(port), new Set(['v3']));
+  });
+
+  it('aborts when a new worker misses readyTimeout', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { readyTimeout: '400ms', killTimeout: 0.5 });
+    await deploy('hang');
+    const error = await failureOf(cluster.reload());
+    assert.ok(error instanceof ReloadError);
+    assert.deepEqual(error.start.failure, { kind: 'timeout', afterMs: 400 });
+    assert.match(error.message, /was not ready within 400 ms/);
+    assert.deepEqual(await versions(port), new Set(['v1']));
+  });
+
+  it('merges reloads asked for while one runs into one more, and answers every caller', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t);
+    const starts: number[] = [];
+    cluster.on('reloadStart', (info) => starts.push(info.generation));
+    await deploy('v2');
+    const first = cluster.reload();
+    await deploy('v3');
+    const rest = [cluster.reload(), cluster.reload(), cluster.reload(), cluster.reload()];
+    const results = await within(15_000, 'all five reloads', Promise.all([first, ...rest]));
+    assert.deepEqual(
+      results.map((r: ReloadResult) => r.generation),
+      [1, 2, 2, 2, 2],
+    );
+    assert.deepEqual(starts, [1, 2], 'two reloads ran, not five');
+    assert.deepEqual(await versions(port), new Set(['v3']), 'the merged reload loaded the newest code');
+    assert.equal(cluster.workers().length <= 4, true);
+  });
+
+  it('answers through a callback as well as a promise', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy } = await versionedCluster(t, { workers: 1 });
+    const ok = await new Promise<ReloadResult | undefined>((resolve, reject) => {
+      void cluster.reload((error: Error | null, result?: ReloadResult) => (error ? reject(error) : resolve(result)));
+    });
+    assert.equal(ok?.generation, 1);
+    await deploy('broken');
+    const error = await new Promise<Error | null>((resolve) => {
+      void cluster.reload((e: Error | null) => resolve(e));
+    });
+    assert.ok(error instanceof ReloadError);
+  });
+
+  it('works unbound, as a signal listener, and a failure nobody awaits crashes nothing', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy } = await versionedCluster(t, { workers: 1 });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    process.on('SIGUSR2', cluster.reload);
+    t.after(() => {
+      process.off('SIGUSR2', cluster.reload);
+      process.off('unhandledRejection', onUnhandled);
+    });
+    const ended = nextEvent(cluster, 'reloadEnd');
+    process.kill(process.pid, 'SIGUSR2');
+    assert.equal((await ended)[0].generation, 1);
+    await deploy('broken');
+    const failed = nextEvent(cluster, 'reloadFailed');
+    process.kill(process.pid, 'SIGUSR2');
+    await failed;
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
+  });
+
+  it('refuses before run() and after shutdown, with a code', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 1 });
+    await assert.rejects(cluster.reload(), { code: 'ERR_QILIN_NOT_RUNNING' });
+    await cluster.run();
+    await cluster.shutdown();
+    await assert.rejects(cluster.reload(), { code: 'ERR_QILIN_SHUTTING_DOWN' });
+  });
+
+  it('tells every waiting caller when a shutdown cancels their reload', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy } = await versionedCluster(t, { workers: 1, readyTimeout: false });
+    await deploy('hang');
+    const running = cluster.reload();
+    const queued = cluster.reload();
+    await nextEvent(cluster, 'fork');
+    await within(10_000, 'shutdown', cluster.shutdown());
+    await assert.rejects(running, { code: 'ERR_QILIN_SHUTTING_DOWN' });
+    await assert.rejects(queued, { code: 'ERR_QILIN_SHUTTING_DOWN' });
+    assert.equal(cluster.workers().length, 0);
+  });
+});
+
+describe('rolling reload', () => {
+  it('replaces one slot at a time: the next starts only once the previous slot is served by the new generation', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { workers: 3, strategy: 'rolling' });
+    const order: string[] = [];
+    const slotOf = new Map<Worker, number>();
+    cluster.on('fork', (worker, slot) => {
+      slotOf.set(worker, slot);
+      order.push(`fork ${slot}`);
+    });
+    cluster.on('ready', (worker) => order.push(`ready ${slotOf.get(worker)}`));
+    await deploy('v2');
+    const result = await within(15_000, 'the rolling reload', cluster.reload());
+    assert.equal(result.strategy, 'rolling');
+    assert.deepEqual(order, ['fork 0', 'ready 0', 'fork 1', 'ready 1', 'fork 2', 'ready 2']);
+    assert.deepEqual(await versions(port, 9), new Set(['v2']));
+  });
+
+  it('replaces `batch` slots at a time', { timeout: 30_000 }, async (t) => {
+    const { cluster } = await versionedCluster(t, { workers: 3, strategy: 'rolling', batch: 2 });
+    const order: string[] = [];
+    cluster.on('fork', (_worker, slot) => order.push(`fork ${slot}`));
+    cluster.on('ready', () => order.push('ready'));
+    await within(15_000, 'the rolling reload', cluster.reload());
+    assert.deepEqual(order.slice(0, 2).sort(), ['fork 0', 'fork 1']);
+    assert.deepEqual(order.slice(2), ['ready', 'ready', 'fork 2', 'ready']);
+  });
+
+  it('stops at a failed slot, keeps the old workers there and beyond, and reports who runs what', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { workers: 3, strategy: 'rolling' });
+    const before = cluster.activeWorkers();
+    await deploy('broken:1');
+    const error = await failureOf(cluster.reload());
+    assert.ok(error instanceof ReloadError);
+    assert.equal(error.start.slot, 1);
+    assert.deepEqual(error.slots, [
+      { slot: 0, generation: 1 },
+      { slot: 1, generation: 0 },
+      { slot: 2, generation: 0 },
+    ]);
+    const after = cluster.activeWorkers();
+    assert.notEqual(after[0], before[0], 'slot 0 was replaced before the failure');
+    assert.equal(after[1], before[1], 'the failed slot keeps its old worker');
+    assert.equal(after[2], before[2], 'the slot not reached keeps its old worker');
+    assert.deepEqual(await versions(port, 9), new Set(['v1', 'broken:1']));
+  });
+});

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { get, isAlive, memoryLogger, nextEvent, portOf, testCluster, until, within } from './helpers.js';
+
+describe('hung workers', () => {
+  it('a worker whose event loop is blocked is replaced, then killed, with a reason', { timeout: 30_000 }, async (t) => {
+    const logger = memoryLogger();
+    const cluster = testCluster(t, 'blocks-event-loop.cjs', { workers: 2, heartbeatTimeout: '600ms', killTimeout: 0.3, log: { respawns: true }, logger });
+    const port = portOf(cluster);
+    await cluster.run();
+    const replace = nextEvent(cluster, 'replace');
+    const reply = await get(await port, '/block');
+    const pid = Number(/pid=(\d+)/.exec(reply.body)?.[1]);
+    const hung = cluster.workers().find((w) => w.process.pid === pid);
+    assert.ok(hung);
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === hung);
+    const [worker, reason] = await replace;
+    assert.deepEqual([worker, reason], [hung, 'unresponsive']);
+    const [, , signal] = await exit;
+    assert.ok(signal === 'SIGTERM' || signal === 'SIGKILL', `killed by a signal, not ${signal}`);
+    await until('both slots to be served again', () => cluster.activeWorkers().every(Boolean) && !cluster.workers().includes(hung));
+    assert.match(logger.lines.join('\n'), /worker \d+ in slot \d sent no heartbeat for .* \(event loop blocked\); starting its replacement/);
+    assert.equal((await get(await port)).status, 200);
+  });
+});
+
+describe('crash containment', () => {
+  it('an uncaught exception lets the worker’s other requests finish while its replacement starts', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'throws-on-request.cjs', { workers: 1, timeout: 5 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const crashed = cluster.activeWorkers()[0];
+    assert.ok(crashed);
+    const events: string[] = [];
+    cluster.on('replace', (worker, reason) => events.push(`replace ${reason} ${worker === crashed}`));
+    cluster.on('fork', () => events.push('fork'));
+    cluster.on('exit', (worker, code) => events.push(`exit ${code} ${worker === crashed}`));
+    const slowStarted = nextEvent(cluster, 'message');
+    const slow = get(port, '/slow?ms=600');
+    await slowStarted;
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === crashed);
+    const listening = nextEvent(cluster, 'listening', (worker) => worker !== crashed);
+    const boom = await get(port, '/boom');
+    assert.equal(boom.status, 500, 'the request that threw is answered with a 500 at once');
+    const reply = await slow;
+    assert.equal(reply.status, 200, 'the other in-flight request finished');
+    assert.match(reply.body, new RegExp(`slow done pid=${crashed.process.pid}`));
+    const [, code] = await exit;
+    assert.equal(code, 1);
+    assert.deepEqual(events.slice(0, 2), ['replace crashed true', 'fork'], 'the replacement was forked at once, before the exit');
+    // Its only listener gone, node:cluster closed the port-0 socket: the replacement listens on a new port.
+    const [, address] = await listening;
+    assert.equal((await get(address.port)).status, 200);
+  });
+});
+
+describe('maxMemory', () => {
+  it('a worker above maxMemory is replaced gracefully: its replacement is ready before it leaves', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'grows-memory.cjs', { workers: 1, maxMemory: '150MB' });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const big = cluster.activeWorkers()[0];
+    assert.ok(big);
+    const order: string[] = [];
+    cluster.on('replace', (_w, reason) => order.push(`replace ${reason}`));
+    cluster.on('ready', (worker) => order.push(`ready ${worker === big ? 'old' : 'new'}`));
+    cluster.on('exit', (worker) => order.push(`exit ${worker === big ? 'old' : 'new'}`));
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === big);
+    await get(port, '/grow?mb=200');
+    await exit;
+    assert.deepEqual(order, ['replace memory', 'ready new', 'exit old']);
+    assert.notEqual(cluster.activeWorkers()[0], big);
+  });
+});
+
+describe('shutdown hooks', () => {
+  it('run after in-flight requests finish, with the reason and the deadline', { timeout: 30_000 }, async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
+    const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, timeout: 5, env: { HOOK_FILE: path.join(dir, 'hook') } });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const arrived = nextEvent(cluster, 'message');
+    const request = get(port, '/');
+    await arrived;
+    await within(10_000, 'shutdown', cluster.shutdown());
+    assert.equal((await request).body, 'done');
+    const [file] = await readdir(dir);
+    assert.ok(file, 'the hook ran');
+    const record = JSON.parse(await readFile(path.join(dir, file), 'utf8'));
+    assert.deepEqual(record, { reason: 'shutdown', openRequests: 0, shuttingDown: true, deadlineInFuture: true, aborted: false });
+  });
+
+  it('run on a reload too, with reason "reload"', { timeout: 30_000 }, async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
+    const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, env: { HOOK_FILE: path.join(dir, 'hook') } });
+    await cluster.run();
+    const old = cluster.activeWorkers()[0];
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
+    await cluster.reload();
+    await exit;
+    const [file] = await readdir(dir);
+    assert.ok(file);
+    assert.equal(JSON.parse(await readFile(path.join(dir, file), 'utf8')).reason, 'reload');
+  });
+});
+
+/** Opens an upgraded connection and resolves with the socket once the 101 answer has arrived. */
+function upgrade(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write('GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
+    });
+    socket.once('data', (chunk) => (chunk.toString().startsWith('HTTP/1.1 101') ? resolve(socket) : reject(new Error(chunk.toString()))));
+    socket.once('error', reject);
+  });
+}
+
+describe('upgraded sockets', () => {
+  it('are left to the app: a hook that closes them lets the worker leave early', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'holds-upgraded-socket.cjs', { workers: 1, timeout: 20, env: { CLOSE_ON_SHUTDOWN: '1' } });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const socket = await upgrade(port);
+    const closed = new Promise<string>((resolve) => {
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+    });
+    await within(10_000, 'shutdown well before the 20 s deadline', cluster.shutdown());
+    assert.equal(await closed, 'bye');
+  });
+
+  it('are destroyed at the deadline when the app does not close them', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'holds-upgraded-socket.cjs', { workers: 1, timeout: 0.8 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const socket = await upgrade(port);
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const started = Date.now();
+    await within(10_000, 'shutdown', cluster.shutdown());
+    await within(5_000, 'the upgraded socket to close', closed);
+    assert.ok(Date.now() - started >= 700, 'kept open until the deadline');
+  });
+});
+
+describe('HTTP/2', () => {
+  it('a session keeps working across a reload: the old worker sends GOAWAY and its streams finish', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'http2-server.cjs', { workers: 1, timeout: 5 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const request = (session: http2.ClientHttp2Session) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/' });
+        let body = '';
+        stream.setEncoding('utf8');
+        stream.on('data', (chunk: string) => (body += chunk));
+        stream.on('end', () => resolve(body));
+        stream.on('error', reject);
+      });
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    t.after(() => session.destroy());
+    const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+    assert.equal(await request(session), 'generation=0');
+    const old = cluster.activeWorkers()[0]?.process.pid;
+    await within(10_000, 'the reload', cluster.reload());
+    await within(5_000, 'GOAWAY from the old worker', goaway);
+    const fresh = http2.connect(`http://127.0.0.1:${port}`);
+    t.after(() => fresh.destroy());
+    assert.equal(await request(fresh), 'generation=1');
+    await until('the old worker to exit', () => !isAlive(old));
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { InvalidOptionError, QilinError } from '../../src/errors.js';
+import { type ClusterOptions, resolveFile, resolveOptions } from '../../src/options.js';
+
+function rejects(options: unknown, option: string, pattern: RegExp): void {
+  assert.throws(
+    () => resolveOptions(options as ClusterOptions),
+    (error: unknown) => {
+      assert.ok(error instanceof TypeError, 'a TypeError');
+      assert.ok(error instanceof InvalidOptionError);
+      assert.ok(error instanceof QilinError, 'a QilinError by its code');
+      assert.equal(error.code, 'ERR_QILIN_INVALID_OPTION');
+      assert.equal(error.option, option);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
+}
+
+describe('options', () => {
+  it("defaults to recluster's values", () => {
+    const o = resolveOptions({}, {});
+    assert.equal(o.workers, availableParallelism());
+    assert.equal(o.timeout, 1_000);
+    assert.equal(o.respawn, 1_000);
+    assert.equal(o.backoff, 0);
+    assert.equal(o.readyWhen, 'listening');
+    assert.deepEqual(o.args, []);
+    assert.deepEqual(o.execArgv, []);
+    assert.deepEqual(o.log, { respawns: true, reloads: true });
+    assert.equal(o.logger, console);
+    assert.equal(o.readyTimeout, 30_000);
+    assert.equal(o.killTimeout, 5_000);
+    assert.equal(o.strategy, 'all');
+    assert.equal(o.heartbeatTimeout, 30_000);
+    assert.equal(o.maxMemory, null);
+    assert.equal(o.runtime, true);
+  });
+
+  it('waits an hour for retiring workers in production, as recluster does', () => {
+    assert.equal(resolveOptions({}, { NODE_ENV: 'production' }).timeout, 3_600_000);
+  });
+
+  it('reads a number as seconds and a string with ms', () => {
+    const o = resolveOptions({ timeout: 2.5, respawn: '250ms', backoff: '1m', killTimeout: '1h', readyTimeout: '30s' });
+    assert.equal(o.timeout, 2_500);
+    assert.equal(o.respawn, 250);
+    assert.equal(o.backoff, 60_000);
+    assert.equal(o.killTimeout, 3_600_000);
+    assert.equal(o.readyTimeout, 30_000);
+  });
+
+  it('takes an explicit 0 as 0', () => {
+    const o = resolveOptions({ workers: 0, timeout: 0, respawn: 0, backoff: 0, killTimeout: 0 });
+    assert.equal(o.workers, 0);
+    assert.equal(o.timeout, 0);
+    assert.equal(o.respawn, 0);
+    assert.equal(o.killTimeout, 0);
+  });
+
+  it('turns optional limits off with false', () => {
+    const o = resolveOptions({ readyTimeout: false, heartbeatTimeout: false, maxMemory: false, log: false });
+    assert.equal(o.readyTimeout, null);
+    assert.equal(o.heartbeatTimeout, null);
+    assert.equal(o.maxMemory, null);
+    assert.deepEqual(o.log, { respawns: false, reloads: false });
+  });
+
+  it('reads memory sizes with units', () => {
+    assert.equal(resolveOptions({ maxMemory: '512MB' }).maxMemory, 512 * 1024 ** 2);
+    assert.equal(resolveOptions({ maxMemory: 1e9 }).maxMemory, 1e9);
+  });
+
+  it('names the option, what was expected and what was given', () => {
+    rejects({ workers: -1 }, 'workers', /^Expected `workers` to be a non-negative integer, got `-1` \(number\)$/);
+    rejects({ workers: 1.5 }, 'workers', /got `1.5` \(number\)/);
+    rejects({ workers: '4' }, 'workers', /got `"4"` \(string\)/);
+    rejects({ timeout: -1 }, 'timeout', /a duration/);
+    rejects({ timeout: 'soon' }, 'timeout', /got `"soon"` \(string\)/);
+    rejects({ readyWhen: 'online' }, 'readyWhen', /one of 'listening', 'started', 'ready'/);
+    rejects({ args: ['a', 1] }, 'args[1]', /a string/);
+    rejects({ execArgv: '--inspect' }, 'execArgv', /an array of strings/);
+    rejects({ log: { respawns: 'yes' } }, 'log.respawns', /a boolean/);
+    rejects({ logger: {} }, 'logger', /a `log` method/);
+    rejects({ env: { A: 1 } }, 'env.A', /a string/);
+    rejects({ serialization: 'v8' }, 'serialization', /'json', 'advanced'/);
+    rejects({ strategy: 'canary' }, 'strategy', /'all', 'rolling'/);
+    rejects({ batch: 0 }, 'batch', /at least 1/);
+    rejects({ maxMemory: '12 parsecs' }, 'maxMemory', /a size/);
+  });
+
+  it('refuses a unitless duration string rather than reading it as milliseconds', () => {
+    rejects({ timeout: '30' }, 'timeout', /a string with a unit/);
+  });
+
+  it('refuses 0 where it cannot mean anything, and says to use false', () => {
+    rejects({ readyTimeout: 0 }, 'readyTimeout', /above zero.*or false/);
+    rejects({ heartbeatTimeout: 0 }, 'heartbeatTimeout', /or false/);
+  });
+
+  it('refuses unknown keys, naming them', () => {
+    rejects({ wrokers: 2 }, 'wrokers', /^Unknown option `wrokers`: expected one of workers, timeout/);
+    rejects({ log: { errors: true } }, 'log.errors', /^Unknown option `log.errors`/);
+  });
+
+  it('refuses runtime features without the runtime', () => {
+    rejects({ runtime: false, heartbeatTimeout: '5s' }, 'heartbeatTimeout', /`runtime` is false/);
+    rejects({ runtime: false, maxMemory: '1GB' }, 'maxMemory', /`runtime` is false/);
+    assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
+  });
+
+  it("never changes the caller's object, and freezes its own", () => {
+    const input = { workers: 2, args: ['--x'], env: { A: 'b' }, log: { respawns: false } };
+    const copy = structuredClone(input);
+    const o = resolveOptions(input);
+    assert.deepEqual(input, copy);
+    assert.ok(Object.isFrozen(o) && Object.isFrozen(o.args) && Object.isFrozen(o.env) && Object.isFrozen(o.log));
+    assert.notEqual(o.args, input.args);
+  });
+
+  it('makes the worker script path absolute and refuses an empty one', () => {
+    assert.equal(resolveFile('server.js'), path.resolve('server.js'));
+    assert.throws(() => resolveFile(''), /Expected `file` to be the path of the worker script/);
+  });
+});

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatDuration, formatSize, parseDuration, parseSize } from '../../src/units.js';
+
+describe('durations', () => {
+  it('reads numbers as seconds', () => {
+    assert.equal(parseDuration(1), 1_000);
+    assert.equal(parseDuration(0.25), 250);
+    assert.equal(parseDuration(0), 0);
+  });
+  it('reads strings with units', () => {
+    assert.equal(parseDuration('500ms'), 500);
+    assert.equal(parseDuration('30s'), 30_000);
+    assert.equal(parseDuration('1h'), 3_600_000);
+    assert.equal(parseDuration('2 minutes'), 120_000);
+  });
+  it('refuses negatives, non-finite numbers, unitless strings and other types', () => {
+    for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY, '10', ' 5 ', 'soon', '', null, {}, true]) {
+      assert.equal(parseDuration(bad), undefined, `refuses ${String(bad)}`);
+    }
+  });
+  it('writes durations in words', () => {
+    assert.equal(formatDuration(0), '0 ms');
+    assert.equal(formatDuration(250), '250 ms');
+    assert.equal(formatDuration(2_000), '2 seconds');
+    assert.equal(formatDuration(60_000), '1 minute');
+  });
+});
+
+describe('sizes', () => {
+  it('reads bytes and units in powers of 1024', () => {
+    assert.equal(parseSize(1024), 1024);
+    assert.equal(parseSize('1K'), 1024);
+    assert.equal(parseSize('300m'), 300 * 1024 ** 2);
+    assert.equal(parseSize('1.5GB'), 1.5 * 1024 ** 3);
+    assert.equal(parseSize('512 MiB'), 512 * 1024 ** 2);
+  });
+  it('refuses zero, negatives and unknown units', () => {
+    for (const bad of [0, -5, '0MB', '5 parsecs', 'MB', undefined, false]) assert.equal(parseSize(bad), undefined);
+  });
+  it('writes sizes for people', () => {
+    assert.equal(formatSize(512 * 1024 ** 2), '512 MB');
+    assert.equal(formatSize(1.5 * 1024 ** 3), '1.5 GB');
+  });
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { portOf, testCluster, within } from './helpers.js';
+
+interface Tally {
+  ok: number;
+  failed: number;
+  errors: Map<string, number>;
+}
+
+type Once = (fail: (what: string) => void, ok: () => void) => Promise<void>;
+
+/** Requests on keep-alive connections through Node's agent, as most HTTP clients make them. */
+function keepAliveRequest(port: number, agent: http.Agent): Once {
+  return (fail, ok) =>
+    new Promise<void>((resolve) => {
+      const request = http.get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
+        response.resume();
+        response.on('end', () => {
+          if (response.statusCode === 200) ok();
+          else fail(`HTTP ${response.statusCode}`);
+          resolve();
+        });
+        response.on('error', (error: NodeJS.ErrnoException) => {
+          fail(error.code ?? error.message);
+          resolve();
+        });
+      });
+      request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        fail(error.code ?? error.message);
+        resolve();
+      });
+    });
+}
+
+/**
+ * A new connection per request (`Connection: close`), with the request written a few milliseconds after the
+ * connection opens, as network latency spaces them for real clients: the server has accepted the socket
+ * but not parsed a request on it yet, which is when a closing server drops it.
+ */
+function newConnectionRequest(port: number): Once {
+  return (fail, ok) =>
+    new Promise<void>((resolve) => {
+      let answer = '';
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setEncoding('latin1');
+      socket.setTimeout(10_000, () => socket.destroy(new Error('timeout')));
+      socket.on('connect', () => {
+        setTimeout(() => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'), 5);
+      });
+      socket.on('data', (chunk: string) => (answer += chunk));
+      socket.on('error', (error: NodeJS.ErrnoException) => {
+        fail(error.code ?? error.message);
+        socket.destroy();
+      });
+      socket.on('close', (hadError) => {
+        if (!hadError) {
+          if (answer.startsWith('HTTP/1.1 200')) ok();
+          else fail(answer === '' ? 'closed without an answer' : `answered ${answer.split('\r\n')[0]}`);
+        }
+        resolve();
+      });
+    });
+}
+
+/** Sends requests from `concurrency` loops until `stop()` is called; counts every failure a user would see. */
+function loadGenerator(once: Once, concurrency: number) {
+  const tally: Tally = { ok: 0, failed: 0, errors: new Map() };
+  let running = true;
+  const fail = (what: string) => {
+    tally.failed += 1;
+    tally.errors.set(what, (tally.errors.get(what) ?? 0) + 1);
+  };
+  const ok = () => {
+    tally.ok += 1;
+  };
+  const loops = Array.from({ length: concurrency }, async () => {
+    while (running) await once(fail, ok);
+  });
+  return {
+    tally,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
+}
+
+for (const mode of ['keep-alive', 'a new connection per request'] as const) {
+  describe(`zero lost requests across reloads, ${mode}`, () => {
+    it('a naive app, reloaded four times under load, fails no request', { timeout: 60_000 }, async (t) => {
+      const cluster = testCluster(t, 'http-server.cjs', { workers: 2, timeout: 5 });
+      const port = portOf(cluster);
+      await within(10_000, 'the first generation', cluster.run());
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+      t.after(() => agent.destroy());
+      const once = mode === 'keep-alive' ? keepAliveRequest(await port, agent) : newConnectionRequest(await port);
+      const load = loadGenerator(once, 16);
+      t.after(() => load.stop());
+      try {
+        for (let i = 0; i < 4; i += 1) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          await within(15_000, `reload ${i + 1}`, cluster.reload());
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        await load.stop();
+      }
+      assert.equal(cluster.generation, 4);
+      assert.ok(load.tally.ok > 100, `requests flowed throughout (${load.tally.ok})`);
+      assert.equal(load.tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(load.tally.errors))}`);
+    });
+  });
+}
