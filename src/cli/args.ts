@@ -105,6 +105,36 @@ function usageError(error: unknown): CliError {
 }
 
 /**
+ * An option that takes a value takes the next word, whatever it starts with, as getopt does: node's
+ * parseArgs refuses `--node-args --max-old-space-size=512` and `--workers -1` as ambiguous, so such
+ * pairs are joined into `--node-args=--max-old-space-size=512` first.
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    if (spec.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if ('short' in spec) takesValue.set(`-${spec.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i] as string;
+    if (word === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = takesValue.get(word);
+    if (name !== undefined && i + 1 < argv.length && (argv[i + 1] as string).startsWith('-')) {
+      out.push(`--${name}=${argv[i + 1] as string}`);
+      i += 1;
+    } else {
+      out.push(word);
+    }
+  }
+  return out;
+}
+
+/**
  * Parses `qilin [options] <app.js> [-- app args...]`. Values are turned into the library's types where
  * they plainly are one (a whole number of workers, a bare number of seconds); anything else is passed
  * on as written, so the library's pipeline refuses it with the flag's name.
@@ -112,7 +142,7 @@ function usageError(error: unknown): CliError {
 export function parseCommandLine(argv: readonly string[]): CommandLine {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; tokens: true; strict: true }>>;
   try {
-    parsed = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: true, tokens: true, strict: true });
+    parsed = parseArgs({ args: joinValues(argv), options: FLAGS, allowPositionals: true, tokens: true, strict: true });
   } catch (error) {
     throw usageError(error);
   }
