@@ -112,8 +112,9 @@ export class QilinProcess {
     child.stderr?.on('data', (chunk: string) => {
       this.stderr += chunk;
     });
+    // 'close', not 'exit': the output is complete only once stdout and stderr have ended.
     this.exited = new Promise((resolve) => {
-      child.on('exit', (code, signal) => {
+      child.on('close', (code, signal) => {
         this.#exit = { code, signal };
         resolve(this.#exit);
       });
@@ -141,7 +142,7 @@ export class QilinProcess {
   async waitFor(event: string, filter: (r: LogRecord) => boolean = () => true, ms = 10_000, from = 0): Promise<LogRecord> {
     let found: LogRecord | undefined;
     await until(
-      `a "${event}" log line from qilin${this.#exit ? '' : ''}`,
+      `a "${event}" log line from qilin`,
       () => {
         if (!this.running && !found) throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
         found = this.records.slice(from).find((r) => r.event === event && filter(r));
@@ -174,10 +175,7 @@ export function startQilin(t: TestContext, args: readonly string[], options: { c
   });
   const qilin = new QilinProcess(child);
   t.after(async () => {
-    if (qilin.running) {
-      child.kill('SIGKILL');
-      await within(5_000, 'the killed qilin to exit', qilin.exited).catch(() => {});
-    }
+    if (qilin.running) child.kill('SIGKILL');
     for (const pid of qilin.workerPids()) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -185,6 +183,7 @@ export function startQilin(t: TestContext, args: readonly string[], options: { c
         // Already gone.
       }
     }
+    await within(5_000, 'the killed qilin to exit', qilin.exited).catch(() => {});
   });
   return qilin;
 }
