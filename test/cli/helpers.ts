@@ -144,8 +144,8 @@ export class QilinProcess {
     await until(
       `a "${event}" log line from qilin`,
       () => {
-        if (!this.running && !found) throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
         found = this.records.slice(from).find((r) => r.event === event && filter(r));
+        if (!found && !this.running) throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
         return found !== undefined;
       },
       ms,
