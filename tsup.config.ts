@@ -12,7 +12,8 @@ const common = {
 export default defineConfig([
   {
     ...common,
-    entry: { index: 'src/index.ts', worker: 'src/worker/index.ts' },
+    // The `qilin` command (dist/cli.js) is built with the ESM entries so that it shares their chunks.
+    entry: { index: 'src/index.ts', worker: 'src/worker/index.ts', cli: 'src/cli/main.ts' },
     format: ['esm'],
     dts: { entry: { index: 'src/index.ts', worker: 'src/worker/index.ts' } },
   },

@@ -4,9 +4,21 @@ import { recluster } from './recluster.js';
 export { recluster };
 export default recluster;
 export { Cluster, STARTED_WINDOW, type ClusterService, type WorkerInfo } from './cluster.js';
-export type { ClusterOptions, Duration, Logger, LogOptions, ReadyWhen, ReloadStrategy, ResolvedOptions } from './options.js';
+export type {
+  ClusterOptions,
+  Duration,
+  Logger,
+  LogOptions,
+  ReadyWhen,
+  ReloadStrategy,
+  ResolvedOptions,
+  ResolvedWatch,
+  WatchOptions,
+} from './options.js';
 export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason } from './events.js';
 export type { WorkerState } from './worker-handle.js';
+export { FileWatcher, type FileWatcherEvents } from './watch.js';
+export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';
 export {
   QilinError,
   InvalidOptionError,

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { InvalidOptionError } from './errors.js';
 import { parseDuration, parseSize } from './units.js';
+import { DEFAULT_IGNORE } from './watch-ignore.js';
 
 /** A duration: a number of seconds (as in recluster), or a string with a unit read by `ms`: `'500ms'`, `'30s'`, `'1h'`. */
 export type Duration = number | string;
@@ -12,6 +13,26 @@ export type ReadyWhen = 'listening' | 'started' | 'ready';
 
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';
+
+/** Files or folders to watch, and how: any change, after a quiet period, reloads the cluster once. */
+export interface WatchOptions {
+  /** Files or folders to watch (folders recursively), relative to the primary's working directory. */
+  readonly paths: string | readonly string[];
+  /** Quiet period after the last change before the reload, so saving twenty files reloads once. @default '500ms' */
+  readonly delay?: Duration;
+  /** Globs of paths not to watch, added to the defaults (`node_modules` and entries starting with a dot). @default [] */
+  readonly ignore?: string | readonly string[];
+}
+
+/** The `watch` option once resolved: absolute paths, the delay in milliseconds, and every ignore glob (defaults first). */
+export interface ResolvedWatch {
+  readonly paths: readonly string[];
+  readonly delay: number;
+  readonly ignore: readonly string[];
+}
+
+/** Default quiet period of the file watcher, in milliseconds. */
+export const DEFAULT_WATCH_DELAY = 500;
 
 /** A console-compatible logger: only `log` is required, as in recluster. */
 export interface Logger {
@@ -72,6 +93,11 @@ export interface ClusterOptions {
   readonly maxMemory?: number | string | false;
   /** Load Qilin's worker runtime into every worker (graceful draining, heartbeats, crash containment). @default true */
   readonly runtime?: boolean;
+  /**
+   * Reload when files change: a path or paths to watch, or `{ paths, delay, ignore }`. A burst of changes
+   * reloads once, `delay` after the last one. `node_modules` and dot-entries are ignored. @default false
+   */
+  readonly watch?: string | readonly string[] | WatchOptions | false;
 }
 
 /** Options after the pipeline: every field present, durations in milliseconds, sizes in bytes, frozen. */
@@ -99,6 +125,8 @@ export interface ResolvedOptions {
   /** Bytes, or null when off. */
   readonly maxMemory: number | null;
   readonly runtime: boolean;
+  /** What to watch, or null when off. */
+  readonly watch: ResolvedWatch | null;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT = 30_000;
@@ -199,6 +227,28 @@ function memory(value: unknown, name: string): number | null {
   return bytes;
 }
 
+function stringOrStrings(value: unknown, name: string): readonly string[] {
+  if (typeof value === 'string') return Object.freeze([value]);
+  return stringArray(value, name);
+}
+
+function watch(value: unknown, name: string): ResolvedWatch | null {
+  if (value === false) return null;
+  const input: Record<string, unknown> =
+    typeof value === 'string' || Array.isArray(value) ? { paths: value } : plainObject(value, name);
+  rejectUnknownKeys(input, ['paths', 'delay', 'ignore'], `${name}.`);
+  const paths = input.paths === undefined ? [] : stringOrStrings(input.paths, `${name}.paths`);
+  if (paths.length === 0 || paths.some((p) => p === '')) {
+    throw new InvalidOptionError(`${name}.paths`, 'one or more non-empty paths', input.paths);
+  }
+  const ignore = input.ignore === undefined ? [] : stringOrStrings(input.ignore, `${name}.ignore`);
+  return Object.freeze({
+    paths: Object.freeze(paths.map((p) => path.resolve(p))),
+    delay: input.delay === undefined ? DEFAULT_WATCH_DELAY : duration(input.delay, `${name}.delay`),
+    ignore: Object.freeze([...DEFAULT_IGNORE, ...ignore]),
+  });
+}
+
 const KNOWN_KEYS = [
   'workers',
   'timeout',
@@ -220,6 +270,7 @@ const KNOWN_KEYS = [
   'heartbeatTimeout',
   'maxMemory',
   'runtime',
+  'watch',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
 function rejectUnknownKeys(input: Record<string, unknown>, known: readonly string[], prefix = ''): void {
@@ -275,5 +326,6 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
     heartbeatTimeout,
     maxMemory,
     runtime,
+    watch: pick('watch', watch, null),
   });
 }

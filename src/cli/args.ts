@@ -1,0 +1,206 @@
+// Reads the command line into settings (by the library's option names) with where each came from; no I/O.
+import { parseArgs } from 'node:util';
+import { CliError } from './errors.js';
+import type { Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
+
+/** Every flag: its parseArgs type, and the setting it fills. */
+const FLAGS = {
+  workers: { type: 'string', short: 'w' },
+  'ready-when': { type: 'string' },
+  'ready-timeout': { type: 'string' },
+  timeout: { type: 'string' },
+  'kill-timeout': { type: 'string' },
+  respawn: { type: 'string' },
+  backoff: { type: 'string' },
+  strategy: { type: 'string' },
+  batch: { type: 'string' },
+  'node-args': { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  cwd: { type: 'string' },
+  silent: { type: 'boolean' },
+  'pid-file': { type: 'string' },
+  watch: { type: 'string', multiple: true },
+  'watch-delay': { type: 'string' },
+  ignore: { type: 'string', multiple: true },
+  config: { type: 'string', short: 'c' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** What the command line asks for. */
+export interface CommandLine {
+  readonly help: boolean;
+  readonly version: boolean;
+  /** `--config <file>`, as given. */
+  readonly config: string | undefined;
+  readonly flags: SourcedSettings;
+}
+
+const WHOLE_NUMBER = /^-?\d+$/;
+const SECONDS = /^\d+(\.\d+)?$/;
+
+/** `'3'` becomes 3; anything else stays a string for the pipeline to refuse by name. */
+function integerOrRaw(value: string): number | string {
+  return WHOLE_NUMBER.test(value.trim()) ? Number(value) : value;
+}
+
+/** A bare number is seconds (as in the library); `'500ms'` stays a string for `ms`; `off` and `false` turn a timeout off. */
+export function durationOrRaw(value: string, canBeOff = false): number | string | false {
+  const trimmed = value.trim();
+  if (canBeOff && (trimmed === 'off' || trimmed === 'false')) return false;
+  return SECONDS.test(trimmed) ? Number(trimmed) : value;
+}
+
+/** Splits `--node-args "--max-old-space-size=512 --title 'my app'"` into arguments, honouring quotes. */
+export function splitArgs(line: string): string[] {
+  const out: string[] = [];
+  let current = '';
+  let quote: string | null = null;
+  let has = false;
+  for (const c of line) {
+    if (quote) {
+      if (c === quote) quote = null;
+      else current += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has) out.push(current);
+      current = '';
+      has = false;
+    } else {
+      current += c;
+      has = true;
+    }
+  }
+  if (quote) throw new CliError('ERR_QILIN_USAGE', `Unclosed ${quote} in \`--node-args\`: ${line}`);
+  if (has) out.push(current);
+  return out;
+}
+
+function envPairs(values: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of values) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new CliError('ERR_QILIN_USAGE', `Expected \`--env\` to be KEY=VALUE, got \`${pair}\``);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
+}
+
+/** Turns node's parseArgs errors into one line that names the flag and points at --help. */
+function usageError(error: unknown): CliError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
+    return new CliError('ERR_QILIN_USAGE', `Unknown option \`${unknown[1]}\`. Run \`qilin --help\` for the options.`);
+  }
+  const missing = /Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message);
+  if (missing) return new CliError('ERR_QILIN_USAGE', `Option \`${missing[1]}\` needs a value. Run \`qilin --help\` for the options.`);
+  const noValue = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message);
+  if (noValue) return new CliError('ERR_QILIN_USAGE', `Option \`${noValue[1]}\` takes no value. Run \`qilin --help\` for the options.`);
+  return new CliError('ERR_QILIN_USAGE', `${message} Run \`qilin --help\` for the options.`);
+}
+
+/**
+ * An option that takes a value takes the next word, whatever it starts with, as getopt does: node's
+ * parseArgs refuses `--node-args --max-old-space-size=512` and `--workers -1` as ambiguous, so such
+ * pairs are joined into `--node-args=--max-old-space-size=512` first.
+ */
+function joinValues(argv: readonly string[]): string[] {
+  const takesValue = new Map<string, string>();
+  for (const [name, spec] of Object.entries(FLAGS)) {
+    if (spec.type !== 'string') continue;
+    takesValue.set(`--${name}`, name);
+    if ('short' in spec) takesValue.set(`-${spec.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i += 1) {
+    const word = argv[i] as string;
+    if (word === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = takesValue.get(word);
+    if (name !== undefined && i + 1 < argv.length && (argv[i + 1] as string).startsWith('-')) {
+      out.push(`--${name}=${argv[i + 1] as string}`);
+      i += 1;
+    } else {
+      out.push(word);
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses `qilin [options] <app.js> [-- app args...]`. Values are turned into the library's types where
+ * they plainly are one (a whole number of workers, a bare number of seconds); anything else is passed
+ * on as written, so the library's pipeline refuses it with the flag's name.
+ */
+export function parseCommandLine(argv: readonly string[]): CommandLine {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; tokens: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: joinValues(argv), options: FLAGS, allowPositionals: true, tokens: true, strict: true });
+  } catch (error) {
+    throw usageError(error);
+  }
+  const { values, tokens } = parsed;
+  const terminator = tokens.find((t) => t.kind === 'option-terminator');
+  const before = tokens.filter((t) => t.kind === 'positional' && (!terminator || t.index < terminator.index)).map((t) => (t as { value: string }).value);
+  const after = tokens.filter((t) => t.kind === 'positional' && terminator && t.index > terminator.index).map((t) => (t as { value: string }).value);
+  if (before.length > 1) {
+    throw new CliError(
+      'ERR_QILIN_USAGE',
+      `Unexpected argument \`${before[1]}\` after the app \`${before[0]}\`: put the app's own arguments after \`--\`, as in \`qilin ${before[0]} -- ${before.slice(1).join(' ')}\`.`,
+    );
+  }
+
+  const settings: Settings = {};
+  const origins = new Map<string, Origin>();
+  const set = <K extends keyof Settings>(key: K, value: Settings[K], flag: string): void => {
+    settings[key] = value;
+    origins.set(key, { kind: 'flag', flag });
+  };
+
+  if (before[0] !== undefined) set('app', before[0], 'app');
+  if (terminator) set('args', after, 'app arguments (after --)');
+  if (values.workers !== undefined) set('workers', integerOrRaw(values.workers), '--workers');
+  if (values.batch !== undefined) set('batch', integerOrRaw(values.batch), '--batch');
+  if (values['ready-when'] !== undefined) set('readyWhen', values['ready-when'], '--ready-when');
+  if (values['ready-timeout'] !== undefined) set('readyTimeout', durationOrRaw(values['ready-timeout'], true), '--ready-timeout');
+  if (values.timeout !== undefined) set('timeout', durationOrRaw(values.timeout), '--timeout');
+  if (values['kill-timeout'] !== undefined) set('killTimeout', durationOrRaw(values['kill-timeout']), '--kill-timeout');
+  if (values.respawn !== undefined) set('respawn', durationOrRaw(values.respawn), '--respawn');
+  if (values.backoff !== undefined) set('backoff', durationOrRaw(values.backoff), '--backoff');
+  if (values.strategy !== undefined) set('strategy', values.strategy, '--strategy');
+  if (values['node-args'] !== undefined) set('execArgv', values['node-args'].flatMap(splitArgs), '--node-args');
+  if (values.env !== undefined) set('env', envPairs(values.env), '--env');
+  if (values.cwd !== undefined) set('cwd', values.cwd, '--cwd');
+  if (values.silent !== undefined) set('silent', values.silent, '--silent');
+  if (values['pid-file'] !== undefined) set('pidFile', values['pid-file'], '--pid-file');
+  if (values['log-format'] !== undefined) set('logFormat', values['log-format'], '--log-format');
+
+  const watch: WatchSettings = {};
+  if (values.watch !== undefined) {
+    watch.paths = values.watch;
+    origins.set('watch.paths', { kind: 'flag', flag: '--watch' });
+  }
+  if (values['watch-delay'] !== undefined) {
+    watch.delay = durationOrRaw(values['watch-delay']);
+    origins.set('watch.delay', { kind: 'flag', flag: '--watch-delay' });
+  }
+  if (values.ignore !== undefined) {
+    watch.ignore = values.ignore;
+    origins.set('watch.ignore', { kind: 'flag', flag: '--ignore' });
+  }
+  if (Object.keys(watch).length > 0) settings.watch = watch;
+
+  return {
+    help: values.help === true,
+    version: values.version === true,
+    config: values.config,
+    flags: { settings, origins },
+  };
+}

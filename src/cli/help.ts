@@ -1,0 +1,56 @@
+// The text of `qilin --help`, and the package version for `qilin --version`.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const HELP = `Usage: qilin [options] <app.js> [-- app arguments...]
+
+Runs app.js in a cluster of worker processes that reloads without dropping a request.
+
+Options:
+  -w, --workers <n>          Worker processes (default: the number of CPUs)
+      --ready-when <when>    listening | started | ready: when a starting worker counts as ready (default: listening)
+      --ready-timeout <d>    A starting worker not ready in this time failed; "off" waits forever (default: 30s)
+      --timeout <d>          Time a retiring worker gets to finish its requests, on reload and shutdown (default: 30s)
+      --kill-timeout <d>     Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)
+      --respawn <d>          Delay before a crashed worker's slot is refilled (default: 1s)
+      --backoff <d>          The respawn delay doubles on each failed start, up to this; 0 turns it off (default: 30s)
+      --strategy <s>         all | rolling: replace every worker at once on reload, or a batch at a time (default: all)
+      --batch <n>            With --strategy rolling, slots replaced at a time (default: 1)
+      --node-args <args>     Node.js options for the workers, as one string: "--max-old-space-size=512"
+      --env <KEY=VALUE>      An environment variable for the workers (repeatable)
+      --cwd <dir>            Working directory of the workers (default: the current one)
+      --silent               Do not pass the workers' stdout and stderr through
+      --pid-file <path>      Write the primary's pid here once started; refuse to start if it names a running process
+      --watch <path>         Reload when a file under this path changes (repeatable: files or folders)
+      --watch-delay <d>      Quiet period after the last change before the reload (default: 500ms)
+      --ignore <glob>        Do not watch matching paths (repeatable); node_modules and dot-entries are never watched
+  -c, --config <file>        Read settings from a .json, .js or .mjs file (default: ./qilin.config.json or ./qilin-daemon.json)
+      --log-format <f>       human | json: one line per event, as text or JSON lines (default: human)
+  -h, --help                 Show this help
+  -V, --version              Show the version
+
+Durations (<d>): a number is seconds; a string takes a unit: 500ms, 30s, 2m.
+
+Signals to the qilin process:
+  SIGUSR2, SIGHUP    reload: new workers start, the old ones retire once they are ready
+  SIGTERM, SIGINT    graceful shutdown; a second one kills the workers at once
+  SIGTTIN, SIGTTOU   one worker more, one worker less
+
+Exit status: 0 after a clean shutdown; 1 when the app cannot start or the shutdown was forced; 2 for bad flags or config.
+Docs: docs/cli.md and docs/deploying.md in the qilin package.
+`;
+
+/** The version in qilin's package.json, found by walking up from this file (dist/ or src/cli/). */
+export function packageVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i += 1) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'qilin' && typeof pkg.version === 'string') return pkg.version;
+    }
+    dir = path.dirname(dir);
+  }
+  return 'unknown';
+}

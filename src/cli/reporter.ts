@@ -1,0 +1,68 @@
+// Turns the cluster's and the file watcher's events into the command's log lines.
+import type { Worker } from 'node:cluster';
+import type { Cluster } from '../cluster.js';
+import type { FileWatcher } from '../watch.js';
+import type { LogEvent } from './format.js';
+
+/** Where log events go. */
+export type Log = (event: LogEvent) => void;
+
+interface Known {
+  readonly slot: number;
+  readonly generation: number;
+}
+
+/** Subscribes `log` to every lifecycle event of `cluster` (and `watcher`): workers up, ready, exits, respawns, reloads and their progress. */
+export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher): void {
+  const known = new WeakMap<Worker, Known>();
+  let reload: { generation: number; slots: number; ready: number } | null = null;
+  const pid = (worker: Worker): number | null => worker.process.pid ?? null;
+
+  cluster.on('fork', (worker, slot, generation) => {
+    known.set(worker, { slot, generation });
+    log({ event: 'fork', slot, pid: pid(worker), generation });
+  });
+  cluster.on('ready', (worker) => {
+    const k = known.get(worker);
+    if (!k) return;
+    log({ event: 'ready', slot: k.slot, pid: pid(worker), generation: k.generation });
+    if (reload && k.generation === reload.generation) {
+      reload.ready += 1;
+      log({ event: 'reloadProgress', generation: reload.generation, ready: reload.ready, slots: reload.slots });
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    log({
+      event: 'exit',
+      slot: known.get(worker)?.slot ?? null,
+      pid: pid(worker),
+      code,
+      signal,
+      retired: worker.exitedAfterDisconnect === true,
+    });
+  });
+  cluster.on('respawn', (slot, delay) => log({ event: 'respawn', slot, delayMs: delay }));
+  cluster.on('replace', (worker, reason) => log({ event: 'replace', slot: known.get(worker)?.slot ?? null, pid: pid(worker), reason }));
+  cluster.on('reloadStart', (info) => {
+    reload = { generation: info.generation, slots: info.slots, ready: 0 };
+    log({ event: 'reloadStart', generation: info.generation, strategy: info.strategy, slots: info.slots });
+  });
+  cluster.on('reloadEnd', (result) => {
+    reload = null;
+    log({ event: 'reloadEnd', generation: result.generation, durationMs: result.durationMs });
+  });
+  cluster.on('reloadFailed', (error) => {
+    reload = null;
+    log({ event: 'reloadFailed', generation: error.generation, reason: error.message.replace(/^Reload to generation \d+ failed: /, '') });
+  });
+  cluster.on('error', (error) => {
+    // A failed first start is reported by the command itself, with the exit it causes.
+    if ((error as { code?: string }).code === 'ERR_QILIN_START_FAILED') return;
+    log({ event: 'error', message: error.message });
+  });
+  if (watcher) {
+    watcher.on('ready', (paths) => log({ event: 'watching', paths, delayMs: watcher.options.delay }));
+    watcher.on('change', (files) => log({ event: 'filesChanged', files }));
+    watcher.on('error', (error) => log({ event: 'warning', message: `file watcher: ${error.message}` }));
+  }
+}

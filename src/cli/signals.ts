@@ -1,0 +1,156 @@
+// What the command does on each signal: reload, graceful then forced shutdown, one worker more or less; never throws.
+import type { LogEvent } from './format.js';
+
+/** The part of a cluster the signals drive. */
+export interface Controllable {
+  reload(): Promise<unknown>;
+  scale(workers: number): Promise<void>;
+  shutdown(): Promise<void>;
+  terminate(): Promise<void>;
+}
+
+/** The signals the command handles. */
+export const HANDLED_SIGNALS = ['SIGUSR2', 'SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU'] as const;
+export type HandledSignal = (typeof HANDLED_SIGNALS)[number];
+
+/** How the command stopped. */
+export interface Stopped {
+  readonly forced: boolean;
+}
+
+/**
+ * Maps signals to cluster calls, the way Unicorn, Puma and Gunicorn taught operators:
+ * SIGUSR2 and SIGHUP reload (the cluster merges reloads asked for while one runs); SIGTERM and SIGINT shut
+ * down gracefully, and a second one kills every worker; SIGTTIN and SIGTTOU add and remove one worker.
+ * Scale requests are applied one at a time towards the newest target, so a burst of them makes no
+ * overlapping calls. Nothing here throws or leaves a rejection unhandled: a signal storm cannot crash the primary.
+ */
+export class SignalController {
+  readonly #cluster: Controllable;
+  readonly #log: (event: LogEvent) => void;
+  #target: number;
+  #applied: number;
+  #scaling: Promise<void> | null = null;
+  #stopping = false;
+  #forced = false;
+  readonly stopped: Promise<Stopped>;
+  #resolveStopped!: (value: Stopped) => void;
+
+  constructor(cluster: Controllable, workers: number, log: (event: LogEvent) => void) {
+    this.#cluster = cluster;
+    this.#log = log;
+    this.#target = workers;
+    this.#applied = workers;
+    this.stopped = new Promise((resolve) => {
+      this.#resolveStopped = resolve;
+    });
+  }
+
+  /** The number of workers asked for, including scale requests not yet applied. */
+  get target(): number {
+    return this.#target;
+  }
+
+  get stopping(): boolean {
+    return this.#stopping;
+  }
+
+  handle(signal: HandledSignal): void {
+    try {
+      switch (signal) {
+        case 'SIGUSR2':
+        case 'SIGHUP':
+          if (this.#ignoredWhileStopping(signal)) return;
+          this.#log({ event: 'signal', signal, action: 'reload' });
+          this.#cluster.reload().catch(() => {
+            // The outcome is logged from the cluster's reloadEnd / reloadFailed events.
+          });
+          return;
+        case 'SIGTERM':
+        case 'SIGINT':
+          if (!this.#stopping) this.#shutdown(signal);
+          else if (!this.#forced) this.#force(signal);
+          return;
+        case 'SIGTTIN':
+          if (!this.#ignoredWhileStopping(signal)) this.#scaleTo(this.#target + 1, signal, 'scaleUp');
+          return;
+        case 'SIGTTOU':
+          if (this.#ignoredWhileStopping(signal)) return;
+          if (this.#target <= 1) {
+            this.#log({ event: 'warning', message: `${signal}: already at ${this.#target} worker${this.#target === 1 ? '' : 's'}; not going lower` });
+            return;
+          }
+          this.#scaleTo(this.#target - 1, signal, 'scaleDown');
+          return;
+      }
+    } catch (error) {
+      this.#log({ event: 'error', message: `${signal}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+
+  /** Stops gracefully without a signal (after a fatal error). */
+  shutdown(): void {
+    if (!this.#stopping) this.#shutdown(null);
+  }
+
+  /** Kills every worker now (the app cannot start). */
+  terminate(): Promise<Stopped> {
+    if (!this.#forced) this.#force(null);
+    return this.stopped;
+  }
+
+  #ignoredWhileStopping(signal: string): boolean {
+    if (!this.#stopping) return false;
+    this.#log({ event: 'signal', signal, action: 'ignored' });
+    return true;
+  }
+
+  #shutdown(signal: string | null): void {
+    this.#stopping = true;
+    if (signal) this.#log({ event: 'signal', signal, action: 'shutdown' });
+    this.#cluster.shutdown().then(
+      () => this.#resolveStopped({ forced: false }),
+      () => this.#resolveStopped({ forced: false }),
+    );
+  }
+
+  #force(signal: string | null): void {
+    this.#stopping = true;
+    this.#forced = true;
+    if (signal) this.#log({ event: 'signal', signal, action: 'force' });
+    this.#cluster.terminate().then(
+      () => this.#resolveStopped({ forced: true }),
+      () => this.#resolveStopped({ forced: true }),
+    );
+  }
+
+  #scaleTo(workers: number, signal: string, action: 'scaleUp' | 'scaleDown'): void {
+    this.#target = workers;
+    this.#log({ event: 'signal', signal, action, workers });
+    this.#startScaling();
+  }
+
+  #startScaling(): void {
+    if (this.#scaling) return;
+    this.#scaling = this.#applyScale().finally(() => {
+      this.#scaling = null;
+      if (this.#applied !== this.#target && !this.#stopping) this.#startScaling();
+    });
+  }
+
+  async #applyScale(): Promise<void> {
+    await Promise.resolve();
+    while (this.#applied !== this.#target && !this.#stopping) {
+      const want = this.#target;
+      try {
+        await this.#cluster.scale(want);
+        if (this.#stopping) break;
+        this.#log({ event: 'scaled', workers: want });
+      } catch (error) {
+        if (this.#stopping) break;
+        this.#log({ event: 'warning', message: `scaling to ${want} workers: ${error instanceof Error ? error.message : String(error)}` });
+      }
+      this.#applied = want;
+    }
+  }
+}

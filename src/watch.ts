@@ -1,0 +1,107 @@
+// The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
+import { type FSWatcher, watch } from 'chokidar';
+import { EventEmitter } from 'eventemitter3';
+import type { Cluster, ClusterService } from './cluster.js';
+import type { ResolvedWatch } from './options.js';
+import { ignoreMatcher } from './watch-ignore.js';
+
+/** Events of a FileWatcher. */
+export interface FileWatcherEvents {
+  /** Watching has begun: changes from now on are seen. */
+  ready: [paths: readonly string[]];
+  /** Files changed and the quiet period has passed: a reload is being asked for. `files` are absolute, in order of first change. */
+  change: [files: readonly string[]];
+  /** The watcher failed (a folder that cannot be read, too many watches). Watching goes on where it can. */
+  error: [error: Error];
+}
+
+/**
+ * Collects changes and fires once `delay` ms after the last of them (a trailing debounce): saving twenty
+ * files, or a build writing a folder, is one reload. Pure timing logic, apart from the file system.
+ */
+export class QuietPeriod {
+  readonly #delay: number;
+  readonly #fire: (files: readonly string[]) => void;
+  #timer: NodeJS.Timeout | null = null;
+  #files = new Set<string>();
+
+  constructor(delay: number, fire: (files: readonly string[]) => void) {
+    this.#delay = delay;
+    this.#fire = fire;
+  }
+
+  /** A change: restarts the quiet period. */
+  touch(file: string): void {
+    this.#files.add(file);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const files = [...this.#files];
+      this.#files = new Set();
+      this.#fire(files);
+    }, this.#delay);
+  }
+
+  /** True while changes wait for the quiet period to end. */
+  get pending(): boolean {
+    return this.#timer !== null;
+  }
+
+  cancel(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#files.clear();
+  }
+}
+
+/**
+ * Watches files and folders with chokidar and reloads the cluster once after each burst of changes.
+ * Attach it with `cluster.attach(new FileWatcher(options))`; `recluster(file, { watch })` does that.
+ * Its `error` events are passed on to the cluster's `error` event.
+ */
+export class FileWatcher extends EventEmitter<FileWatcherEvents> implements ClusterService {
+  readonly options: ResolvedWatch;
+  #watcher: FSWatcher | null = null;
+  #quiet: QuietPeriod | null = null;
+  #stopped = false;
+
+  constructor(options: ResolvedWatch) {
+    super();
+    this.options = options;
+  }
+
+  start(cluster: Cluster): Promise<void> {
+    if (this.#watcher || this.#stopped) return Promise.resolve();
+    const { paths, delay, ignore } = this.options;
+    const quiet = new QuietPeriod(delay, (files) => {
+      if (this.#stopped) return;
+      this.emit('change', files);
+      // The outcome is the cluster's to report (reloadEnd / reloadFailed); a rejection here must not go unhandled.
+      cluster.reload().catch(() => {});
+    });
+    this.#quiet = quiet;
+    const ignored = ignoreMatcher(paths, ignore);
+    const watcher = watch([...paths], { ignoreInitial: true, ignored, persistent: true });
+    this.#watcher = watcher;
+    watcher.on('all', (_event, file) => quiet.touch(file));
+    watcher.on('error', (error: unknown) => {
+      const err = error instanceof Error ? error : new Error(String(error));
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else cluster.emit('error', err);
+    });
+    return new Promise<void>((resolve) => {
+      watcher.once('ready', () => {
+        if (!this.#stopped) this.emit('ready', paths);
+        resolve();
+      });
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#quiet?.cancel();
+    const watcher = this.#watcher;
+    this.#watcher = null;
+    await watcher?.close();
+  }
+}

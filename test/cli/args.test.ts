@@ -1,0 +1,141 @@
+// Reading the command line and checking the merged settings through the library's pipeline, without starting anything.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { durationOrRaw, parseCommandLine, splitArgs } from '../../src/cli/args.js';
+import { CliError } from '../../src/cli/errors.js';
+import { type Plan, type SourcedSettings, mergeSettings, planFrom } from '../../src/cli/settings.js';
+
+const none: SourcedSettings = { settings: {}, origins: new Map() };
+const cwd = '/srv/app';
+const plan = (argv: string[], file: SourcedSettings = none): Plan =>
+  planFrom(mergeSettings(file, parseCommandLine(argv).flags), cwd, (base, p) => path.resolve(base, p));
+
+function usage(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof CliError, `a CliError, got ${String(error)}`);
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+describe('parseCommandLine', () => {
+  test('reads every flag into the library option names', () => {
+    const line = parseCommandLine([
+      '-w', '3', '--ready-when', 'ready', '--ready-timeout', '10s', '--timeout', '45', '--kill-timeout', '2s', '--respawn', '500ms',
+      '--backoff', '1m', '--strategy', 'rolling', '--batch', '2', '--node-args', '--max-old-space-size=256 --title "my app"',
+      '--env', 'PORT=8080', '--env', 'A=b=c', '--cwd', '/tmp', '--silent', '--pid-file', 'run/q.pid', '--watch', 'src',
+      '--watch', 'views', '--watch-delay', '1s', '--ignore', '*.log', '--log-format', 'json', 'server.js', '--', '--port', '8080',
+    ]);
+    assert.deepEqual(line.flags.settings, {
+      app: 'server.js',
+      args: ['--port', '8080'],
+      workers: 3,
+      batch: 2,
+      readyWhen: 'ready',
+      readyTimeout: '10s',
+      timeout: 45,
+      killTimeout: '2s',
+      respawn: '500ms',
+      backoff: '1m',
+      strategy: 'rolling',
+      execArgv: ['--max-old-space-size=256', '--title', 'my app'],
+      env: { PORT: '8080', A: 'b=c' },
+      cwd: '/tmp',
+      silent: true,
+      pidFile: 'run/q.pid',
+      logFormat: 'json',
+      watch: { paths: ['src', 'views'], delay: '1s', ignore: ['*.log'] },
+    });
+    assert.equal(line.help, false);
+  });
+
+  test('help, version and config', () => {
+    assert.equal(parseCommandLine(['-h']).help, true);
+    assert.equal(parseCommandLine(['--version']).version, true);
+    assert.equal(parseCommandLine(['-V']).version, true);
+    assert.equal(parseCommandLine(['--config', 'x.mjs']).config, 'x.mjs');
+  });
+
+  test('a bare number is seconds, a unit is kept for ms, off turns a timeout off', () => {
+    assert.equal(durationOrRaw('30'), 30);
+    assert.equal(durationOrRaw('1.5'), 1.5);
+    assert.equal(durationOrRaw('500ms'), '500ms');
+    assert.equal(durationOrRaw('off', true), false);
+    assert.equal(durationOrRaw('off'), 'off');
+  });
+
+  test('splits --node-args like a shell, quotes included', () => {
+    assert.deepEqual(splitArgs(' --a  --b="x y" \'--c d\' '), ['--a', '--b=x y', '--c d']);
+    assert.deepEqual(splitArgs(''), []);
+    usage(() => splitArgs('--a "b'), /Unclosed " in `--node-args`/);
+  });
+
+  test('unknown flags, missing values and stray arguments are usage errors that say what to do', () => {
+    usage(() => parseCommandLine(['--wokers', '2', 'a.js']), /^Unknown option `--wokers`\. Run `qilin --help`/);
+    usage(() => parseCommandLine(['a.js', '--workers']), /^Option `--workers` needs a value/);
+    usage(() => parseCommandLine(['a.js', 'b.js']), /Unexpected argument `b\.js` after the app `a\.js`: put the app's own arguments after `--`/);
+    usage(() => parseCommandLine(['--env', 'PORT', 'a.js']), /Expected `--env` to be KEY=VALUE, got `PORT`/);
+  });
+});
+
+describe('planFrom', () => {
+  test('applies the command defaults that differ from the library, and log: false', () => {
+    const p = plan(['app.js']);
+    assert.equal(p.app, '/srv/app/app.js');
+    assert.equal(p.options.timeout, 30_000);
+    assert.equal(p.options.backoff, 30_000);
+    assert.equal(p.options.killTimeout, 5_000);
+    assert.equal(p.clusterOptions.log, false);
+    assert.equal(p.logFormat, 'human');
+    assert.equal(p.pidFile, null);
+    assert.equal(p.options.watch, null);
+  });
+
+  test('flag values go through the library pipeline and errors name the flag', () => {
+    usage(() => plan(['-w', '-1', 'a.js']), /^Expected `--workers` to be a non-negative integer, got `-1` \(number\)$/);
+    usage(() => plan(['-w', 'lots', 'a.js']), /^Expected `--workers` to be a non-negative integer, got `"lots"` \(string\)$/);
+    usage(() => plan(['--timeout', 'soon', 'a.js']), /^Expected `--timeout` to be a duration/);
+    usage(() => plan(['--strategy', 'some', 'a.js']), /^Expected `--strategy` to be one of 'all', 'rolling'/);
+    usage(() => plan(['--ready-when', 'now', 'a.js']), /^Expected `--ready-when` to be one of/);
+    usage(() => plan(['--watch-delay', 'x', '--watch', 'src', 'a.js']), /^Expected `--watch-delay` to be a duration/);
+    usage(() => plan(['--log-format', 'xml', 'a.js']), /^Expected `--log-format` to be one of 'human', 'json', got `"xml"`/);
+    usage(() => plan(['--watch-delay', '1s', 'a.js']), /`--watch-delay` needs something to watch/);
+    usage(() => plan([]), /No app given/);
+  });
+
+  test('watch flags resolve to absolute paths, the delay in ms, and ignore globs after the defaults', () => {
+    const p = plan(['--watch', 'src', '--watch-delay', '2', '--ignore', 'dist/**', 'a.js']);
+    assert.deepEqual(p.options.watch, { paths: [path.resolve('src')], delay: 2_000, ignore: ['node_modules', '.*', 'dist/**'] });
+  });
+
+  test('flags win over the config file; env merges per variable; watch merges per part', () => {
+    const file: SourcedSettings = {
+      settings: { app: '/srv/app/server.js', workers: 4, env: { A: '1', B: '2' }, watch: { paths: ['/srv/app/src'], delay: '5s' }, timeout: '10s' },
+      origins: new Map([
+        ['app', { kind: 'file', file: '/srv/app/qilin.config.json', key: 'app' }],
+        ['workers', { kind: 'file', file: '/srv/app/qilin.config.json', key: 'workers' }],
+      ]),
+    };
+    const p = plan(['-w', '2', '--env', 'B=3', '--watch-delay', '1s'], file);
+    assert.equal(p.app, '/srv/app/server.js');
+    assert.equal(p.options.workers, 2);
+    assert.deepEqual(p.options.env, { A: '1', B: '3' });
+    assert.deepEqual(p.options.watch?.paths, ['/srv/app/src']);
+    assert.equal(p.options.watch?.delay, 1_000);
+    assert.equal(p.options.timeout, 10_000);
+  });
+
+  test('a wrong value from a config file names the key and the file', () => {
+    const file: SourcedSettings = {
+      settings: { app: '/a.js', workers: 'four' },
+      origins: new Map([['workers', { kind: 'file', file: '/etc/qilin.config.json', key: 'workers' }]]),
+    };
+    assert.throws(() => plan([], file), (error: unknown) => {
+      assert.ok(error instanceof CliError);
+      assert.equal(error.code, 'ERR_QILIN_CONFIG');
+      assert.match(error.message, /^Expected `workers` in \/etc\/qilin\.config\.json to be a non-negative integer/);
+      return true;
+    });
+  });
+});

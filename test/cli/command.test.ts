@@ -1,0 +1,146 @@
+// The built `qilin` command: starting workers, help and version, errors before and at start, config files, the pid file.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, until } from './helpers.js';
+
+const TIMEOUT = { timeout: 30_000 };
+
+describe('qilin command', () => {
+  test('starts 3 workers that answer with 3 distinct WORKER_IDs, and stops cleanly on SIGTERM', TIMEOUT, async (t) => {
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '3', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    const started = await qilin.waitFor('started');
+    assert.equal(started.workers, 3);
+    const slots = new Set<string>();
+    for (let i = 0; i < 12 && slots.size < 3; i += 1) {
+      slots.add(parseIdentity((await get(port)).body).slot as string);
+    }
+    assert.deepEqual([...slots].sort(), ['0', '1', '2']);
+    assert.equal(qilin.count('fork'), 3);
+    qilin.signal('SIGTERM');
+    const exit = await qilin.waitExit();
+    assert.deepEqual(exit, { code: 0, signal: null });
+    for (const pid of qilin.workerPids()) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
+  });
+
+  test('--help and --version print and exit 0', TIMEOUT, async (t) => {
+    const help = await runQilin(t, ['--help']);
+    assert.equal(help.exit.code, 0);
+    assert.match(help.stdout, /^Usage: qilin \[options\] <app\.js>/);
+    for (const flag of ['--workers', '--ready-when', '--watch-delay', '--pid-file', '--log-format', 'SIGTTIN']) assert.ok(help.stdout.includes(flag), flag);
+    const version = await runQilin(t, ['-V']);
+    assert.equal(version.exit.code, 0);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(version.stdout.trim(), pkg.version);
+  });
+
+  test('a bad flag or flag value is a clear error with exit status 2, before anything forks', TIMEOUT, async (t) => {
+    const unknown = await runQilin(t, ['--wrokers', '3', fixture('identity-server.cjs')]);
+    assert.equal(unknown.exit.code, 2);
+    assert.match(unknown.stderr, /Unknown option `--wrokers`/);
+    const badWorkers = await runQilin(t, ['--workers', 'many', fixture('identity-server.cjs')]);
+    assert.equal(badWorkers.exit.code, 2);
+    assert.match(badWorkers.stderr, /Expected `--workers` to be a non-negative integer, got `"many"` \(string\)/);
+    const badDuration = await runQilin(t, ['--timeout', '30', '--kill-timeout', 'soon', fixture('identity-server.cjs')]);
+    assert.equal(badDuration.exit.code, 2);
+    assert.match(badDuration.stderr, /`--kill-timeout`/);
+    const noApp = await runQilin(t, ['-w', '2']);
+    assert.equal(noApp.exit.code, 2);
+    assert.match(noApp.stderr, /No app given/);
+    for (const run of [unknown, badWorkers, badDuration, noApp]) assert.equal(run.stdout.includes('worker up'), false);
+  });
+
+  test('a missing app file exits 1 with the reason, before forking', TIMEOUT, async (t) => {
+    const missing = path.join(tempDir(t), 'no-such-app.js');
+    const run = await runQilin(t, ['-w', '2', missing]);
+    assert.equal(run.exit.code, 1);
+    assert.match(run.stderr, /the app file .*no-such-app\.js does not exist/);
+    assert.equal(run.stdout.includes('worker up'), false);
+  });
+
+  test('an app that throws at start exits 1 with its error in stderr, not a respawn loop', TIMEOUT, async (t) => {
+    const run = await runQilin(t, ['-w', '2', '--log-format', 'json', fixture('throws-at-start.cjs')]);
+    assert.equal(run.exit.code, 1);
+    assert.match(run.stderr, /qilin: cannot start .*throws-at-start\.cjs: Workers could not start: slot \d \(pid \d+\) exited with code 1/);
+    assert.match(run.stderr, /last stderr lines:[\s\S]*cannot reach the database at db\.internal:5432/);
+    for (const pid of run.workerPids()) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
+  });
+
+  test('qilin.config.json in the working directory is read; flags win over it; an unknown key is named', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    writeFileSync(
+      path.join(dir, 'qilin.config.json'),
+      JSON.stringify({ app: fixture('identity-server.cjs'), workers: 3, env: { PORT: String(port) }, logFormat: 'json', timeout: '5s' }),
+    );
+    const qilin = startQilin(t, ['-w', '1'], { cwd: dir });
+    const started = await qilin.waitFor('started');
+    assert.equal(started.workers, 1, 'the flag wins over the file');
+    assert.equal(parseIdentity((await get(port)).body).version, 'v1');
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
+
+    writeFileSync(path.join(dir, 'qilin.config.json'), JSON.stringify({ app: 'x.js', wrokers: 3 }));
+    const bad = await runQilin(t, [], { cwd: dir });
+    assert.equal(bad.exit.code, 2);
+    assert.match(bad.stderr, /qilin\.config\.json: unknown key `wrokers`/);
+
+    writeFileSync(path.join(dir, 'qilin.config.json'), JSON.stringify({ app: fixture('identity-server.cjs'), strategy: 'sometimes' }));
+    const badValue = await runQilin(t, [], { cwd: dir });
+    assert.equal(badValue.exit.code, 2);
+    assert.match(badValue.stderr, /Expected `strategy` in .*qilin\.config\.json to be one of 'all', 'rolling'/);
+  });
+
+  test('a qilin-daemon.json starts its app with its own keys, and warns that the admin keys are not in effect', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    writeFileSync(path.join(dir, 'app.cjs'), readFileSync(fixture('identity-server.cjs'), 'utf8').replace('Number(process.env.PORT)', String(port)));
+    writeFileSync(
+      path.join(dir, 'qilin-daemon.json'),
+      JSON.stringify({ exec: 'app.cjs', args: [], workers: 2, worker_disconnect_timeout: 5000, reload_delay: 200, daemon_port: 9999, auth_username: 'admin', auth_password: 'admin' }),
+    );
+    const qilin = startQilin(t, ['--log-format', 'json'], { cwd: dir });
+    const started = await qilin.waitFor('started');
+    assert.equal(started.workers, 2);
+    const warning = await qilin.waitFor('warning', (r) => /admin interface is not enabled/.test(r.msg));
+    assert.match(warning.msg, /daemon_port/);
+    const watching = await qilin.waitFor('watching');
+    assert.deepEqual(watching.paths, [path.join(dir, 'app.cjs')], 'exec is watched, as qilin-daemon did');
+    assert.equal(watching.delayMs, 200, 'reload_delay is milliseconds');
+    assert.equal(parseIdentity((await get(port)).body).version, 'v1');
+    qilin.signal('SIGINT');
+    assert.equal((await qilin.waitExit()).code, 0);
+
+    writeFileSync(path.join(dir, 'qilin-daemon.json'), JSON.stringify({ exec: 'app.cjs', reload_dealy: 200 }));
+    const bad = await runQilin(t, [], { cwd: dir });
+    assert.equal(bad.exit.code, 2);
+    assert.match(bad.stderr, /qilin-daemon\.json: unknown key `reload_dealy`/);
+  });
+
+  test('the pid file is written once started, refuses a second instance, and is removed on exit', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const pidFile = path.join(dir, 'qilin.pid');
+    const port = await freePort();
+    const first = startQilin(t, ['-w', '1', '--log-format', 'json', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    await first.waitFor('started');
+    await until('the pid file is written', () => existsSync(pidFile), 5_000);
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(first.pid));
+
+    const second = await runQilin(t, ['-w', '1', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    assert.equal(second.exit.code, 1);
+    assert.match(second.stderr, new RegExp(`names process ${first.pid}, which is running`));
+
+    first.signal('SIGTERM');
+    assert.equal((await first.waitExit()).code, 0);
+    assert.equal(existsSync(pidFile), false);
+
+    writeFileSync(pidFile, '999999999\n');
+    const stale = startQilin(t, ['-w', '1', '--log-format', 'json', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    await stale.waitFor('started');
+    await until('the stale pid file is replaced', () => readFileSync(pidFile, 'utf8').trim() === String(stale.pid), 5_000);
+    stale.signal('SIGTERM');
+    assert.equal((await stale.waitExit()).code, 0);
+  });
+});

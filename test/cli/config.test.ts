@@ -1,0 +1,156 @@
+// Config files: qilin.config.json and qilin-daemon.json read into settings, their errors, finding and loading them.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { configFormat, findConfigFile, loadConfigFile, readConfig } from '../../src/cli/config.js';
+import { CliError } from '../../src/cli/errors.js';
+import { mergeSettings, planFrom } from '../../src/cli/settings.js';
+import { tempDir } from './helpers.js';
+
+function configError(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.ok(error instanceof CliError, `a CliError, got ${String(error)}`);
+    assert.equal(error.code, 'ERR_QILIN_CONFIG');
+    assert.match(error.message, message);
+    return true;
+  });
+}
+
+const plan = (file: string, raw: unknown) =>
+  planFrom(mergeSettings(readConfig(file, raw), { settings: {}, origins: new Map() }), '/elsewhere', (b, p) => path.resolve(b, p));
+
+describe('qilin.config.json', () => {
+  test('takes the library option names and the command settings; paths are relative to the file', () => {
+    const p = plan('/srv/app/qilin.config.json', {
+      app: 'server.js',
+      args: ['--port', '80'],
+      workers: 3,
+      timeout: '20s',
+      readyWhen: 'ready',
+      strategy: 'rolling',
+      batch: 2,
+      env: { NODE_ENV: 'production' },
+      cwd: '.',
+      silent: true,
+      execArgv: ['--enable-source-maps'],
+      watch: { paths: ['src'], delay: '2s', ignore: ['*.tmp'] },
+      pidFile: 'run/qilin.pid',
+      logFormat: 'json',
+    });
+    assert.equal(p.app, '/srv/app/server.js');
+    assert.deepEqual(p.options.args, ['--port', '80']);
+    assert.equal(p.options.workers, 3);
+    assert.equal(p.options.timeout, 20_000);
+    assert.equal(p.options.cwd, '/srv/app');
+    assert.equal(p.pidFile, '/srv/app/run/qilin.pid');
+    assert.equal(p.logFormat, 'json');
+    assert.deepEqual(p.options.watch, { paths: ['/srv/app/src'], delay: 2_000, ignore: ['node_modules', '.*', '*.tmp'] });
+    assert.equal(p.admin, null);
+  });
+
+  test('watch as a path or a list of paths', () => {
+    assert.deepEqual(plan('/srv/qilin.config.json', { app: 'a.js', watch: 'lib' }).options.watch?.paths, ['/srv/lib']);
+    assert.deepEqual(plan('/srv/qilin.config.json', { app: 'a.js', watch: ['lib', '/abs'] }).options.watch?.paths, ['/srv/lib', '/abs']);
+    assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', watch: false }).options.watch, null);
+  });
+
+  test('an unknown key is an error that names it and the file', () => {
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', wokers: 2 }), /^\/srv\/qilin\.config\.json: unknown key `wokers` \(qilin\.config format\)/);
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }), /unknown key `watch\.path`/);
+    configError(() => readConfig('/srv/qilin.config.json', { logger: {} }), /unknown key `logger`/);
+    configError(() => readConfig('/srv/qilin.config.json', [1, 2]), /expected an object of settings/);
+  });
+
+  test('a wrong value is named by its key in the file', () => {
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', killTimeout: 'later' }), /^Expected `killTimeout` in \/srv\/qilin\.config\.json to be a duration/);
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 'x' } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json/);
+  });
+});
+
+describe('qilin-daemon.json', () => {
+  const sample = {
+    exec: 'app.js',
+    args: [],
+    workers: 3,
+    daemon_port: 9999,
+    worker_disconnect_timeout: 5000,
+    silent: false,
+    watch: ['libs', 'routes', 'config/config.json'],
+    reload_delay: 2000,
+    auth_username: 'admin',
+    auth_password: 'secret',
+    pid_file: 'qilin.pid',
+    ps_name: 'my-app',
+  };
+
+  test('is recognized by its file name or by its keys', () => {
+    assert.equal(configFormat('/x/qilin-daemon.json', { workers: 2 }), 'qilin-daemon');
+    assert.equal(configFormat('/x/prod.json', { exec: 'a.js' }), 'qilin-daemon');
+    assert.equal(configFormat('/x/prod.json', { app: 'a.js', workers: 2 }), 'qilin');
+  });
+
+  test('reads every key with its qilin-daemon meaning: milliseconds, exec always watched, admin keys kept', () => {
+    const p = plan('/srv/app/qilin-daemon.json', sample);
+    assert.equal(p.app, '/srv/app/app.js');
+    assert.equal(p.options.workers, 3);
+    assert.equal(p.options.timeout, 5_000, 'worker_disconnect_timeout is milliseconds');
+    assert.equal(p.options.silent, false);
+    assert.deepEqual(p.options.watch?.paths, ['/srv/app/libs', '/srv/app/routes', '/srv/app/config/config.json', '/srv/app/app.js']);
+    assert.equal(p.options.watch?.delay, 2_000, 'reload_delay is milliseconds');
+    assert.equal(p.pidFile, '/srv/app/qilin.pid');
+    assert.equal(p.psName, 'my-app');
+    assert.deepEqual(p.admin, { port: 9999, username: 'admin', password: 'secret' });
+  });
+
+  test("missing keys take qilin-daemon's defaults: 1 worker, 5 s timeout, 5 s quiet period, exec watched", () => {
+    const p = plan('/srv/app/qilin-daemon.json', { exec: 'app.js' });
+    assert.equal(p.options.workers, 1);
+    assert.equal(p.options.timeout, 5_000);
+    assert.deepEqual(p.options.watch?.paths, ['/srv/app/app.js']);
+    assert.equal(p.options.watch?.delay, 5_000);
+    assert.equal(p.admin, null);
+  });
+
+  test('errors name the qilin-daemon key', () => {
+    configError(() => readConfig('/srv/qilin-daemon.json', { workers: 2 }), /`exec` \(the app to run\) is required/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 1 }), /unknown key `reload_dealy` \(qilin-daemon\.json format\)/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: -5 }), /`reload_delay` to be milliseconds as a number/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 'soon' }), /^Expected `reload_delay` in \/srv\/qilin-daemon\.json to be a duration/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 'x' }), /`daemon_port` to be a port number/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', auth_username: 'u' }), /set both or neither/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: -2 }), /^Expected `workers` in \/srv\/qilin-daemon\.json/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', args: 'x' }), /^Expected `args` in \/srv\/qilin-daemon\.json to be an array of strings/);
+  });
+});
+
+describe('finding and loading config files', () => {
+  test('qilin.config.json or qilin-daemon.json in the working directory; both is an error; --config must exist', (t) => {
+    const dir = tempDir(t);
+    assert.equal(findConfigFile(dir, undefined), null);
+    writeFileSync(path.join(dir, 'qilin-daemon.json'), '{"exec":"a.js"}');
+    assert.equal(findConfigFile(dir, undefined), path.join(dir, 'qilin-daemon.json'));
+    writeFileSync(path.join(dir, 'qilin.config.json'), '{}');
+    configError(() => findConfigFile(dir, undefined), /Both .* exist: choose one with `--config <file>`/);
+    assert.equal(findConfigFile(dir, 'qilin.config.json'), path.join(dir, 'qilin.config.json'));
+    configError(() => findConfigFile(dir, 'nope.json'), /Config file not found: .*nope\.json/);
+  });
+
+  test('loads .json, .mjs and .js files; a broken file is a config error naming it', async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(path.join(dir, 'a.json'), '{"app":"server.js","workers":2}');
+    writeFileSync(path.join(dir, 'b.mjs'), 'export default { app: "server.js", workers: 3 };');
+    writeFileSync(path.join(dir, 'c.js'), 'module.exports = async () => ({ app: "server.js", workers: 4 });');
+    writeFileSync(path.join(dir, 'broken.json'), '{"app": ');
+    assert.equal((await loadConfigFile(path.join(dir, 'a.json'))).settings.workers, 2);
+    assert.equal((await loadConfigFile(path.join(dir, 'b.mjs'))).settings.workers, 3);
+    assert.equal((await loadConfigFile(path.join(dir, 'c.js'))).settings.workers, 4);
+    assert.equal((await loadConfigFile(path.join(dir, 'a.json'))).settings.app, path.join(dir, 'server.js'));
+    await assert.rejects(loadConfigFile(path.join(dir, 'broken.json')), (error: unknown) => {
+      assert.ok(error instanceof CliError);
+      assert.match(error.message, /broken\.json: cannot read it:/);
+      return true;
+    });
+    await assert.rejects(loadConfigFile(path.join(dir, 'x.yaml')), /expected a \.json, \.js or \.mjs file/);
+  });
+});

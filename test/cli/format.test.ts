@@ -1,0 +1,85 @@
+// The command's log lines: words per event, levels, the human line and the JSON line.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type LogEvent, describeEvent, formatLine } from '../../src/cli/format.js';
+
+const time = new Date('2024-05-01T10:00:00.000Z');
+const cwd = '/srv/app';
+const words = (e: LogEvent) => describeEvent(e, cwd);
+
+describe('describeEvent', () => {
+  test('worker lifecycle: up with slot and pid, ready, exit with code or signal, respawn delay in words', () => {
+    assert.deepEqual(words({ event: 'fork', slot: 1, pid: 42, generation: 0 }), { level: 'info', message: 'slot 1: worker up, pid 42 (generation 0)' });
+    assert.deepEqual(words({ event: 'ready', slot: 1, pid: 42, generation: 3 }), { level: 'info', message: 'slot 1: ready, pid 42 (generation 3)' });
+    assert.deepEqual(words({ event: 'exit', slot: 0, pid: 42, code: 1, signal: null, retired: false }), {
+      level: 'warn',
+      message: 'slot 0: worker 42 exited with code 1',
+    });
+    assert.deepEqual(words({ event: 'exit', slot: 0, pid: 42, code: null, signal: 'SIGKILL', retired: false }), {
+      level: 'warn',
+      message: 'slot 0: worker 42 was killed by SIGKILL',
+    });
+    assert.deepEqual(words({ event: 'exit', slot: 2, pid: 7, code: 0, signal: null, retired: true }), {
+      level: 'info',
+      message: 'slot 2: worker 7 exited with code 0 (retired)',
+    });
+    assert.deepEqual(words({ event: 'respawn', slot: 0, delayMs: 2000 }), { level: 'warn', message: 'slot 0: respawning in 2 seconds' });
+    assert.deepEqual(words({ event: 'respawn', slot: 0, delayMs: 0 }), { level: 'warn', message: 'slot 0: respawning in 0 ms' });
+    assert.equal(words({ event: 'replace', slot: 1, pid: 9, reason: 'crashed' }).message, 'slot 1: worker 9 is being replaced: it had an uncaught exception');
+  });
+
+  test('reloads: started, progress as slots become ready, done, failed with the reason', () => {
+    assert.equal(words({ event: 'reloadStart', generation: 2, strategy: 'rolling', slots: 3 }).message, 'reload to generation 2 started (rolling, 3 slots)');
+    assert.equal(words({ event: 'reloadProgress', generation: 2, ready: 1, slots: 3 }).message, 'reload to generation 2: 1 of 3 slots ready');
+    assert.equal(words({ event: 'reloadEnd', generation: 2, durationMs: 1500 }).message, 'reload to generation 2 done in 1.5 s');
+    assert.deepEqual(words({ event: 'reloadFailed', generation: 2, reason: 'slot 0 (pid 5) exited with code 1 before it was ready' }), {
+      level: 'error',
+      message: 'reload to generation 2 failed: slot 0 (pid 5) exited with code 1 before it was ready',
+    });
+  });
+
+  test('the command: start banner with how to reload, watch, signals, scale, stop', () => {
+    assert.equal(
+      words({ event: 'start', version: '1.2.3', app: '/srv/app/server.js', workers: 2, pid: 100 }).message,
+      'qilin 1.2.3 starting server.js with 2 workers (primary pid 100; reload: kill -USR2 100; stop: kill -TERM 100)',
+    );
+    assert.equal(words({ event: 'watching', paths: ['/srv/app/src', '/srv/app'], delayMs: 500 }).message, 'watching src, . (reload 500 ms after the last change)');
+    assert.equal(
+      words({ event: 'filesChanged', files: ['/srv/app/a.js', '/srv/app/b.js', '/srv/app/c.js', '/srv/app/d.js'] }).message,
+      '4 files changed (a.js, b.js, c.js and 1 more): reloading',
+    );
+    assert.equal(words({ event: 'signal', signal: 'SIGUSR2', action: 'reload' }).message, 'SIGUSR2: reloading');
+    assert.equal(words({ event: 'signal', signal: 'SIGTTIN', action: 'scaleUp', workers: 3 }).message, 'SIGTTIN: scaling to 3 workers');
+    assert.equal(words({ event: 'signal', signal: 'SIGTERM', action: 'shutdown' }).message, 'SIGTERM: shutting down gracefully (send it again to force)');
+    assert.equal(words({ event: 'signal', signal: 'SIGINT', action: 'force' }).message, 'SIGINT again: killing every worker now');
+    assert.equal(words({ event: 'signal', signal: 'SIGHUP', action: 'ignored' }).level, 'warn');
+    assert.equal(words({ event: 'scaled', workers: 1 }).message, 'now running 1 worker');
+    assert.deepEqual(words({ event: 'stopped', forced: true }), { level: 'warn', message: 'stopped by force: workers were killed' });
+    assert.equal(words({ event: 'started', workers: 3, durationMs: 412 }).message, 'all 3 workers ready in 412 ms');
+  });
+});
+
+describe('formatLine', () => {
+  test('human: timestamp, tag with the level when not info, message', () => {
+    assert.equal(formatLine({ event: 'fork', slot: 0, pid: 42, generation: 0 }, time, 'human', cwd), '2024-05-01T10:00:00.000Z [qilin] slot 0: worker up, pid 42 (generation 0)');
+    assert.equal(formatLine({ event: 'respawn', slot: 0, delayMs: 1000 }, time, 'human', cwd), '2024-05-01T10:00:00.000Z [qilin] warn: slot 0: respawning in 1 second');
+  });
+
+  test('json: one object per line with time, level, msg, the event name and its fields', () => {
+    const line = formatLine({ event: 'exit', slot: 1, pid: 42, code: null, signal: 'SIGTERM', retired: false }, time, 'json', cwd);
+    assert.equal(line.includes('\n'), false);
+    assert.deepEqual(JSON.parse(line), {
+      time: '2024-05-01T10:00:00.000Z',
+      level: 'warn',
+      msg: 'slot 1: worker 42 was killed by SIGTERM',
+      event: 'exit',
+      slot: 1,
+      pid: 42,
+      code: null,
+      signal: 'SIGTERM',
+      retired: false,
+    });
+    const failed = JSON.parse(formatLine({ event: 'reloadFailed', generation: 1, reason: 'a\n  last stderr lines:\n    boom' }, time, 'json', cwd));
+    assert.equal(failed.reason, 'a\n  last stderr lines:\n    boom');
+  });
+});

@@ -1,0 +1,221 @@
+// Helpers for tests that run the built `qilin` command: spawn it, read its JSON log lines, wait with bounds, clean up every process.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The built command. Tests run `npm run build` first. */
+export const BIN = path.join(root, 'dist', 'cli.js');
+
+export function fixture(name: string): string {
+  return path.join(root, 'test', 'fixtures', 'cli', name);
+}
+
+/** Rejects with a message naming `what` if `promise` has not settled within `ms`. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until `condition()` holds, checking every 20 ms, for at most `ms`. */
+export async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > ms) throw new Error(`Timed out after ${ms} ms waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** A port free right now: listen on 0, read it, close. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A temporary folder, removed when the test ends. */
+export function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qilin-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** True while a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** One JSON log line of the command. */
+export interface LogRecord {
+  readonly time: string;
+  readonly level: string;
+  readonly msg: string;
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** A running `qilin` process, its output, and its JSON log records. */
+export class QilinProcess {
+  readonly child: ChildProcess;
+  readonly records: LogRecord[] = [];
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exit>;
+  #exit: Exit | null = null;
+
+  constructor(child: ChildProcess) {
+    this.child = child;
+    let partial = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => {
+      this.stdout += chunk;
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.startsWith('{')) continue;
+        try {
+          this.records.push(JSON.parse(line) as LogRecord);
+        } catch {
+          // A worker's own line that happens to start with a brace.
+        }
+      }
+    });
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    // 'close', not 'exit': the output is complete only once stdout and stderr have ended.
+    this.exited = new Promise((resolve) => {
+      child.on('close', (code, signal) => {
+        this.#exit = { code, signal };
+        resolve(this.#exit);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid as number;
+  }
+
+  get running(): boolean {
+    return this.#exit === null;
+  }
+
+  /** Every worker pid the command reported forking. */
+  workerPids(): number[] {
+    return this.records.filter((r) => r.event === 'fork' && typeof r.pid === 'number').map((r) => r.pid as number);
+  }
+
+  count(event: string, filter: (r: LogRecord) => boolean = () => true): number {
+    return this.records.filter((r) => r.event === event && filter(r)).length;
+  }
+
+  /** The first record (from index `from` on) of `event` that passes `filter`, within `ms`. */
+  async waitFor(event: string, filter: (r: LogRecord) => boolean = () => true, ms = 10_000, from = 0): Promise<LogRecord> {
+    let found: LogRecord | undefined;
+    await until(
+      `a "${event}" log line from qilin`,
+      () => {
+        found = this.records.slice(from).find((r) => r.event === event && filter(r));
+        if (!found && !this.running) throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        return found !== undefined;
+      },
+      ms,
+    );
+    return found as LogRecord;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child.kill(signal);
+  }
+
+  /** Waits for the command to exit, within `ms`. */
+  waitExit(ms = 15_000): Promise<Exit> {
+    return within(ms, 'qilin to exit', this.exited);
+  }
+}
+
+/**
+ * Starts the built command with `args`. When the test ends, pass or fail, the command and every worker it
+ * reported are killed.
+ */
+export function startQilin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): QilinProcess {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, NODE_ENV: 'test', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const qilin = new QilinProcess(child);
+  t.after(async () => {
+    if (qilin.running) child.kill('SIGKILL');
+    for (const pid of qilin.workerPids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    await within(5_000, 'the killed qilin to exit', qilin.exited).catch(() => {});
+  });
+  return qilin;
+}
+
+/** Runs the command to completion (for --help, errors), within `ms`. */
+export async function runQilin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}, ms = 15_000): Promise<QilinProcess & { exit: Exit }> {
+  const qilin = startQilin(t, args, options);
+  const exit = await qilin.waitExit(ms);
+  return Object.assign(qilin, { exit });
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly body: string;
+}
+
+/** One GET; rejects on any connection error. */
+export function get(port: number, urlPath = '/', agent: http.Agent | false = false): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.setTimeout(10_000, () => request.destroy(new Error(`GET ${urlPath} timed out`)));
+  });
+}
+
+/** Parses the fixture's answer `slot=0 generation=1 pid=123 version=v1`. */
+export function parseIdentity(body: string): Record<string, string> {
+  return Object.fromEntries(body.trim().split(/\s+/).map((pair) => pair.split('=') as [string, string]));
+}
