@@ -297,8 +297,12 @@ describe('several clusters in one primary', () => {
     const seenByA = new Set<unknown>();
     const seenByB = new Set<unknown>();
     for (const event of ['fork', 'online', 'listening', 'ready', 'exit'] as const) {
-      a.on(event, (worker) => seenByA.add(worker));
-      b.on(event, (worker) => seenByB.add(worker));
+      a.on(event, (...args) => {
+        seenByA.add(args[0]);
+      });
+      b.on(event, (...args) => {
+        seenByB.add(args[0]);
+      });
     }
     await Promise.all([a.run(), b.run()]);
     assert.match((await getFrom({ socketPath })).body, /^other slot=0$/);

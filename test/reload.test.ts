@@ -86,12 +86,14 @@ describe('reload', () => {
   });
 
   it('aborts when a new worker misses readyTimeout', { timeout: 30_000 }, async (t) => {
-    const { cluster, deploy, port } = await versionedCluster(t, { readyTimeout: '400ms', killTimeout: 0.5 });
+    const { cluster, deploy, port } = await versionedCluster(t, { readyTimeout: '1500ms', killTimeout: 0.5 });
     await deploy('hang');
+    const started = Date.now();
     const error = await failureOf(cluster.reload());
+    assert.ok(Date.now() - started >= 1_500);
     assert.ok(error instanceof ReloadError);
-    assert.deepEqual(error.start.failure, { kind: 'timeout', afterMs: 400 });
-    assert.match(error.message, /was not ready within 400 ms/);
+    assert.deepEqual(error.start.failure, { kind: 'timeout', afterMs: 1_500 });
+    assert.match(error.message, /was not ready within 1500 ms/);
     assert.deepEqual(await versions(port), new Set(['v1']));
   });
 

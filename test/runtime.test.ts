@@ -10,7 +10,7 @@ import { get, isAlive, memoryLogger, nextEvent, portOf, testCluster, until, with
 describe('hung workers', () => {
   it('a worker whose event loop is blocked is replaced, then killed, with a reason', { timeout: 30_000 }, async (t) => {
     const logger = memoryLogger();
-    const cluster = testCluster(t, 'blocks-event-loop.cjs', { workers: 2, heartbeatTimeout: '600ms', killTimeout: 0.3, log: { respawns: true }, logger });
+    const cluster = testCluster(t, 'blocks-event-loop.cjs', { workers: 2, heartbeatTimeout: '1s', killTimeout: 0.3, log: { respawns: true }, logger });
     const port = portOf(cluster);
     await cluster.run();
     const replace = nextEvent(cluster, 'replace');

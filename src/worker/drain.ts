@@ -50,9 +50,9 @@ function keepAliveOff(_request: http.IncomingMessage, response: http.ServerRespo
 function answerThrowingRequests(server: http.Server): void {
   const emit = server.emit;
   server.emit = function emitRequest(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'request') return emit.call(this, event, ...args);
+    if (event !== 'request') return Reflect.apply(emit, this, [event, ...args]) as boolean;
     try {
-      return emit.call(this, event, ...args);
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
     } catch (error) {
       const response = args[1] as http.ServerResponse;
       try {
