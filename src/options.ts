@@ -1,6 +1,7 @@
 // The cluster's options: public types with defaults, and the one pipeline that copies, defaults, validates, converts and freezes them.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
 import { parseDuration, parseSize } from './units.js';
 
@@ -72,6 +73,8 @@ export interface ClusterOptions {
   readonly maxMemory?: number | string | false;
   /** Load Qilin's worker runtime into every worker (graceful draining, heartbeats, crash containment). @default true */
   readonly runtime?: boolean;
+  /** The admin HTTP interface in the primary (status, reload, stop, scale, metrics); see docs/admin.md. @default false */
+  readonly admin?: AdminOptions | false;
 }
 
 /** Options after the pipeline: every field present, durations in milliseconds, sizes in bytes, frozen. */
@@ -99,6 +102,8 @@ export interface ResolvedOptions {
   /** Bytes, or null when off. */
   readonly maxMemory: number | null;
   readonly runtime: boolean;
+  /** The admin interface's settings, or null when it is off. */
+  readonly admin: ResolvedAdminOptions | null;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT = 30_000;
@@ -220,6 +225,7 @@ const KNOWN_KEYS = [
   'heartbeatTimeout',
   'maxMemory',
   'runtime',
+  'admin',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
 function rejectUnknownKeys(input: Record<string, unknown>, known: readonly string[], prefix = ''): void {
@@ -275,5 +281,6 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
     heartbeatTimeout,
     maxMemory,
     runtime,
+    admin: pick('admin', resolveAdminOptions, null),
   });
 }
