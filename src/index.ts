@@ -7,6 +7,20 @@ export { Cluster, STARTED_WINDOW, type ClusterService, type WorkerInfo } from '.
 export type { ClusterOptions, Duration, Logger, LogOptions, ReadyWhen, ReloadStrategy, ResolvedOptions } from './options.js';
 export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason } from './events.js';
 export type { WorkerState } from './worker-handle.js';
+export type { AdminOptions, ResolvedAdminOptions } from './admin/options.js';
+export type { AdminAddress } from './admin/address.js';
+export type {
+  Envelope,
+  InfoAnswer,
+  PrimaryStatus,
+  WorkerStatus,
+  ClusterStatus,
+  Uptime,
+  ReloadAnswer,
+  ReloadSucceeded,
+  ReloadFailed,
+  ReadyAnswer,
+} from './admin/answers.js';
 export {
   QilinError,
   InvalidOptionError,

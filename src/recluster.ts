@@ -1,11 +1,16 @@
 // The factory users call: `recluster(file, options)`, as in recluster 1.0.0.
+import { AdminServer } from './admin/server.js';
 import { Cluster } from './cluster.js';
 import { type ClusterOptions, resolveFile, resolveOptions } from './options.js';
 
 /**
  * Creates a cluster that runs `file` in `options.workers` worker processes. Options are validated here,
  * before anything forks; a wrong one throws an InvalidOptionError naming it. Call `run()` to start.
+ * With `options.admin`, the admin interface is attached: it listens from `run()` until the cluster stops.
  */
 export function recluster(file: string, options?: ClusterOptions): Cluster {
-  return new Cluster(resolveFile(file), resolveOptions(options));
+  const resolved = resolveOptions(options);
+  const cluster = new Cluster(resolveFile(file), resolved);
+  if (resolved.admin) cluster.attach(new AdminServer(resolved.admin));
+  return cluster;
 }
