@@ -1,5 +1,6 @@
 // `qilin status|reload|stop|scale`: the command-line client of the admin interface, as one function the `qilin` command calls.
 import { parseArgs } from 'node:util';
+import { type AdminAddress, formatAdminAddress, parseAdminAddress } from './address.js';
 import type { InfoAnswer } from './answers.js';
 import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './client.js';
 import { ADMIN_ENV, ADMIN_FLAGS, credentialsFrom } from './config.js';
@@ -42,6 +43,7 @@ class UsageError extends Error {}
 interface Parsed {
   readonly command: AdminCommand;
   readonly workers: number | null;
+  readonly address: AdminAddress;
   readonly target: AdminTarget;
   readonly json: boolean;
   readonly wait: boolean;
@@ -74,6 +76,8 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
     throw new UsageError(`Unexpected argument \`${rest[0]}\``);
   }
   if (values.admin === undefined) throw new UsageError('Missing --admin: the address of the admin interface (a port, host:port or unix:/path)');
+  const address = parseAdminAddress(values.admin);
+  if (!address) throw new UsageError(`--admin must be a port, host:port, [ipv6]:port or unix:/path; got \`${values.admin}\``);
   const credentials = credentialsFrom(values, env);
   if (credentials.password !== undefined && credentials.username === undefined && credentials.token === undefined) {
     throw new UsageError('A password needs a user name: add --admin-user');
@@ -85,7 +89,8 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   return {
     command: command as AdminCommand,
     workers,
-    target: { address: values.admin, credentials },
+    address,
+    target: { address, credentials },
     json: values.json ?? false,
     wait: !(values['no-wait'] ?? false),
   };
@@ -132,7 +137,7 @@ async function run(options: Parsed, stdout: Output, stderr: Output): Promise<num
       return EXIT.ok;
     }
     case 'reload': {
-      if (!options.json) stdout.write(`Reloading the cluster at ${String(target.address)}...\n`);
+      if (!options.json) stdout.write(`Reloading the cluster at ${formatAdminAddress(options.address)}...\n`);
       const outcome = reload(target, { wait: options.wait });
       const progress = options.json || !options.wait ? Promise.resolve() : showProgress(target, stdout, outcome);
       const answer = await outcome;

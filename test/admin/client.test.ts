@@ -156,6 +156,7 @@ describe('the command-line client', { timeout: 90_000 }, () => {
       [['status'], /Missing --admin/],
       [['status', ...token, '--verbose'], /Unknown option '--verbose'/],
       [['status', ...token, 'extra'], /Unexpected argument `extra`/],
+      [['status', '--admin', 'http://localhost:9000'], /--admin must be a port, host:port, \[ipv6\]:port or unix:\/path; got `http:\/\/localhost:9000`/],
       [['status', '--admin', running.admin, '--admin-user', USER], /--admin-user needs a password/],
       [['status', '--admin', running.admin, '--admin-password', PASSWORD], /A password needs a user name/],
       [['stop', ...token, '--no-wait'], /--no-wait applies to reload and scale only/],
