@@ -17,12 +17,19 @@ export const ADMIN_FLAGS = {
   'admin-token': { type: 'string' },
 } as const;
 
+/** The server's admin flags: the shared ones, and `--admin-public-health` (health endpoints without credentials). */
+export const ADMIN_SERVER_FLAGS = {
+  ...ADMIN_FLAGS,
+  'admin-public-health': { type: 'boolean' },
+} as const;
+
 /** The admin flags' values, as `util.parseArgs` returns them. */
 export interface AdminFlags {
   readonly admin?: string | undefined;
   readonly 'admin-user'?: string | undefined;
   readonly 'admin-password'?: string | undefined;
   readonly 'admin-token'?: string | undefined;
+  readonly 'admin-public-health'?: boolean | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -52,12 +59,13 @@ function withSecrets(listen: number | string, secrets: Secrets, extra: Partial<A
 
 /**
  * The `admin` option from the command line: `--admin <port | host:port | unix:/path>` with `--admin-user`,
- * `--admin-password` and `--admin-token` (or QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN). False without
- * `--admin`. Validation is left to the options pipeline, which names the wrong `admin.<key>`.
+ * `--admin-password` and `--admin-token` (or QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN), and
+ * `--admin-public-health`. False without `--admin`. Validation is left to the options pipeline, which names
+ * the wrong `admin.<key>`.
  */
-export function adminFromFlags(flags: AdminFlags, env: Env, extra: Pick<AdminOptions, 'publicHealth'> = {}): AdminOptions | false {
+export function adminFromFlags(flags: AdminFlags, env: Env): AdminOptions | false {
   if (flags.admin === undefined) return false;
-  return withSecrets(flags.admin, credentialsFrom(flags, env), extra);
+  return withSecrets(flags.admin, credentialsFrom(flags, env), flags['admin-public-health'] ? { publicHealth: true } : {});
 }
 
 /** What a qilin-daemon.json says about its control port. Other keys are the config loader's business. */

@@ -84,6 +84,7 @@ export async function listen(server: Server, address: AdminAddress, localOnly: b
     await removeStaleSocket(address.path);
     const ready = listening(server);
     let previous: number | undefined;
+    // The umask is process-wide; a file another thread creates in this instant is only made stricter.
     try {
       previous = process.umask(0o177);
     } catch {

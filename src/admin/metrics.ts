@@ -11,14 +11,11 @@ const LIVE_STATES: readonly WorkerState[] = ['starting', 'ready', 'retiring'];
 /** Reloads take from a fraction of a second to minutes (with `timeout` and rolling batches). */
 const RELOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-type Listeners = { [E in keyof ClusterEvents]?: (...args: ClusterEvents[E]) => void };
-
 export class AdminMetrics {
   /** A private registry: the app's own use of prom-client's global registry is left alone. */
   readonly registry = new Registry();
   readonly #cluster: Cluster;
   readonly #sampler: UsageSampler;
-  readonly #listeners: Listeners;
   readonly #reloadStarts = new Map<number, number>();
 
   readonly #workers: Gauge<'state'>;
@@ -60,34 +57,41 @@ export class AdminMetrics {
     collectDefaultMetrics({ register: this.registry });
     for (const outcome of ['succeeded', 'failed']) this.#reloads.inc({ outcome }, 0);
 
-    this.#listeners = {
-      respawn: (slot, _delay, previous) => {
-        this.#restarts.inc({ slot: String(slot) });
-        // A slot is refilled with a previous worker only when that worker was lost, not retired.
-        if (previous) this.#crashes.inc({ slot: String(slot) });
-      },
-      reloadStart: (info) => {
-        this.#reloadStarts.set(info.generation, Date.now());
-      },
-      reloadEnd: (result) => {
-        this.#reloadStarts.delete(result.generation);
-        this.#reloads.inc({ outcome: 'succeeded' });
-        this.#reloadDuration.observe({ outcome: 'succeeded' }, result.durationMs / 1000);
-      },
-      reloadFailed: (error) => {
-        const started = this.#reloadStarts.get(error.generation);
-        this.#reloadStarts.delete(error.generation);
-        this.#reloads.inc({ outcome: 'failed' });
-        if (started !== undefined) this.#reloadDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
-      },
-    };
-    for (const [event, listener] of Object.entries(this.#listeners)) cluster.on(event as keyof ClusterEvents, listener as never);
+    cluster.on('respawn', this.#onRespawn);
+    cluster.on('reloadStart', this.#onReloadStart);
+    cluster.on('reloadEnd', this.#onReloadEnd);
+    cluster.on('reloadFailed', this.#onReloadFailed);
   }
+
+  readonly #onRespawn = (...[slot, , previous]: ClusterEvents['respawn']): void => {
+    this.#restarts.inc({ slot: String(slot) });
+    // A slot is refilled with a previous worker only when that worker was lost, not retired.
+    if (previous) this.#crashes.inc({ slot: String(slot) });
+  };
+
+  readonly #onReloadStart = (...[info]: ClusterEvents['reloadStart']): void => {
+    this.#reloadStarts.set(info.generation, Date.now());
+  };
+
+  readonly #onReloadEnd = (...[result]: ClusterEvents['reloadEnd']): void => {
+    this.#reloadStarts.delete(result.generation);
+    this.#reloads.inc({ outcome: 'succeeded' });
+    this.#reloadDuration.observe({ outcome: 'succeeded' }, result.durationMs / 1000);
+  };
+
+  readonly #onReloadFailed = (...[error]: ClusterEvents['reloadFailed']): void => {
+    const started = this.#reloadStarts.get(error.generation);
+    this.#reloadStarts.delete(error.generation);
+    this.#reloads.inc({ outcome: 'failed' });
+    if (started !== undefined) this.#reloadDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
+  };
 
   /** The metrics in Prometheus text format, with gauges measured now. */
   async render(): Promise<string> {
     const workers = this.#cluster.describe();
     const active = this.#cluster.activeWorkers();
+    // The primary is measured too, though its own metrics come from prom-client, so that the sampler keeps
+    // the same processes as /info does and CPU stays an average since the last look by either.
     const usage = await this.#sampler.sample([process.pid, ...workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]))]);
 
     this.#workers.reset();
@@ -117,6 +121,9 @@ export class AdminMetrics {
 
   /** Stops counting the cluster's events. */
   close(): void {
-    for (const [event, listener] of Object.entries(this.#listeners)) this.#cluster.off(event as keyof ClusterEvents, listener as never);
+    this.#cluster.off('respawn', this.#onRespawn);
+    this.#cluster.off('reloadStart', this.#onReloadStart);
+    this.#cluster.off('reloadEnd', this.#onReloadEnd);
+    this.#cluster.off('reloadFailed', this.#onReloadFailed);
   }
 }

@@ -1,8 +1,8 @@
 // The `admin` option in the options pipeline, and the admin settings read from flags, environment and qilin-daemon.json.
 import assert from 'node:assert/strict';
-import { inspect } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
 import { describe, test } from 'node:test';
-import { adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/admin/config.js';
+import { ADMIN_SERVER_FLAGS, adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/admin/config.js';
 import { resolveAdminOptions } from '../../src/admin/options.js';
 import { resolveOptions } from '../../src/options.js';
 
@@ -86,6 +86,14 @@ describe('admin settings from the command line and the environment', { timeout: 
     const admin = adminFromFlags({ admin: '0.0.0.0:9000', 'admin-user': 'ops' }, { QILIN_ADMIN_PASSWORD: 'pw' });
     assert.deepEqual(admin, { listen: '0.0.0.0:9000', username: 'ops', password: 'pw' });
     assert.equal(resolveOptions({ admin }).admin?.auth?.basic, true);
+    const probes = adminFromFlags({ admin: '9000', 'admin-token': 'tok', 'admin-public-health': true }, {});
+    assert.deepEqual(probes, { listen: '9000', token: 'tok', publicHealth: true });
+    assert.equal(resolveOptions({ admin: probes }).admin?.publicHealth, true);
+  });
+
+  test('the server’s flags parse with util.parseArgs', () => {
+    const { values } = parseArgs({ args: ['--admin', 'unix:/run/a.sock', '--admin-user', 'ops', '--admin-public-health'], options: ADMIN_SERVER_FLAGS });
+    assert.deepEqual(adminFromFlags(values, { QILIN_ADMIN_PASSWORD: 'pw' }), { listen: 'unix:/run/a.sock', username: 'ops', password: 'pw', publicHealth: true });
   });
 });
 
