@@ -9,8 +9,9 @@ import { type ClusterOptions, resolveFile, resolveOptions } from './options.js';
  * With `options.admin`, the admin interface is attached: it listens from `run()` until the cluster stops.
  */
 export function recluster(file: string, options?: ClusterOptions): Cluster {
+  const script = resolveFile(file);
   const resolved = resolveOptions(options);
-  const cluster = new Cluster(resolveFile(file), resolved);
+  const cluster = new Cluster(script, resolved);
   if (resolved.admin) cluster.attach(new AdminServer(resolved.admin));
   return cluster;
 }

@@ -5,41 +5,12 @@ import { QilinError, ReloadError } from '../errors.js';
 import type { ClusterEvents } from '../events.js';
 import { formatAdminAddress, isLocalOnly } from './address.js';
 import { type Envelope, type InfoAnswer, buildInfo, buildReady, reloadFailed, reloadSucceeded } from './answers.js';
+import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
 import { listen } from './listen.js';
 import { AdminMetrics } from './metrics.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
 import { UsageSampler } from './usage.js';
-
-/** Bounds on what a client may send and how long it may take. */
-export interface AdminLimits {
-  /** Largest request head (request line and headers), in bytes; more gets 431. */
-  readonly maxHeaderSize: number;
-  /** Largest request body read, in bytes; more gets 413. The API takes no body, so any gets 415. */
-  readonly maxBodySize: number;
-  /** Time allowed to send the request head, in ms; then 408 and the connection is closed. */
-  readonly headersTimeout: number;
-  /** Time allowed to send the whole request, in ms (not to wait for the answer: a reload may take minutes). */
-  readonly requestTimeout: number;
-  /** How often the server looks for connections past those timeouts, in ms. */
-  readonly connectionsCheckingInterval: number;
-  readonly keepAliveTimeout: number;
-  /** Connections open at once; more are refused. */
-  readonly maxConnections: number;
-  /** On stop, how long answers being written may take before their connections are cut, in ms. */
-  readonly closeGrace: number;
-}
-
-export const DEFAULT_LIMITS: AdminLimits = Object.freeze({
-  maxHeaderSize: 8 * 1024,
-  maxBodySize: 1024,
-  headersTimeout: 10_000,
-  requestTimeout: 15_000,
-  connectionsCheckingInterval: 1_000,
-  keepAliveTimeout: 5_000,
-  maxConnections: 64,
-  closeGrace: 1_000,
-});
 
 /** One answer, before it is written. */
 interface Answer {
@@ -64,32 +35,6 @@ function refused(error: unknown): Answer {
   const code = error instanceof QilinError ? error.code : undefined;
   const unavailable = code === 'ERR_QILIN_SHUTTING_DOWN' || code === 'ERR_QILIN_NOT_RUNNING';
   return failure(unavailable ? 503 : 500, message);
-}
-
-type BodyCheck = 'none' | 'too-large' | 'read';
-
-function declaredBody(request: IncomingMessage, limit: number): BodyCheck {
-  if (request.headers['transfer-encoding'] !== undefined) return 'read';
-  const length = Number(request.headers['content-length'] ?? 0);
-  if (length > limit) return 'too-large';
-  return length > 0 ? 'read' : 'none';
-}
-
-/** Reads a request body of at most `limit` bytes; resolves with its size, or `limit + 1` when there was more. */
-function bodySize(request: IncomingMessage, limit: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        request.pause();
-        resolve(limit + 1);
-      }
-    });
-    request.once('end', () => resolve(size));
-    request.once('close', () => resolve(size));
-    request.once('error', reject);
-  });
 }
 
 /**

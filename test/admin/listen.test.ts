@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { type Cluster, recluster } from 'qilin';
 import { resolveAdminOptions } from '../../src/admin/options.js';
+import type { AdminLimits } from '../../src/admin/limits.js';
 import { AdminServer } from '../../src/admin/server.js';
 import { Cluster as SourceCluster } from '../../src/cluster.js';
 import { resolveOptions } from '../../src/options.js';
@@ -112,14 +113,15 @@ describe('listening', { timeout: 60_000 }, () => {
   });
 });
 
-describe('slow clients', { timeout: 30_000 }, () => {
+describe('slow and greedy clients', { timeout: 30_000 }, () => {
   const cleanup = suiteCleanup();
   after(() => cleanup.run());
 
-  async function slowServer(): Promise<string> {
+  async function slowServer(limits: Partial<AdminLimits> = {}): Promise<string> {
     // Built from the sources so the limits can be small; a cluster without workers is all the server needs.
     const cluster = new SourceCluster(APP, resolveOptions({ workers: 0, runtime: false, log: false }));
-    cluster.attach(new AdminServer(resolveAdminOptions({ listen: 0 }) ?? assert.fail(), { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50 }));
+    const options = resolveAdminOptions({ listen: 0 }) ?? assert.fail();
+    cluster.attach(new AdminServer(options, { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50, ...limits }));
     const address = new Promise<string>((resolve) => cluster.once('adminListening', resolve));
     cleanup.add(() => cluster.shutdown());
     await cluster.run();
@@ -164,5 +166,35 @@ describe('slow clients', { timeout: 30_000 }, () => {
     );
     assert.match(answer, /^HTTP\/1\.1 408 /);
     assert.equal((await request(admin, { path: '/healthz' })).status, 200);
+  });
+
+  test('connections beyond maxConnections are refused; the ones open are still served', async () => {
+    const admin = await slowServer({ maxConnections: 3, headersTimeout: 5_000, requestTimeout: 10_000 });
+    const port = Number(admin.split(':')[1]);
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        held.push(socket);
+        await within(5_000, 'a connection to open', new Promise((resolve) => socket.once('connect', resolve)));
+      }
+      // The fourth is accepted by the kernel and closed by the server at once, without an answer.
+      assert.equal(await raw(admin, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'), '');
+      const first = held[0] as net.Socket;
+      const answer = new Promise<string>((resolve) => {
+        let text = '';
+        first.setEncoding('utf8');
+        first.on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('\r\n\r\n')) resolve(text);
+        });
+      });
+      first.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      assert.match(await within(5_000, 'an answer on a held connection', answer), /^HTTP\/1\.1 200 /);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    await until('a new connection to be served', () => request(admin, { path: '/healthz' }).then((r) => r.status === 200, () => false));
   });
 });
