@@ -121,8 +121,11 @@ export function envelope(reply: Reply): { error: string | null; result: any } {
   return JSON.parse(reply.body) as { error: string | null; result: any };
 }
 
-/** Writes `bytes` on a raw connection and returns everything the server sends until it closes the connection (within `ms`). */
-export function raw(address: string, bytes: string | Buffer, ms = 5_000): Promise<string> {
+/**
+ * Writes `bytes` on a raw connection and returns everything the server sends until it closes the connection
+ * (within `ms`). With `end: false` the client keeps its side open, as a slow client would.
+ */
+export function raw(address: string, bytes: string | Buffer, ms = 5_000, { end = true }: { end?: boolean } = {}): Promise<string> {
   return within(
     ms,
     'the admin interface to answer and close the raw connection',
@@ -134,7 +137,8 @@ export function raw(address: string, bytes: string | Buffer, ms = 5_000): Promis
       socket.on('data', (chunk: string) => (received += chunk));
       socket.on('close', () => resolve(received));
       socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' || error.code === 'EPIPE' ? undefined : reject(error)));
-      socket.end(bytes);
+      if (end) socket.end(bytes);
+      else socket.write(bytes);
     }),
   );
 }
