@@ -64,6 +64,8 @@ export interface ClusterEvents {
   reloadEnd: [result: ReloadResult];
   /** A reload was aborted; the previous workers keep serving. */
   reloadFailed: [error: ReloadError];
+  /** The admin interface is listening, at this address (`127.0.0.1:9000`, `[::1]:9000` or `unix:/path`): the port chosen when 0 was asked. */
+  adminListening: [address: string];
   /** The first generation could not start (a StartError), or something unexpected happened. Never thrown. */
   error: [error: Error];
 }

@@ -19,6 +19,20 @@ export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReas
 export type { WorkerState } from './worker-handle.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';
+export type { AdminOptions, ResolvedAdminOptions } from './admin/options.js';
+export type { AdminAddress } from './admin/address.js';
+export type {
+  Envelope,
+  InfoAnswer,
+  PrimaryStatus,
+  WorkerStatus,
+  ClusterStatus,
+  Uptime,
+  ReloadAnswer,
+  ReloadSucceeded,
+  ReloadFailed,
+  ReadyAnswer,
+} from './admin/answers.js';
 export {
   QilinError,
   InvalidOptionError,

@@ -1,6 +1,7 @@
 // The cluster's options: public types with defaults, and the one pipeline that copies, defaults, validates, converts and freezes them.
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
 import { parseDuration, parseSize } from './units.js';
 import { DEFAULT_IGNORE } from './watch-ignore.js';
@@ -98,6 +99,8 @@ export interface ClusterOptions {
    * reloads once, `delay` after the last one. `node_modules` and dot-entries are ignored. @default false
    */
   readonly watch?: string | readonly string[] | WatchOptions | false;
+  /** The admin HTTP interface in the primary (status, reload, stop, scale, metrics); see docs/admin.md. @default false */
+  readonly admin?: AdminOptions | false;
 }
 
 /** Options after the pipeline: every field present, durations in milliseconds, sizes in bytes, frozen. */
@@ -127,6 +130,8 @@ export interface ResolvedOptions {
   readonly runtime: boolean;
   /** What to watch, or null when off. */
   readonly watch: ResolvedWatch | null;
+  /** The admin interface's settings, or null when it is off. */
+  readonly admin: ResolvedAdminOptions | null;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT = 30_000;
@@ -271,6 +276,7 @@ const KNOWN_KEYS = [
   'maxMemory',
   'runtime',
   'watch',
+  'admin',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
 function rejectUnknownKeys(input: Record<string, unknown>, known: readonly string[], prefix = ''): void {
@@ -327,5 +333,6 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
     maxMemory,
     runtime,
     watch: pick('watch', watch, null),
+    admin: pick('admin', resolveAdminOptions, null),
   });
 }

@@ -1,0 +1,209 @@
+// The admin interface's JSON answers: their types (shared by server and client), units, and the pure builders of each.
+import type { WorkerInfo } from '../cluster.js';
+import { type ReloadError, type SlotGeneration, describeFailedStart } from '../errors.js';
+import type { ReloadResult } from '../events.js';
+import type { ReloadStrategy } from '../options.js';
+import type { WorkerState } from '../worker-handle.js';
+
+/** Every answer: `error` is null on success, `result` is null when there is nothing to report. */
+export interface Envelope<T> {
+  readonly error: string | null;
+  readonly result: T | null;
+}
+
+/** An uptime cut into whole days, hours, minutes and seconds. */
+export interface Uptime {
+  readonly days: number;
+  readonly hours: number;
+  readonly minutes: number;
+  readonly seconds: number;
+}
+
+/** CPU and memory of one process, as measured. */
+export interface ProcessUsage {
+  /** Percent of one core, averaged since the previous measurement (or since the process started, the first time). */
+  readonly cpu: number;
+  /** Resident memory, in bytes. */
+  readonly memory: number;
+}
+
+/** The primary process in `/info`. `cpu` is percent of one core, `mem` is MB (2^20 bytes); null when it could not be measured. */
+export interface PrimaryStatus {
+  readonly pid: number;
+  readonly cpu: number | null;
+  readonly mem: number | null;
+  readonly uptime: Uptime;
+  readonly uptimeSeconds: number;
+}
+
+/** One worker in `/info`, in the same units as the primary. */
+export interface WorkerStatus {
+  readonly slot: number;
+  readonly pid: number | null;
+  readonly generation: number;
+  readonly state: WorkerState;
+  /** True for the worker serving its slot; false for one starting or retiring beside it. */
+  readonly active: boolean;
+  readonly cpu: number | null;
+  readonly mem: number | null;
+  readonly uptime: Uptime;
+  readonly uptimeSeconds: number;
+  /** How many times its slot has been respawned. */
+  readonly restarts: number;
+}
+
+/** The cluster as a whole in `/info`. */
+export interface ClusterStatus {
+  /** The generation serving now. */
+  readonly generation: number;
+  readonly slots: number;
+  /** Slots with a ready worker. */
+  readonly readySlots: number;
+  /** The reload under way, if any: the generation it starts and for how many seconds it has run. */
+  readonly reloading: { readonly generation: number; readonly seconds: number } | null;
+}
+
+/** `GET /info`. */
+export interface InfoAnswer {
+  readonly master: PrimaryStatus;
+  readonly workers: readonly WorkerStatus[];
+  /** Sums over the primary and every worker measured: CPU percent and MB. */
+  readonly total: { readonly cpu: number; readonly mem: number };
+  readonly cluster: ClusterStatus;
+}
+
+/** `POST /reload` that ended well. */
+export interface ReloadSucceeded {
+  readonly outcome: 'succeeded';
+  readonly generation: number;
+  readonly strategy: ReloadStrategy;
+  readonly durationMs: number;
+  readonly slots: readonly SlotGeneration[];
+}
+
+/** `POST /reload` that was aborted; the previous workers keep serving. */
+export interface ReloadFailed {
+  readonly outcome: 'failed';
+  readonly generation: number;
+  /** The slot whose new worker failed, and how, in words. */
+  readonly slot: number;
+  readonly reason: string;
+  /** That worker's last lines on stderr. */
+  readonly stderr: readonly string[];
+  readonly slots: readonly SlotGeneration[];
+}
+
+export type ReloadAnswer = ReloadSucceeded | ReloadFailed;
+
+/** `GET /readyz`. */
+export interface ReadyAnswer {
+  readonly ready: boolean;
+  readonly slots: number;
+  readonly readySlots: number;
+}
+
+/** Whole days, hours, minutes and seconds of a number of seconds. */
+export function splitUptime(totalSeconds: number): Uptime {
+  let rest = Math.max(0, Math.floor(totalSeconds));
+  const days = Math.floor(rest / 86_400);
+  rest -= days * 86_400;
+  const hours = Math.floor(rest / 3_600);
+  rest -= hours * 3_600;
+  const minutes = Math.floor(rest / 60);
+  return { days, hours, minutes, seconds: rest - minutes * 60 };
+}
+
+/** Bytes as MB (2^20 bytes, as `ps` and qilin-daemon count them), to one decimal. */
+export function megabytes(bytes: number): number {
+  return Math.round((bytes / 1_048_576) * 10) / 10;
+}
+
+/** A percentage to one decimal. */
+export function percent(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** What `/info` is built from: a snapshot of the cluster and the measurements taken for it. */
+export interface InfoInput {
+  readonly now: number;
+  readonly primary: { readonly pid: number; readonly uptimeSeconds: number };
+  readonly workers: readonly WorkerInfo[];
+  readonly usage: ReadonlyMap<number, ProcessUsage>;
+  readonly generation: number;
+  /** The ready worker (or null) of each slot, indexed by slot. */
+  readonly active: readonly unknown[];
+  readonly reloading: { readonly generation: number; readonly startedAt: number } | null;
+}
+
+/** Builds the `/info` answer: workers ordered by slot, then generation. */
+export function buildInfo(input: InfoInput): InfoAnswer {
+  const measured = (pid: number | undefined): { cpu: number | null; mem: number | null } => {
+    const usage = pid === undefined ? undefined : input.usage.get(pid);
+    return usage ? { cpu: percent(usage.cpu), mem: megabytes(usage.memory) } : { cpu: null, mem: null };
+  };
+  const primaryUptime = Math.floor(input.primary.uptimeSeconds);
+  const master: PrimaryStatus = {
+    pid: input.primary.pid,
+    ...measured(input.primary.pid),
+    uptime: splitUptime(primaryUptime),
+    uptimeSeconds: primaryUptime,
+  };
+  const workers = [...input.workers]
+    .sort((a, b) => a.slot - b.slot || a.generation - b.generation || a.id - b.id)
+    .map((w): WorkerStatus => {
+      const uptimeSeconds = Math.max(0, Math.floor((input.now - w.startedAt) / 1000));
+      return {
+        slot: w.slot,
+        pid: w.pid ?? null,
+        generation: w.generation,
+        state: w.state,
+        active: w.active,
+        ...measured(w.pid),
+        uptime: splitUptime(uptimeSeconds),
+        uptimeSeconds,
+        restarts: w.restarts,
+      };
+    });
+  let cpu = 0;
+  let memory = 0;
+  for (const usage of input.usage.values()) {
+    cpu += usage.cpu;
+    memory += usage.memory;
+  }
+  const readySlots = input.active.filter((worker) => worker !== null).length;
+  return {
+    master,
+    workers,
+    total: { cpu: percent(cpu), mem: megabytes(memory) },
+    cluster: {
+      generation: input.generation,
+      slots: input.active.length,
+      readySlots,
+      reloading: input.reloading && {
+        generation: input.reloading.generation,
+        seconds: Math.max(0, Math.floor((input.now - input.reloading.startedAt) / 1000)),
+      },
+    },
+  };
+}
+
+/** `/readyz`: ready when there is at least one slot and every slot has a ready worker. */
+export function buildReady(active: readonly unknown[]): ReadyAnswer {
+  const readySlots = active.filter((worker) => worker !== null).length;
+  return { ready: active.length > 0 && readySlots === active.length, slots: active.length, readySlots };
+}
+
+export function reloadSucceeded(result: ReloadResult): ReloadSucceeded {
+  return { outcome: 'succeeded', ...result };
+}
+
+export function reloadFailed(error: ReloadError): ReloadFailed {
+  return {
+    outcome: 'failed',
+    generation: error.generation,
+    slot: error.start.slot,
+    reason: describeFailedStart(error.start),
+    stderr: error.start.stderr,
+    slots: error.slots,
+  };
+}

@@ -1,0 +1,129 @@
+// Prometheus metrics of one cluster, in a registry of its own: workers by state, restarts, crashes, reloads, per-worker CPU and memory, and the primary's process metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Cluster } from '../cluster.js';
+import type { ClusterEvents } from '../events.js';
+import type { WorkerState } from '../worker-handle.js';
+import type { UsageSampler } from './usage.js';
+
+/** States a live worker can be in; each is reported, at 0 when no worker is in it. */
+const LIVE_STATES: readonly WorkerState[] = ['starting', 'ready', 'retiring'];
+
+/** Reloads take from a fraction of a second to minutes (with `timeout` and rolling batches). */
+const RELOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+
+export class AdminMetrics {
+  /** A private registry: the app's own use of prom-client's global registry is left alone. */
+  readonly registry = new Registry();
+  readonly #cluster: Cluster;
+  readonly #sampler: UsageSampler;
+  readonly #reloadStarts = new Map<number, number>();
+
+  readonly #workers: Gauge<'state'>;
+  readonly #slots: Gauge;
+  readonly #readySlots: Gauge;
+  readonly #generation: Gauge;
+  readonly #restarts: Counter<'slot'>;
+  readonly #crashes: Counter<'slot'>;
+  readonly #reloads: Counter<'outcome'>;
+  readonly #reloadDuration: Histogram<'outcome'>;
+  readonly #cpu: Gauge<'slot' | 'pid' | 'generation'>;
+  readonly #memory: Gauge<'slot' | 'pid' | 'generation'>;
+
+  constructor(cluster: Cluster, sampler: UsageSampler) {
+    this.#cluster = cluster;
+    this.#sampler = sampler;
+    const registers = [this.registry];
+    this.#workers = new Gauge({ name: 'qilin_workers', help: 'Worker processes by state', labelNames: ['state'], registers });
+    this.#slots = new Gauge({ name: 'qilin_slots', help: 'Worker slots configured', registers });
+    this.#readySlots = new Gauge({ name: 'qilin_slots_ready', help: 'Slots served by a ready worker', registers });
+    this.#generation = new Gauge({ name: 'qilin_generation', help: 'Generation of the code serving now (one more per successful reload)', registers });
+    this.#restarts = new Counter({ name: 'qilin_worker_restarts_total', help: 'Times a slot was given a new worker after losing one', labelNames: ['slot'], registers });
+    this.#crashes = new Counter({
+      name: 'qilin_worker_crashes_total',
+      help: 'Workers that died, failed to start or had an uncaught exception without being asked to stop',
+      labelNames: ['slot'],
+      registers,
+    });
+    this.#reloads = new Counter({ name: 'qilin_reloads_total', help: 'Reloads by outcome', labelNames: ['outcome'], registers });
+    this.#reloadDuration = new Histogram({
+      name: 'qilin_reload_duration_seconds',
+      help: 'Time from the start of a reload until it succeeded or was aborted',
+      labelNames: ['outcome'],
+      buckets: RELOAD_BUCKETS,
+      registers,
+    });
+    this.#cpu = new Gauge({ name: 'qilin_worker_cpu_percent', help: 'CPU of each worker, percent of one core', labelNames: ['slot', 'pid', 'generation'], registers });
+    this.#memory = new Gauge({ name: 'qilin_worker_memory_bytes', help: 'Resident memory of each worker', labelNames: ['slot', 'pid', 'generation'], registers });
+    collectDefaultMetrics({ register: this.registry });
+    for (const outcome of ['succeeded', 'failed']) this.#reloads.inc({ outcome }, 0);
+
+    cluster.on('respawn', this.#onRespawn);
+    cluster.on('reloadStart', this.#onReloadStart);
+    cluster.on('reloadEnd', this.#onReloadEnd);
+    cluster.on('reloadFailed', this.#onReloadFailed);
+  }
+
+  readonly #onRespawn = (...[slot, , previous]: ClusterEvents['respawn']): void => {
+    this.#restarts.inc({ slot: String(slot) });
+    // A slot is refilled with a previous worker only when that worker was lost, not retired.
+    if (previous) this.#crashes.inc({ slot: String(slot) });
+  };
+
+  readonly #onReloadStart = (...[info]: ClusterEvents['reloadStart']): void => {
+    this.#reloadStarts.set(info.generation, Date.now());
+  };
+
+  readonly #onReloadEnd = (...[result]: ClusterEvents['reloadEnd']): void => {
+    this.#reloadStarts.delete(result.generation);
+    this.#reloads.inc({ outcome: 'succeeded' });
+    this.#reloadDuration.observe({ outcome: 'succeeded' }, result.durationMs / 1000);
+  };
+
+  readonly #onReloadFailed = (...[error]: ClusterEvents['reloadFailed']): void => {
+    const started = this.#reloadStarts.get(error.generation);
+    this.#reloadStarts.delete(error.generation);
+    this.#reloads.inc({ outcome: 'failed' });
+    if (started !== undefined) this.#reloadDuration.observe({ outcome: 'failed' }, (Date.now() - started) / 1000);
+  };
+
+  /** The metrics in Prometheus text format, with gauges measured now. */
+  async render(): Promise<string> {
+    const workers = this.#cluster.describe();
+    const active = this.#cluster.activeWorkers();
+    // The primary is measured too, though its own metrics come from prom-client, so that the sampler keeps
+    // the same processes as /info does and CPU stays an average since the last look by either.
+    const usage = await this.#sampler.sample([process.pid, ...workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]))]);
+
+    this.#workers.reset();
+    for (const state of LIVE_STATES) this.#workers.set({ state }, workers.filter((w) => w.state === state).length);
+    this.#slots.set(active.length);
+    this.#readySlots.set(active.filter((worker) => worker !== null).length);
+    this.#generation.set(this.#cluster.generation);
+    for (let slot = 0; slot < active.length; slot += 1) {
+      this.#restarts.inc({ slot: String(slot) }, 0);
+      this.#crashes.inc({ slot: String(slot) }, 0);
+    }
+    this.#cpu.reset();
+    this.#memory.reset();
+    for (const worker of workers) {
+      const measured = worker.pid === undefined ? undefined : usage.get(worker.pid);
+      if (!measured) continue;
+      const labels = { slot: String(worker.slot), pid: String(worker.pid), generation: String(worker.generation) };
+      this.#cpu.set(labels, measured.cpu);
+      this.#memory.set(labels, measured.memory);
+    }
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Stops counting the cluster's events. */
+  close(): void {
+    this.#cluster.off('respawn', this.#onRespawn);
+    this.#cluster.off('reloadStart', this.#onReloadStart);
+    this.#cluster.off('reloadEnd', this.#onReloadEnd);
+    this.#cluster.off('reloadFailed', this.#onReloadFailed);
+  }
+}

@@ -1,0 +1,271 @@
+// The admin HTTP server: a cluster service in the primary that authenticates, routes and answers each request, within strict limits.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Cluster, ClusterService } from '../cluster.js';
+import { QilinError, ReloadError } from '../errors.js';
+import type { ClusterEvents } from '../events.js';
+import { formatAdminAddress, isLocalOnly } from './address.js';
+import { type Envelope, type InfoAnswer, buildInfo, buildReady, reloadFailed, reloadSucceeded } from './answers.js';
+import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
+import { listen } from './listen.js';
+import { AdminMetrics } from './metrics.js';
+import type { ResolvedAdminOptions } from './options.js';
+import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
+import { UsageSampler } from './usage.js';
+
+/** One answer, before it is written. */
+interface Answer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** Runs once the answer has been handed to the client. */
+  readonly afterSent?: () => void;
+}
+
+function json<T>(status: number, envelope: Envelope<T>, headers?: Answer['headers']): Answer {
+  return { status, body: `${JSON.stringify(envelope, null, 2)}\n`, ...(headers ? { headers } : {}) };
+}
+
+function failure(status: number, message: string, headers?: Answer['headers']): Answer {
+  return json(status, { error: message, result: null }, headers);
+}
+
+/** The status that says why the cluster refused an action: it is stopping (503), or something else failed (500). */
+function refused(error: unknown): Answer {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof QilinError ? error.code : undefined;
+  const unavailable = code === 'ERR_QILIN_SHUTTING_DOWN' || code === 'ERR_QILIN_NOT_RUNNING';
+  return failure(unavailable ? 503 : 500, message);
+}
+
+/**
+ * The admin interface, attached to a cluster as a service: it listens when the cluster runs and closes when
+ * the cluster stops. Routing, credentials and answers are pure functions in this folder; this class does
+ * the I/O.
+ */
+export class AdminServer implements ClusterService {
+  readonly options: ResolvedAdminOptions;
+  readonly #limits: AdminLimits;
+  readonly #sampler = new UsageSampler();
+  #cluster: Cluster | null = null;
+  #server: http.Server | null = null;
+  #metrics: AdminMetrics | null = null;
+  #address: string | null = null;
+  #stopped = false;
+  #closed: Promise<void> = Promise.resolve();
+  #reloading: { generation: number; startedAt: number } | null = null;
+  readonly #onReloadStart = (info: ClusterEvents['reloadStart'][0]): void => {
+    this.#reloading = { generation: info.generation, startedAt: Date.now() };
+  };
+  readonly #onReloadDone = (): void => {
+    this.#reloading = null;
+  };
+
+  constructor(options: ResolvedAdminOptions, limits: Partial<AdminLimits> = {}) {
+    this.options = options;
+    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** Where the server listens (`127.0.0.1:9000`, `unix:/path`), or null when it does not. */
+  address(): string | null {
+    return this.#address;
+  }
+
+  /** Resolves when the server has closed after `stop()`. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  async start(cluster: Cluster): Promise<void> {
+    if (this.#cluster) return;
+    this.#cluster = cluster;
+    this.#metrics = new AdminMetrics(cluster, this.#sampler);
+    cluster.on('reloadStart', this.#onReloadStart);
+    cluster.on('reloadEnd', this.#onReloadDone);
+    cluster.on('reloadFailed', this.#onReloadDone);
+
+    const limits = this.#limits;
+    const server = http.createServer(
+      {
+        maxHeaderSize: limits.maxHeaderSize,
+        headersTimeout: limits.headersTimeout,
+        requestTimeout: limits.requestTimeout,
+        keepAliveTimeout: limits.keepAliveTimeout,
+        connectionsCheckingInterval: limits.connectionsCheckingInterval,
+      },
+      (request, response) => {
+        this.#handle(request, response);
+      },
+    );
+    server.maxConnections = limits.maxConnections;
+    this.#server = server;
+    this.#closed = new Promise((resolve) => server.once('close', () => resolve()));
+
+    const asked = this.options.listen;
+    let bound;
+    try {
+      bound = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
+    } catch (error) {
+      this.#detach();
+      this.#server = null;
+      this.#closed = Promise.resolve();
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new QilinError('ERR_QILIN_ADMIN_LISTEN', `The admin interface could not listen on ${formatAdminAddress(asked)}: ${reason}`, { cause: error });
+    }
+    // Errors after listening (a failed accept) must not crash the primary.
+    server.on('error', (error) => cluster.emit('error', error));
+    if (this.#stopped) {
+      this.#close(server);
+      return;
+    }
+    this.#address = formatAdminAddress(bound);
+    cluster.emit('adminListening', this.#address);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#detach();
+    const server = this.#server;
+    if (server?.listening) this.#close(server);
+    await this.#closed;
+  }
+
+  #close(server: http.Server): void {
+    this.#address = null;
+    server.close();
+    server.closeIdleConnections();
+    // Answers being written (the /quit that stopped the cluster, a reload cut short) get a moment to leave.
+    setTimeout(() => server.closeAllConnections(), this.#limits.closeGrace).unref();
+  }
+
+  #detach(): void {
+    const cluster = this.#cluster;
+    if (!cluster) return;
+    cluster.off('reloadStart', this.#onReloadStart);
+    cluster.off('reloadEnd', this.#onReloadDone);
+    cluster.off('reloadFailed', this.#onReloadDone);
+    this.#metrics?.close();
+  }
+
+  #handle(request: IncomingMessage, response: ServerResponse): void {
+    this.#answer(request)
+      .catch((error: unknown) => refused(error))
+      .then((answer) => this.#write(request, response, answer))
+      .catch(() => {
+        // The client went away while its answer was being written; nothing more to do.
+      });
+  }
+
+  #write(request: IncomingMessage, response: ServerResponse, answer: Answer): void {
+    if (response.headersSent || response.destroyed) return;
+    const contentType = answer.headers?.['Content-Type'] ?? 'application/json; charset=utf-8';
+    response.statusCode = answer.status;
+    response.setHeader('Content-Type', contentType);
+    response.setHeader('Cache-Control', 'no-store');
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
+    // A request whose body was not read cannot be followed by another on the same connection.
+    if (!request.complete) response.setHeader('Connection', 'close');
+    if (answer.afterSent) response.once('finish', answer.afterSent);
+    response.end(answer.body);
+  }
+
+  async #answer(request: IncomingMessage): Promise<Answer> {
+    const target = parseTarget(request.url);
+    if (!target) return failure(400, 'The request target must be a path such as /info');
+    if (request.headers.origin !== undefined) {
+      return failure(403, 'Requests from web pages are refused: the admin interface is for command-line clients and monitoring');
+    }
+    const match = route(request.method ?? '', target.pathname);
+    const open = this.options.auth === null || (this.options.publicHealth && match.kind === 'endpoint' && HEALTH_ENDPOINTS.has(match.endpoint));
+    if (!open && !this.options.auth?.check(request.headers.authorization)) {
+      return failure(401, 'Unauthorized', { 'WWW-Authenticate': this.options.auth?.challenges() ?? [] });
+    }
+    if (match.kind === 'not-found') return failure(404, match.message);
+    if (match.kind === 'method-not-allowed') return failure(405, match.message, { Allow: match.allow });
+
+    const body = declaredBody(request, this.#limits.maxBodySize);
+    if (body === 'too-large') return failure(413, `Request bodies are limited to ${this.#limits.maxBodySize} bytes, and the admin interface takes none`);
+    if (body === 'read') {
+      const size = await bodySize(request, this.#limits.maxBodySize);
+      if (size > this.#limits.maxBodySize) return failure(413, `Request bodies are limited to ${this.#limits.maxBodySize} bytes, and the admin interface takes none`);
+      if (size > 0) {
+        const type = request.headers['content-type'] ?? 'none';
+        return failure(415, `The admin interface takes no request body (got ${size} bytes of ${type}): pass parameters in the query string`);
+      }
+    }
+    const params = readParams(match, target.query);
+    if (!params.ok) return failure(400, params.message);
+    return this.#endpoint(match.endpoint, params.params);
+  }
+
+  async #endpoint(endpoint: Endpoint, params: Params): Promise<Answer> {
+    const cluster = this.#cluster;
+    if (!cluster) return failure(503, 'The admin interface is not attached to a cluster');
+    switch (endpoint) {
+      case 'healthz':
+        return json(200, { error: null, result: { alive: true } });
+      case 'readyz': {
+        const ready = buildReady(cluster.activeWorkers());
+        const error = ready.ready ? null : `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`;
+        return json(ready.ready ? 200 : 503, { error, result: ready });
+      }
+      case 'info':
+        return json(200, { error: null, result: await this.#info(cluster) });
+      case 'metrics': {
+        const metrics = this.#metrics;
+        if (!metrics) return failure(503, 'Metrics are not available');
+        return { status: 200, body: await metrics.render(), headers: { 'Content-Type': metrics.contentType } };
+      }
+      case 'reload':
+        return this.#reload(cluster, params.wait);
+      case 'scale':
+        return this.#scale(cluster, params.workers ?? 0, params.wait);
+      case 'quit':
+        return {
+          ...json(202, { error: null, result: { stopping: true } }),
+          afterSent: () => {
+            void cluster.shutdown();
+          },
+        };
+      default:
+        return failure(404, `No such endpoint: /${endpoint as string}`);
+    }
+  }
+
+  async #info(cluster: Cluster): Promise<InfoAnswer> {
+    const workers = cluster.describe();
+    const pids = workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+    const usage = await this.#sampler.sample([process.pid, ...pids]);
+    return buildInfo({
+      now: Date.now(),
+      primary: { pid: process.pid, uptimeSeconds: process.uptime() },
+      workers,
+      usage,
+      generation: cluster.generation,
+      active: cluster.activeWorkers(),
+      reloading: this.#reloading,
+    });
+  }
+
+  async #reload(cluster: Cluster, wait: boolean): Promise<Answer> {
+    const outcome = cluster.reload();
+    if (!wait) return json(202, { error: null, result: { reloading: true } });
+    try {
+      return json(200, { error: null, result: reloadSucceeded(await outcome) });
+    } catch (error) {
+      if (error instanceof ReloadError) return json(500, { error: error.message, result: reloadFailed(error) });
+      return refused(error);
+    }
+  }
+
+  async #scale(cluster: Cluster, workers: number, wait: boolean): Promise<Answer> {
+    const done = cluster.scale(workers);
+    if (!wait) return json(202, { error: null, result: { workers } });
+    try {
+      await done;
+      return json(200, { error: null, result: { workers } });
+    } catch (error) {
+      return refused(error);
+    }
+  }
+}

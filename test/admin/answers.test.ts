@@ -1,0 +1,103 @@
+// The admin answers built from a cluster snapshot: units, uptimes, readiness, CPU between measurements, and the `qilin status` table.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { buildInfo, buildReady, megabytes, splitUptime } from '../../src/admin/answers.js';
+import { formatUptime, renderStatus } from '../../src/admin/status-table.js';
+import { cpuPercent } from '../../src/admin/usage.js';
+import type { WorkerInfo } from '../../src/cluster.js';
+
+const MB = 1_048_576;
+
+function worker(slot: number, pid: number, extra: Partial<WorkerInfo> = {}): WorkerInfo {
+  return { slot, id: pid, pid, generation: 1, state: 'ready', active: true, startedAt: 1_000_000, readyAt: 1_000_100, rss: null, restarts: 0, ...extra };
+}
+
+describe('units', { timeout: 5_000 }, () => {
+  test('uptime in days, hours, minutes and seconds', () => {
+    assert.deepEqual(splitUptime(0), { days: 0, hours: 0, minutes: 0, seconds: 0 });
+    assert.deepEqual(splitUptime(90_061.9), { days: 1, hours: 1, minutes: 1, seconds: 1 });
+    assert.deepEqual(splitUptime(3_599), { days: 0, hours: 0, minutes: 59, seconds: 59 });
+    assert.deepEqual(splitUptime(-5), { days: 0, hours: 0, minutes: 0, seconds: 0 });
+  });
+
+  test('memory in MB of 2^20 bytes, to one decimal', () => {
+    assert.equal(megabytes(MB), 1);
+    assert.equal(megabytes(1.25 * MB), 1.3);
+    assert.equal(megabytes(0), 0);
+  });
+
+  test('CPU is the share of one core between two readings, or over the process’s life the first time', () => {
+    const first = { ctime: 500, elapsed: 1_000, timestamp: 10_000, memory: 0 };
+    assert.equal(cpuPercent(undefined, first), 50);
+    assert.equal(cpuPercent(first, { ctime: 750, elapsed: 2_000, timestamp: 11_000, memory: 0 }), 25);
+    assert.equal(cpuPercent(first, { ctime: 2_500, elapsed: 2_000, timestamp: 11_000, memory: 0 }), 200, 'two busy cores');
+    // The pid now belongs to a younger process: its own life is all there is.
+    assert.equal(cpuPercent(first, { ctime: 10, elapsed: 100, timestamp: 11_000, memory: 0 }), 10);
+  });
+});
+
+describe('buildInfo', { timeout: 5_000 }, () => {
+  const info = buildInfo({
+    now: 1_000_000 + 3_725_000,
+    primary: { pid: 10, uptimeSeconds: 90_061.5 },
+    workers: [worker(1, 12, { restarts: 2 }), worker(0, 11), worker(0, 13, { generation: 2, state: 'starting', active: false, startedAt: 4_724_000 })],
+    usage: new Map([
+      [10, { cpu: 1.26, memory: 50 * MB }],
+      [11, { cpu: 10, memory: 40 * MB }],
+      [12, { cpu: 20.04, memory: 41.5 * MB }],
+    ]),
+    generation: 1,
+    active: [{}, {}],
+    reloading: { generation: 2, startedAt: 4_720_000 },
+  });
+
+  test('the primary: pid, CPU %, MB, uptime both ways', () => {
+    assert.deepEqual(info.master, { pid: 10, cpu: 1.3, mem: 50, uptime: { days: 1, hours: 1, minutes: 1, seconds: 1 }, uptimeSeconds: 90_061 });
+  });
+
+  test('workers by slot then generation, with their own uptime and restarts; unmeasured values are null', () => {
+    assert.deepEqual(
+      info.workers.map((w) => [w.slot, w.pid, w.generation, w.state, w.cpu, w.mem, w.uptimeSeconds, w.restarts]),
+      [
+        [0, 11, 1, 'ready', 10, 40, 3_725, 0],
+        [0, 13, 2, 'starting', null, null, 1, 0],
+        [1, 12, 1, 'ready', 20, 41.5, 3_725, 2],
+      ],
+    );
+    assert.deepEqual(info.workers[0]?.uptime, { days: 0, hours: 1, minutes: 2, seconds: 5 });
+  });
+
+  test('totals over every process measured, and the cluster’s state', () => {
+    assert.deepEqual(info.total, { cpu: 31.3, mem: 131.5 });
+    assert.deepEqual(info.cluster, { generation: 1, slots: 2, readySlots: 2, reloading: { generation: 2, seconds: 5 } });
+  });
+
+  test('the status table shows every worker, empty slots and the totals', () => {
+    const text = renderStatus({ ...info, cluster: { ...info.cluster, slots: 3 } });
+    const lines = text.split('\n');
+    assert.match(lines[0] ?? '', /^primary pid 10, CPU 1\.3%, memory 50\.0 MB, up 1d 1h, generation 1, 2\/3 slots ready$/);
+    assert.match(text, /reloading to generation 2 for 5s/);
+    const header = lines.findIndex((l) => l.startsWith('SLOT'));
+    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS']);
+    assert.deepEqual(lines[header + 1]?.split(/\s{2,}/), ['0', '11', 'ready', '1', '10.0%', '40.0 MB', '1h 2m', '0']);
+    assert.deepEqual(lines[header + 2]?.split(/\s{2,}/), ['0', '13', 'starting', '2', '-', '-', '1s', '0']);
+    assert.deepEqual(lines[header + 3]?.split(/\s{2,}/), ['1', '12', 'ready', '1', '20.0%', '41.5 MB', '1h 2m', '2']);
+    assert.deepEqual(lines[header + 4]?.split(/\s{2,}/), ['2', '-', 'empty', '-', '-', '-', '-', '-']);
+    assert.match(text, /total CPU 31\.3%, memory 131\.5 MB\n$/);
+  });
+
+  test('uptimes in the table use their two largest units', () => {
+    assert.equal(formatUptime(splitUptime(0)), '0s');
+    assert.equal(formatUptime(splitUptime(59)), '59s');
+    assert.equal(formatUptime(splitUptime(3_600)), '1h 0m');
+    assert.equal(formatUptime(splitUptime(2 * 86_400 + 5)), '2d 0h');
+  });
+});
+
+describe('buildReady', { timeout: 5_000 }, () => {
+  test('ready only when there are slots and each has a ready worker', () => {
+    assert.deepEqual(buildReady([{}, {}]), { ready: true, slots: 2, readySlots: 2 });
+    assert.deepEqual(buildReady([{}, null]), { ready: false, slots: 2, readySlots: 1 });
+    assert.deepEqual(buildReady([]), { ready: false, slots: 0, readySlots: 0 });
+  });
+});

@@ -1,0 +1,203 @@
+// The admin client and `qilin status|reload|stop|scale` (runAdminCommand) against a real admin interface.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { AdminRequestError, reload, scale, status, stop } from '../../src/admin/client.js';
+import { runAdminCommand } from '../../src/admin/command.js';
+import { type Running, startCluster, suiteCleanup, until, within } from './helpers.js';
+
+const USER = 'ops';
+const PASSWORD = 'pass-7c1e9b';
+const TOKEN = 'tok-client-5d8f2a';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function qilin(argv: string[], env: Record<string, string> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await within(
+    30_000,
+    `qilin ${argv.join(' ')}`,
+    runAdminCommand(argv, env, { write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }),
+  );
+  return { code, stdout, stderr };
+}
+
+describe('the command-line client', { timeout: 90_000 }, () => {
+  const cleanup = suiteCleanup();
+  let running: Running;
+  let dir: string;
+  let flag: string;
+  let token: string[];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'qilin-admin-'));
+    flag = path.join(dir, 'fail');
+    running = await startCluster(cleanup.add, { env: { FAIL_FLAG_FILE: flag }, admin: { listen: 0, username: USER, password: PASSWORD, token: TOKEN } });
+    token = ['--admin', running.admin, '--admin-token', TOKEN];
+  });
+  after(async () => {
+    await cleanup.run();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('status() returns /info; a wrong credential is an AdminRequestError with status 401', async () => {
+    const info = await status({ address: running.admin, credentials: { token: TOKEN } });
+    assert.equal(info.workers.length, 2);
+    assert.equal(info.master.pid, process.pid);
+    await assert.rejects(status({ address: running.admin, credentials: { token: 'wrong' } }), (error: unknown) => {
+      assert.ok(error instanceof AdminRequestError);
+      assert.equal(error.status, 401);
+      assert.equal(error.code, 'ERR_QILIN_ADMIN_REQUEST');
+      return true;
+    });
+  });
+
+  test('qilin status prints a table with one row per worker', async () => {
+    const { code, stdout, stderr } = await qilin(['status', ...token]);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+    const lines = stdout.split('\n');
+    assert.match(lines[0] ?? '', new RegExp(`^primary pid ${process.pid}, CPU \\d+\\.\\d%, memory \\d+\\.\\d MB, up \\S+( \\S+)?, generation 0, 2/2 slots ready$`));
+    const header = lines.findIndex((line) => line.startsWith('SLOT'));
+    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS']);
+    running.cluster.activeWorkers().forEach((worker, slot) => {
+      const row = lines[header + 1 + slot]?.split(/\s{2,}/) ?? [];
+      assert.equal(row.length, 8, lines[header + 1 + slot]);
+      assert.deepEqual(row.slice(0, 4), [String(slot), String(worker?.process.pid), 'ready', '0']);
+      assert.match(row[4] ?? '', /^\d+\.\d%$/);
+      assert.match(row[5] ?? '', /^\d+\.\d MB$/);
+      assert.match(row[6] ?? '', /^\d+[dhms]( \d+[hms])?$/);
+      assert.equal(row[7], '0');
+    });
+    assert.match(stdout, /\ntotal CPU \d+\.\d%, memory \d+\.\d MB\n$/);
+  });
+
+  test('qilin status --json prints /info for scripts', async () => {
+    const { code, stdout } = await qilin(['status', '--json', ...token]);
+    assert.equal(code, 0);
+    const info = JSON.parse(stdout);
+    assert.deepEqual(Object.keys(info).sort(), ['cluster', 'master', 'total', 'workers']);
+    assert.equal(info.workers.length, 2);
+  });
+
+  test('credentials come from QILIN_ADMIN_TOKEN or QILIN_ADMIN_PASSWORD when not given as flags', async () => {
+    assert.equal((await qilin(['status', '--admin', running.admin], { QILIN_ADMIN_TOKEN: TOKEN })).code, 0);
+    assert.equal((await qilin(['status', '--admin', running.admin, '--admin-user', USER], { QILIN_ADMIN_PASSWORD: PASSWORD })).code, 0);
+    assert.equal((await qilin(['status', '--admin', running.admin, '--admin-user', USER, '--admin-password', PASSWORD])).code, 0);
+  });
+
+  test('missing or wrong credentials exit 1 and say how to give them', async () => {
+    for (const argv of [['status', '--admin', running.admin], ['status', '--admin', running.admin, '--admin-token', 'nope']]) {
+      const { code, stdout, stderr } = await qilin(argv);
+      assert.equal(code, 1);
+      assert.equal(stdout, '');
+      assert.match(stderr, /answered 401: Unauthorized\nGive credentials with --admin-user and --admin-password \(or QILIN_ADMIN_PASSWORD\), or --admin-token/);
+    }
+  });
+
+  test('qilin reload shows the outcome and exits 0', async () => {
+    const { code, stdout } = await qilin(['reload', ...token]);
+    assert.equal(code, 0);
+    assert.match(stdout, /^Reloading the cluster at 127\.0\.0\.1:\d+\.\.\.\n/);
+    assert.match(stdout, /Reloaded: generation 1 serves every slot \(\d+\.\d s\)\.\n$/);
+    assert.equal(running.cluster.generation, 1);
+  });
+
+  test('qilin reload exits 1 with the reason and the worker’s stderr when the reload fails', async () => {
+    await writeFile(flag, '');
+    try {
+      const { code, stderr } = await qilin(['reload', ...token]);
+      assert.equal(code, 1);
+      assert.match(stderr, /^Reload to generation 2 failed: slot \d \(pid \d+\) exited with code 1 before it was ready; the previous workers keep serving\./);
+      assert.match(stderr, /last stderr lines:\n {4}refusing to start: the fail flag file exists/);
+      assert.equal(running.cluster.generation, 1);
+    } finally {
+      await rm(flag, { force: true });
+    }
+  });
+
+  test('reload() resolves with the outcome; with wait: false it returns once the reload has begun', async () => {
+    const outcome = await reload({ address: running.admin, credentials: { username: USER, password: PASSWORD } });
+    assert.equal(outcome?.outcome, 'succeeded');
+    const ended = new Promise((resolve) => running.cluster.once('reloadEnd', resolve));
+    assert.equal(await reload({ address: running.admin, credentials: { token: TOKEN } }, { wait: false }), null);
+    await within(10_000, 'the reload to end', ended);
+  });
+
+  test('qilin scale N changes the number of workers; bad counts are usage errors', async () => {
+    const up = await qilin(['scale', '3', ...token]);
+    assert.equal(up.code, 0);
+    assert.equal(up.stdout, 'Scaled to 3 workers.\n');
+    assert.equal(running.cluster.activeWorkers().filter(Boolean).length, 3);
+    await scale({ address: running.admin, credentials: { token: TOKEN } }, 2);
+    assert.equal(running.cluster.activeWorkers().length, 2);
+    for (const count of ['abc', '1e3', '', '1.5', '99999', '0x2']) {
+      const { code, stderr } = await qilin(['scale', count, ...token]);
+      assert.equal(code, 2, count);
+      assert.match(stderr, /`scale` needs the number of workers/);
+    }
+    const negative = await qilin(['scale', '-1', ...token]);
+    assert.equal(negative.code, 2);
+    assert.match(negative.stderr, /Unknown option '-1'/);
+    assert.equal(running.cluster.activeWorkers().length, 2);
+  });
+
+  test('usage errors exit 2 and print the usage', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /Missing the command/],
+      [['restart', ...token], /Unknown command `restart`/],
+      [['status'], /Missing --admin/],
+      [['status', ...token, '--verbose'], /Unknown option '--verbose'/],
+      [['status', ...token, 'extra'], /Unexpected argument `extra`/],
+      [['status', '--admin', 'http://localhost:9000'], /--admin must be a port, host:port, \[ipv6\]:port or unix:\/path; got `http:\/\/localhost:9000`/],
+      [['status', '--admin', running.admin, '--admin-user', USER], /--admin-user needs a password/],
+      [['status', '--admin', running.admin, '--admin-password', PASSWORD], /A password needs a user name/],
+      [['stop', ...token, '--no-wait'], /--no-wait applies to reload and scale only/],
+    ];
+    for (const [argv, message] of cases) {
+      const { code, stdout, stderr } = await qilin(argv);
+      assert.equal(code, 2, argv.join(' '));
+      assert.equal(stdout, '');
+      assert.match(stderr, message);
+      assert.match(stderr, /Usage: qilin <command>/);
+    }
+    const help = await qilin(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^Usage: qilin <command>/);
+  });
+
+  test('an address nobody listens on exits 1 saying it could not be reached', async () => {
+    const { code, stderr } = await qilin(['status', '--admin', 'unix:/nonexistent/qilin-admin.sock']);
+    assert.equal(code, 1);
+    assert.match(stderr, /Could not reach the admin interface at unix:\/nonexistent\/qilin-admin\.sock: .*ENOENT/);
+  });
+
+  test('qilin stop stops the cluster gracefully', async () => {
+    const { code, stdout } = await qilin(['stop', ...token]);
+    assert.equal(code, 0);
+    assert.match(stdout, /The cluster is stopping/);
+    await until('every worker to exit', () => running.cluster.workers().length === 0);
+    await assert.rejects(stop({ address: running.admin, credentials: { token: TOKEN } }), (error: unknown) => error instanceof AdminRequestError && error.status === null);
+  });
+});
+
+describe('qilin reload progress', { timeout: 60_000 }, () => {
+  const cleanup = suiteCleanup();
+  after(() => cleanup.run());
+
+  test('while a reload runs, it shows how many new workers are ready', async () => {
+    // With readyWhen 'started' a worker is ready only after staying up a second: long enough to watch.
+    const { admin } = await startCluster(cleanup.add, { readyWhen: 'started', admin: { listen: 0 } });
+    const { code, stdout } = await qilin(['reload', '--admin', admin]);
+    assert.equal(code, 0);
+    assert.match(stdout, /\ngeneration 1: [0-2] of 2 new workers ready\n/);
+    assert.match(stdout, /Reloaded: generation 1 serves every slot/);
+  });
+});
