@@ -1,0 +1,414 @@
+// The worker state machine of one cluster: slots and their workers' readiness, promotion, retirement, respawns and replacements.
+import type { Address, Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { SlotBackoff, healthyAfter } from './backoff.js';
+import { type FailedStart, type SlotGeneration, StartError, type StartFailure, describeFailedStart } from './errors.js';
+import type { ClusterEvents, ReadyDetail, ReplaceReason } from './events.js';
+import { forkWorker } from './fork.js';
+import type { ResolvedOptions } from './options.js';
+import { ENV, type InternalMessage, type RetireReason, isCommand, isInternalMessage } from './protocol.js';
+import { BatchFailure, BatchStart } from './reload/batch-start.js';
+import { formatDuration, formatSize } from './units.js';
+import { WorkerHandle } from './worker-handle.js';
+
+/** With `readyWhen: 'started'`, how long a worker must stay up after `online` to count as started. */
+export const STARTED_WINDOW = 1_000;
+
+/** The worker runtime, preloaded into every worker with --require. */
+export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
+
+export interface Slot {
+  readonly index: number;
+  /** The ready worker serving this slot. */
+  active: WorkerHandle | null;
+  /** A starting worker that will take the slot over once ready. */
+  next: WorkerHandle | null;
+  respawnTimer: NodeJS.Timeout | null;
+  readonly backoff: SlotBackoff;
+  restarts: number;
+  removed: boolean;
+}
+
+/** What the supervisor needs from the cluster that owns it. */
+export interface SupervisorHost {
+  readonly file: string;
+  readonly options: ResolvedOptions;
+  /** True between `run()` and a stop or shutdown: respawns and replacements happen only then. */
+  readonly running: boolean;
+  /** False once the cluster was stopped: worker events are no longer passed on. */
+  readonly emitting: boolean;
+  emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void;
+  log(category: 'respawns' | 'reloads', line: string): void;
+}
+
+export class Supervisor {
+  readonly slots: Slot[] = [];
+  readonly handles = new Map<Worker, WorkerHandle>();
+  /** The generation of the last successful start or reload: the label of respawned workers. */
+  serving = 0;
+  readonly #host: SupervisorHost;
+  readonly #options: ResolvedOptions;
+  #monitor: NodeJS.Timeout | null = null;
+  /** Watches the workers of `run()` and `scale()` until they are ready. */
+  readonly #starting = new Set<BatchStart>();
+
+  constructor(host: SupervisorHost) {
+    this.#host = host;
+    this.#options = host.options;
+  }
+
+  addSlot(): Slot {
+    const slot: Slot = {
+      index: this.slots.length,
+      active: null,
+      next: null,
+      respawnTimer: null,
+      backoff: new SlotBackoff(this.#options),
+      restarts: 0,
+      removed: false,
+    };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** Removes the highest slot and retires its workers gracefully; resolves when they have exited. */
+  removeSlot(): Promise<void> {
+    const slot = this.slots.pop();
+    if (!slot) return Promise.resolve();
+    slot.removed = true;
+    this.clearRespawn(slot);
+    const exits: Promise<void>[] = [];
+    for (const handle of [slot.active, slot.next]) {
+      if (!handle) continue;
+      exits.push(handle.exited);
+      this.retire(handle, 'scale', handle.state === 'ready');
+    }
+    return Promise.all(exits).then(() => {});
+  }
+
+  /** Forks a worker for each slot; resolves when all are ready, rejects with a StartError at the first failure (respawns go on). */
+  async startSlots(slots: readonly Slot[]): Promise<void> {
+    const waiter = new BatchStart();
+    this.#starting.add(waiter);
+    for (const slot of slots) {
+      const handle = this.spawn(slot, this.serving);
+      if (handle) {
+        handle.watchedBy = waiter;
+        waiter.add(handle);
+      }
+    }
+    waiter.seal();
+    try {
+      await waiter.promise;
+    } catch (error) {
+      if (error instanceof BatchFailure) throw new StartError(this.failedStart(error.handle, error.failure));
+      throw error;
+    } finally {
+      this.#starting.delete(waiter);
+      for (const handle of waiter.handles) if (handle.watchedBy === waiter) handle.watchedBy = null;
+    }
+  }
+
+  /** Forks a worker for `slot` and makes it the slot's next worker. A reload passes `heldBy` to decide when it takes over. */
+  spawn(slot: Slot, generation: number, heldBy: BatchStart | null = null): WorkerHandle | null {
+    const options = this.#options;
+    let worker: Worker;
+    try {
+      worker = forkWorker({
+        exec: this.#host.file,
+        args: options.args,
+        execArgv: options.runtime ? ['--require', RUNTIME_PATH, ...options.execArgv] : options.execArgv,
+        env: {
+          ...options.env,
+          [ENV.slot]: String(slot.index),
+          [ENV.generation]: String(generation),
+          [ENV.heartbeatInterval]: String(this.#heartbeatInterval()),
+          [ENV.timeout]: String(options.timeout),
+        },
+        cwd: options.cwd,
+        silent: options.silent,
+        serialization: options.serialization,
+      });
+    } catch (error) {
+      this.#host.emit('error', error instanceof Error ? error : new Error(String(error)));
+      return null;
+    }
+    const handle = new WorkerHandle(worker, slot.index, generation);
+    handle.heldBy = heldBy;
+    this.handles.set(worker, handle);
+    slot.next = handle;
+    this.#watch(handle);
+    if (options.readyTimeout !== null) {
+      const limit = options.readyTimeout;
+      handle.setTimer('ready', limit, () => this.#startFailed(handle, { kind: 'timeout', afterMs: limit }));
+    }
+    this.#host.emit('fork', worker, slot.index, generation);
+    return handle;
+  }
+
+  /** Makes a ready worker its slot's active worker and retires the one it replaces. */
+  promote(handle: WorkerHandle): void {
+    handle.heldBy = null;
+    const slot = this.slots[handle.slot];
+    if (!slot || slot.removed || !this.#host.running) {
+      this.retire(handle, 'scale', true);
+      return;
+    }
+    if (slot.next === handle) slot.next = null;
+    const previous = slot.active;
+    slot.active = handle;
+    handle.setTimer('healthy', healthyAfter(this.#options), () => slot.active === handle && slot.backoff.reset(), true);
+    if (previous && previous !== handle) {
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', previous.replacing !== 'unresponsive');
+    }
+  }
+
+  /**
+   * Stops a worker. Graceful: the runtime drains it (or, without the runtime, node:cluster disconnects it),
+   * SIGTERM at `timeout`, SIGKILL `killTimeout` later. Not graceful: SIGTERM now, then SIGKILL.
+   */
+  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean): void {
+    if (!handle.alive || handle.state === 'retiring') return;
+    const slot = this.slots[handle.slot];
+    if (slot?.active === handle) slot.active = null;
+    if (slot?.next === handle) slot.next = null;
+    handle.heldBy = null;
+    handle.state = 'retiring';
+    handle.clearTimer('ready');
+    handle.clearTimer('started');
+    handle.clearTimer('healthy');
+    const { timeout } = this.#options;
+    if (!graceful || timeout === 0) {
+      this.#terminateProcess(handle);
+      return;
+    }
+    if (handle.hasRuntime) {
+      handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout, reason });
+    } else {
+      handle.send({ cmd: 'disconnect' });
+      handle.disconnect();
+    }
+    handle.setTimer('term', timeout, () => this.#terminateProcess(handle));
+  }
+
+  /** Schedules a new worker for a slot that lost its worker, after the slot's backoff delay (none, if `immediate` and the slot was healthy). */
+  refill(slot: Slot, previous: WorkerHandle | null, why: string, immediate = false): void {
+    if (!this.#host.running || slot.removed || slot.next || slot.respawnTimer) return;
+    const delay = immediate && slot.backoff.attempts === 0 ? (slot.backoff.next(), 0) : slot.backoff.next();
+    slot.restarts += 1;
+    this.#host.emit('respawn', slot.index, delay, previous?.worker ?? null);
+    this.#host.log('respawns', `${why}; respawning slot ${slot.index} in ${formatDuration(delay)}`);
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = null;
+      if (this.#host.running && !slot.removed && !slot.next) this.spawn(slot, this.serving);
+    }, delay);
+  }
+
+  clearRespawn(slot: Slot): void {
+    if (slot.respawnTimer) clearTimeout(slot.respawnTimer);
+    slot.respawnTimer = null;
+  }
+
+  failedStart(handle: WorkerHandle, failure: StartFailure): FailedStart {
+    return { slot: handle.slot, generation: handle.generation, pid: handle.pid, failure, stderr: handle.stderr.lines() };
+  }
+
+  slotGenerations(): SlotGeneration[] {
+    return this.slots.map((slot) => ({ slot: slot.index, generation: slot.active?.generation ?? null }));
+  }
+
+  /** Checks heartbeats while the cluster runs. */
+  startMonitor(): void {
+    const { heartbeatTimeout } = this.#options;
+    if (heartbeatTimeout === null) return;
+    this.#monitor = setInterval(() => {
+      const now = Date.now();
+      for (const handle of this.handles.values()) {
+        if (handle.hasRuntime && handle.state === 'ready' && now - handle.lastHeartbeat > heartbeatTimeout) {
+          this.#replace(handle, 'unresponsive');
+        }
+      }
+    }, Math.min(1_000, Math.max(50, Math.floor(heartbeatTimeout / 4))));
+    this.#monitor.unref();
+  }
+
+  /** Ends respawns, the heartbeat check and the first-start waits. */
+  cancel(reason: Error): void {
+    for (const slot of this.slots) this.clearRespawn(slot);
+    if (this.#monitor) clearInterval(this.#monitor);
+    this.#monitor = null;
+    for (const waiter of this.#starting) waiter.cancel(reason);
+  }
+
+  // --- worker events -----------------------------------------------------------------------------
+
+  #heartbeatInterval(): number {
+    const { runtime, heartbeatTimeout, maxMemory } = this.#options;
+    if (!runtime) return 0;
+    if (heartbeatTimeout !== null) return Math.min(1_000, Math.max(50, Math.floor(heartbeatTimeout / 5)));
+    return maxMemory !== null ? 1_000 : 0;
+  }
+
+  #watch(handle: WorkerHandle): void {
+    const { worker } = handle;
+    const host = this.#host;
+    worker.on('error', () => {
+      // Failed sends to a closing channel land here; without a listener they would crash the primary.
+    });
+    worker.process.stderr?.on('data', (chunk: Buffer) => {
+      handle.stderr.push(chunk.toString());
+      if (!this.#options.silent) process.stderr.write(chunk);
+    });
+    worker.on('online', () => {
+      if (!host.emitting) return;
+      host.emit('online', worker);
+      if (this.#options.readyWhen === 'started') handle.setTimer('started', STARTED_WINDOW, () => this.#markReady(handle, undefined));
+    });
+    worker.on('listening', (address: Address) => {
+      if (!host.emitting) return;
+      host.emit('listening', worker, address);
+      if (this.#options.readyWhen === 'listening') this.#markReady(handle, address);
+    });
+    worker.on('message', (message: unknown) => {
+      if (!host.emitting) return;
+      if (isInternalMessage(message)) {
+        this.#onInternalMessage(handle, message);
+        return;
+      }
+      host.emit('message', worker, message);
+      if (isCommand(message, 'ready') && this.#options.readyWhen === 'ready') {
+        this.#markReady(handle, message as ReadyDetail);
+      } else if (isCommand(message, 'disconnect')) {
+        this.#replace(handle, 'requested');
+      }
+    });
+    worker.on('disconnect', () => {
+      if (!host.emitting) return;
+      host.emit('disconnect', worker);
+      this.#onDisconnect(handle);
+    });
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => this.#onExit(handle, code, signal));
+  }
+
+  #onInternalMessage(handle: WorkerHandle, message: InternalMessage): void {
+    switch (message.cmd) {
+      case 'qilin:hello':
+        handle.hasRuntime = true;
+        break;
+      case 'qilin:heartbeat': {
+        handle.lastHeartbeat = Date.now();
+        if (typeof message.rss === 'number') handle.rss = message.rss;
+        const limit = this.#options.maxMemory;
+        if (limit !== null && handle.rss !== null && handle.rss > limit) this.#replace(handle, 'memory');
+        break;
+      }
+      case 'qilin:crash':
+        this.#replace(handle, 'crashed');
+        break;
+      default:
+        break;
+    }
+  }
+
+  #markReady(handle: WorkerHandle, detail: ReadyDetail): void {
+    if (handle.state !== 'starting') return;
+    handle.state = 'ready';
+    handle.readyAt = Date.now();
+    handle.lastHeartbeat = handle.readyAt;
+    handle.clearTimer('ready');
+    handle.clearTimer('started');
+    if (handle.heldBy) handle.heldBy.ready(handle);
+    else this.promote(handle);
+    handle.watchedBy?.ready(handle);
+    this.#host.emit('ready', handle.worker, detail);
+  }
+
+  #terminateProcess(handle: WorkerHandle): void {
+    handle.signal('SIGTERM');
+    if (!handle.hasTimer('kill')) handle.setTimer('kill', this.#options.killTimeout, () => handle.signal('SIGKILL'));
+  }
+
+  /** A starting worker exited or missed `readyTimeout`. */
+  #startFailed(handle: WorkerHandle, failure: StartFailure): void {
+    const slot = this.slots[handle.slot];
+    if (slot?.next === handle) slot.next = null;
+    const held = handle.heldBy;
+    if (handle.alive) this.retire(handle, 'replace', false);
+    if (held) {
+      held.fail(handle, failure);
+      return;
+    }
+    handle.watchedBy?.fail(handle, failure);
+    if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
+  }
+
+  /** A running worker must be replaced: its replacement starts now, and it is retired once the replacement is ready. */
+  #replace(handle: WorkerHandle, reason: ReplaceReason): void {
+    const slot = this.slots[handle.slot];
+    if (!this.#host.running || handle.state !== 'ready' || handle.replacing || !slot || slot.active !== handle) return;
+    handle.replacing = reason;
+    this.#host.emit('replace', handle.worker, reason);
+    const who = `worker ${handle.pid ?? '?'} in slot ${slot.index}`;
+    const because: Record<ReplaceReason, string> = {
+      requested: 'asked to be replaced',
+      disconnected: 'disconnected itself',
+      unresponsive: `sent no heartbeat for ${formatDuration(Date.now() - handle.lastHeartbeat)} (event loop blocked)`,
+      memory: `uses ${formatSize(handle.rss ?? 0)}, above maxMemory ${formatSize(this.#options.maxMemory ?? 0)}`,
+      crashed: 'had an uncaught exception',
+    };
+    if (reason === 'crashed' || reason === 'disconnected') {
+      // It has stopped accepting already, and drains itself within `timeout`; SIGTERM only if it has not exited by then.
+      slot.active = null;
+      handle.state = 'retiring';
+      handle.clearTimer('healthy');
+      handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
+      this.refill(slot, handle, `${who} ${because[reason]}`, true);
+      return;
+    }
+    if (reason === 'unresponsive' && this.slots.filter((s) => s.active).length > 1) {
+      // Stop handing it connections it cannot serve, as long as another worker can take them.
+      handle.disconnect();
+    }
+    this.#host.log('respawns', `${who} ${because[reason]}; starting its replacement`);
+    if (!slot.next && !slot.respawnTimer) this.spawn(slot, this.serving);
+  }
+
+  #onDisconnect(handle: WorkerHandle): void {
+    if (!handle.alive || handle.state === 'retiring') return;
+    if (handle.state === 'ready' && handle.worker.exitedAfterDisconnect) {
+      this.#replace(handle, 'disconnected');
+      return;
+    }
+    // A dying process disconnects just before it exits; one that stays up without IPC is replaced.
+    handle.setTimer('disconnected', this.#options.killTimeout, () => {
+      if (!handle.alive || handle.state === 'retiring') return;
+      if (handle.state === 'ready') this.#replace(handle, 'disconnected');
+      else this.#startFailed(handle, { kind: 'exit', code: null, signal: null });
+    });
+  }
+
+  #onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    const previousState = handle.state;
+    handle.markExited(code, signal);
+    this.handles.delete(handle.worker);
+    if (this.#host.emitting) this.#host.emit('exit', handle.worker, code, signal);
+    const slot = this.slots[handle.slot];
+    if (handle.heldBy) {
+      const held = handle.heldBy;
+      handle.heldBy = null;
+      if (slot?.next === handle) slot.next = null;
+      held.fail(handle, { kind: 'exit', code, signal });
+      return;
+    }
+    if (previousState === 'starting') {
+      this.#startFailed(handle, { kind: 'exit', code, signal });
+      return;
+    }
+    if (slot && slot.active === handle) {
+      slot.active = null;
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
+      // A worker that had not stayed up long enough to be healthy counts towards the backoff.
+      this.refill(slot, handle, `worker ${handle.pid ?? '?'} in slot ${slot.index} ${how}`);
+    }
+  }
+}
