@@ -17,6 +17,17 @@ export const STARTED_WINDOW = 1_000;
 /** The worker runtime, preloaded into every worker with --require. */
 export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
 
+let stderrGuarded = false;
+
+/** Copies a worker's stderr to the primary's. A closed stderr (EPIPE) must not crash the primary, so its errors are ignored. */
+function copyToStderr(chunk: Buffer): void {
+  if (!stderrGuarded) {
+    stderrGuarded = true;
+    process.stderr.on('error', () => {});
+  }
+  process.stderr.write(chunk);
+}
+
 export interface Slot {
   readonly index: number;
   /** The ready worker serving this slot. */
@@ -257,7 +268,7 @@ export class Supervisor {
     });
     worker.process.stderr?.on('data', (chunk: Buffer) => {
       handle.stderr.push(chunk.toString());
-      if (!this.#options.silent) process.stderr.write(chunk);
+      if (!this.#options.silent) copyToStderr(chunk);
     });
     worker.on('online', () => {
       if (!host.emitting) return;
