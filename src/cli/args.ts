@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command.js';
 import { ADMIN_SERVER_FLAGS } from '../admin/config.js';
 import { CliError } from './errors.js';
-import type { AdminSettings, Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
+import type { AdminSettings } from './admin-settings.js';
+import type { Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
 
 /**
  * The admin client's command when the command line is one: its first word is exactly `status`, `reload`,

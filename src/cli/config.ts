@@ -4,7 +4,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
 import { CliError } from './errors.js';
-import { ADMIN_KEYS, type AdminSettings, LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, type WatchSettings } from './settings.js';
+import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
+import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, type WatchSettings } from './settings.js';
 
 /** Config files looked for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['qilin.config.json', 'qilin-daemon.json'] as const;
