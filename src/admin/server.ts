@@ -2,7 +2,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Cluster, ClusterService } from '../cluster.js';
 import { QilinError, ReloadError } from '../errors.js';
-import type { ClusterEvents } from '../events.js';
+import type { ClusterEvents, ReloadResult } from '../events.js';
 import { formatAdminAddress, isLocalOnly } from './address.js';
 import { type Envelope, type InfoAnswer, buildInfo, buildReady, reloadFailed, reloadSucceeded } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
@@ -38,6 +38,18 @@ function refused(error: unknown): Answer {
 }
 
 /**
+ * How the server carries out `/reload`, `/scale` and `/quit`. By default it calls the cluster; a program that
+ * keeps its own account of the cluster (the `qilin` command, whose signals also scale and stop it) passes
+ * its own, so requests from both sides go through one place. Each must settle the way the cluster's
+ * method does: reject with the cluster's error when it refuses.
+ */
+export interface AdminActions {
+  reload(): Promise<ReloadResult>;
+  scale(workers: number): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
  * The admin interface, attached to a cluster as a service: it listens when the cluster runs and closes when
  * the cluster stops. Routing, credentials and answers are pure functions in this folder; this class does
  * the I/O.
@@ -45,6 +57,7 @@ function refused(error: unknown): Answer {
 export class AdminServer implements ClusterService {
   readonly options: ResolvedAdminOptions;
   readonly #limits: AdminLimits;
+  readonly #actions: Partial<AdminActions>;
   readonly #sampler = new UsageSampler();
   #cluster: Cluster | null = null;
   #server: http.Server | null = null;
@@ -60,9 +73,10 @@ export class AdminServer implements ClusterService {
     this.#reloading = null;
   };
 
-  constructor(options: ResolvedAdminOptions, limits: Partial<AdminLimits> = {}) {
+  constructor(options: ResolvedAdminOptions, limits: Partial<AdminLimits> = {}, actions: Partial<AdminActions> = {}) {
     this.options = options;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#actions = actions;
   }
 
   /** Where the server listens (`127.0.0.1:9000`, `unix:/path`), or null when it does not. */
@@ -224,7 +238,9 @@ export class AdminServer implements ClusterService {
         return {
           ...json(202, { error: null, result: { stopping: true } }),
           afterSent: () => {
-            void cluster.shutdown();
+            (this.#actions.shutdown?.() ?? cluster.shutdown()).catch(() => {
+              // A shutdown already under way, or one that cannot stop every worker, is reported by the cluster.
+            });
           },
         };
       default:
@@ -248,7 +264,9 @@ export class AdminServer implements ClusterService {
   }
 
   async #reload(cluster: Cluster, wait: boolean): Promise<Answer> {
-    const outcome = cluster.reload();
+    const outcome = this.#actions.reload?.() ?? cluster.reload();
+    // Nobody awaits the outcome of a reload that was not waited for; its failure is the cluster's reloadFailed event.
+    outcome.catch(() => {});
     if (!wait) return json(202, { error: null, result: { reloading: true } });
     try {
       return json(200, { error: null, result: reloadSucceeded(await outcome) });
@@ -259,7 +277,8 @@ export class AdminServer implements ClusterService {
   }
 
   async #scale(cluster: Cluster, workers: number, wait: boolean): Promise<Answer> {
-    const done = cluster.scale(workers);
+    const done = this.#actions.scale?.(workers) ?? cluster.scale(workers);
+    done.catch(() => {});
     if (!wait) return json(202, { error: null, result: { workers } });
     try {
       await done;

@@ -1,7 +1,20 @@
 // Reads the command line into settings (by the library's option names) with where each came from; no I/O.
 import { parseArgs } from 'node:util';
+import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command.js';
+import { ADMIN_SERVER_FLAGS } from '../admin/config.js';
 import { CliError } from './errors.js';
+import type { AdminSettings } from './admin-settings.js';
 import type { Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
+
+/**
+ * The admin client's command when the command line is one: its first word is exactly `status`, `reload`,
+ * `stop` or `scale`. Anything else (an option first, `./status`) runs an app, so an app file with one of
+ * these names is run as `qilin ./status`.
+ */
+export function adminCommandOf(argv: readonly string[]): AdminCommand | null {
+  const first = argv[0];
+  return first !== undefined && (ADMIN_COMMANDS as readonly string[]).includes(first) ? (first as AdminCommand) : null;
+}
 
 /** Every flag: its parseArgs type, and the setting it fills. */
 const FLAGS = {
@@ -24,6 +37,8 @@ const FLAGS = {
   ignore: { type: 'string', multiple: true },
   config: { type: 'string', short: 'c' },
   'log-format': { type: 'string' },
+  // --admin, --admin-user, --admin-password, --admin-token, --admin-public-health: the same as the library's `admin` keys.
+  ...ADMIN_SERVER_FLAGS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -196,6 +211,19 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     origins.set('watch.ignore', { kind: 'flag', flag: '--ignore' });
   }
   if (Object.keys(watch).length > 0) settings.watch = watch;
+
+  const admin: AdminSettings = {};
+  const adminFlag = <K extends keyof AdminSettings>(key: K, value: AdminSettings[K] | undefined, flag: string): void => {
+    if (value === undefined) return;
+    admin[key] = value;
+    origins.set(`admin.${key}`, { kind: 'flag', flag });
+  };
+  adminFlag('listen', values.admin, '--admin');
+  adminFlag('username', values['admin-user'], '--admin-user');
+  adminFlag('password', values['admin-password'], '--admin-password');
+  adminFlag('token', values['admin-token'], '--admin-token');
+  adminFlag('publicHealth', values['admin-public-health'], '--admin-public-health');
+  if (Object.keys(admin).length > 0) settings.admin = admin;
 
   return {
     help: values.help === true,

@@ -4,13 +4,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
 import { CliError } from './errors.js';
-import { type AdminSettings, LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, type WatchSettings } from './settings.js';
+import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
+import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, type WatchSettings } from './settings.js';
 
 /** Config files looked for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['qilin.config.json', 'qilin-daemon.json'] as const;
 
 /** Keys of qilin.config.json: the library's option names, plus the command's own. */
-export const CONFIG_KEYS: readonly string[] = [...LIBRARY_KEYS, 'app', 'watch', 'pidFile', 'logFormat'];
+export const CONFIG_KEYS: readonly string[] = [...LIBRARY_KEYS, 'app', 'watch', 'pidFile', 'logFormat', 'admin'];
 
 /** Keys of a qilin-daemon.json, as qilin-daemon documented them. */
 export const DAEMON_KEYS: readonly string[] = [
@@ -65,8 +66,29 @@ function milliseconds(file: string, key: string, value: unknown): string {
 }
 
 /**
- * Reads a qilin.config.json object. Keys are the library's option names plus `app`, `pidFile` and
- * `logFormat`; paths (`app`, `cwd`, `pidFile`, `watch`) are relative to the file's folder.
+ * Reads qilin.config.json's `admin`: `false`, or the library's `{ listen, username, password, token,
+ * publicHealth }`. A relative `unix:` socket path is relative to the file's folder, like every path there.
+ */
+function readAdminKey(file: string, value: unknown, origins: Map<string, Origin>): AdminSettings | false {
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw configError(file, `expected \`admin\` to be { listen, username, password, token, publicHealth } or false, got ${describeValue(value)}`);
+  }
+  const admin: AdminSettings = {};
+  for (const [key, part] of Object.entries(value as Record<string, unknown>)) {
+    if (!(ADMIN_KEYS as readonly string[]).includes(key)) throw unknownKey(file, `admin.${key}`, ADMIN_KEYS, 'qilin.config');
+    if (part === undefined) continue;
+    const relativeSocket = key === 'listen' && typeof part === 'string' && part.startsWith('unix:') && !path.isAbsolute(part.slice('unix:'.length));
+    admin[key as keyof AdminSettings] = relativeSocket ? `unix:${path.resolve(path.dirname(file), (part as string).slice('unix:'.length))}` : part;
+    origins.set(`admin.${key}`, { kind: 'file', file, key: `admin.${key}` });
+  }
+  return admin;
+}
+
+/**
+ * Reads a qilin.config.json object. Keys are the library's option names plus `app`, `pidFile`,
+ * `logFormat` and `admin`; paths (`app`, `cwd`, `pidFile`, `watch`, a `unix:` admin socket) are relative to
+ * the file's folder.
  */
 export function readQilinConfig(file: string, raw: Record<string, unknown>): SourcedSettings {
   const dir = path.dirname(file);
@@ -96,6 +118,10 @@ export function readQilinConfig(file: string, raw: Record<string, unknown>): Sou
       origins.set('watch', from('watch'));
       continue;
     }
+    if (key === 'admin') {
+      settings.admin = readAdminKey(file, value, origins);
+      continue;
+    }
     const isPath = key === 'app' || key === 'cwd' || key === 'pidFile';
     (settings as Record<string, unknown>)[key] = isPath && typeof value === 'string' && value !== '' ? path.resolve(dir, value) : value;
     origins.set(key, from(key));
@@ -108,7 +134,8 @@ export function readQilinConfig(file: string, raw: Record<string, unknown>): Sou
  * lists paths and `exec` is always watched, `reload_delay` is the quiet period and
  * `worker_disconnect_timeout` the time a retiring worker gets, both in milliseconds; missing keys take
  * qilin-daemon's defaults. Paths are relative to the file's folder, as qilin-daemon ran from there.
- * `daemon_port`, `auth_username` and `auth_password` are kept for the admin interface.
+ * `daemon_port`, `auth_username` and `auth_password` are kept as written: they become the admin interface
+ * when the plan is made, with the environment's QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN.
  */
 export function readDaemonConfig(file: string, raw: Record<string, unknown>): SourcedSettings {
   for (const key of Object.keys(raw)) if (!DAEMON_KEYS.includes(key)) throw unknownKey(file, key, DAEMON_KEYS, 'qilin-daemon.json');
@@ -149,28 +176,17 @@ export function readDaemonConfig(file: string, raw: Record<string, unknown>): So
     settings.psName = raw.ps_name;
     origins.set('psName', from('ps_name'));
   }
-  const admin = readAdmin(file, raw);
-  if (admin) settings.admin = admin;
+  const adminKeys = ['daemon_port', 'auth_username', 'auth_password'] as const;
+  if (adminKeys.some((key) => raw[key] !== undefined)) {
+    const admin: Record<string, unknown> = {};
+    for (const key of adminKeys) {
+      if (raw[key] !== undefined) admin[key] = raw[key];
+      // Also a key left out, so that an error saying it is missing names this file.
+      origins.set(key, from(key));
+    }
+    settings.daemonAdmin = admin;
+  }
   return { settings, origins };
-}
-
-function readAdmin(file: string, raw: Record<string, unknown>): AdminSettings | null {
-  const { daemon_port: port, auth_username: username, auth_password: password } = raw;
-  if (port === undefined && username === undefined && password === undefined) return null;
-  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535)) {
-    throw configError(file, `expected \`daemon_port\` to be a port number, got ${describeValue(port)}`);
-  }
-  for (const [key, value] of [['auth_username', username], ['auth_password', password]] as const) {
-    if (value !== undefined && typeof value !== 'string') throw configError(file, `expected \`${key}\` to be a string, got ${describeValue(value)}`);
-  }
-  if ((username === undefined) !== (password === undefined)) {
-    throw configError(file, '`auth_username` and `auth_password` go together: set both or neither');
-  }
-  return {
-    ...(port !== undefined ? { port: port as number } : {}),
-    ...(username !== undefined ? { username: username as string } : {}),
-    ...(password !== undefined ? { password: password as string } : {}),
-  };
 }
 
 /** Reads a config object in whichever format it is in. */

@@ -27,12 +27,23 @@ export type LogEvent =
   | { readonly event: 'filesChanged'; readonly files: readonly string[] }
   | { readonly event: 'signal'; readonly signal: string; readonly action: SignalAction; readonly workers?: number }
   | { readonly event: 'scaled'; readonly workers: number }
+  | { readonly event: 'adminListening'; readonly address: string }
+  | {
+      readonly event: 'admin';
+      readonly action: AdminAction;
+      readonly workers?: number;
+      /** Refused because the command is shutting down. */
+      readonly refused: boolean;
+    }
   | { readonly event: 'stopped'; readonly forced: boolean }
   | { readonly event: 'warning'; readonly message: string }
   | { readonly event: 'error'; readonly message: string };
 
 /** What the command does on a signal. */
 export type SignalAction = 'reload' | 'shutdown' | 'force' | 'scaleUp' | 'scaleDown' | 'ignored';
+
+/** What the admin interface was asked to do. */
+export type AdminAction = 'reload' | 'scale' | 'stop';
 
 export type Level = 'info' | 'warn' | 'error';
 
@@ -58,6 +69,19 @@ function pidText(pid: number | null): string {
 function listFiles(files: readonly string[], cwd: string): string {
   const shown = files.slice(0, 3).map((f) => path.relative(cwd, f) || f);
   return files.length > 3 ? `${shown.join(', ')} and ${files.length - 3} more` : shown.join(', ');
+}
+
+function adminMessage(e: Extract<LogEvent, { event: 'admin' }>): string {
+  const what = e.action === 'scale' ? `scale to ${e.workers ?? '?'} worker${e.workers === 1 ? '' : 's'}` : e.action;
+  if (e.refused) return `admin interface: ${what} refused while shutting down`;
+  switch (e.action) {
+    case 'reload':
+      return 'admin interface: reloading';
+    case 'scale':
+      return `admin interface: scaling to ${e.workers ?? '?'} worker${e.workers === 1 ? '' : 's'}`;
+    default:
+      return 'admin interface: shutting down gracefully';
+  }
 }
 
 function signalMessage(e: Extract<LogEvent, { event: 'signal' }>): string {
@@ -120,6 +144,10 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return { level: e.action === 'ignored' ? 'warn' : 'info', message: signalMessage(e) };
     case 'scaled':
       return info(`now running ${e.workers} worker${e.workers === 1 ? '' : 's'}`);
+    case 'adminListening':
+      return info(`admin interface listening on ${e.address} (qilin status --admin ${e.address})`);
+    case 'admin':
+      return { level: e.refused ? 'warn' : 'info', message: adminMessage(e) };
     case 'stopped':
       return e.forced ? { level: 'warn', message: 'stopped by force: workers were killed' } : info('stopped: every worker has exited');
     case 'warning':

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const HELP = `Usage: qilin [options] <app.js> [-- app arguments...]
+       qilin <status | reload | stop | scale <n>> --admin <address> [options]
 
 Runs app.js in a cluster of worker processes that reloads without dropping a request.
 
@@ -27,8 +28,21 @@ Options:
       --ignore <glob>        Do not watch matching paths (repeatable); node_modules and dot-entries are never watched
   -c, --config <file>        Read settings from a .json, .js or .mjs file (default: ./qilin.config.json or ./qilin-daemon.json)
       --log-format <f>       human | json: one line per event, as text or JSON lines (default: human)
+      --admin <address>      Open the admin HTTP interface on a port (127.0.0.1), host:port or unix:/path
+      --admin-user <name>    Its HTTP Basic user name
+      --admin-password <p>   Its HTTP Basic password; better in QILIN_ADMIN_PASSWORD, out of the process list
+      --admin-token <t>      Its bearer token; better in QILIN_ADMIN_TOKEN
+      --admin-public-health  Let /healthz and /readyz answer without credentials
   -h, --help                 Show this help
   -V, --version              Show the version
+
+Commands, to a running qilin through its admin interface (the command must be the first word;
+run an app file named like one as ./status):
+  qilin status               Every worker: pid, state, generation, CPU, memory, uptime, restarts (--json for scripts)
+  qilin reload               Reload and wait for the outcome; exits 1 if it failed (--no-wait: return at once)
+  qilin stop                 Stop gracefully
+  qilin scale <n>            Change the number of workers
+  Each takes --admin <address> and the credentials as above. \`qilin status --help\` for more.
 
 Durations (<d>): a number is seconds; a string takes a unit: 500ms, 30s, 2m.
 
@@ -37,8 +51,9 @@ Signals to the qilin process:
   SIGTERM, SIGINT    graceful shutdown; a second one kills the workers at once
   SIGTTIN, SIGTTOU   one worker more, one worker less
 
-Exit status: 0 after a clean shutdown; 1 when the app cannot start or the shutdown was forced; 2 for bad flags or config.
-Docs: docs/cli.md and docs/deploying.md in the qilin package.
+Exit status: 0 after a clean shutdown; 1 when the app or the admin interface cannot start, or the shutdown was
+forced; 2 for bad flags or config. Commands: 0 done; 1 unreachable, refused or the reload failed; 2 bad usage.
+Docs: docs/cli.md, docs/admin.md and docs/deploying.md in the qilin package.
 `;
 
 /** The version in qilin's package.json, found by walking up from this file (dist/ or src/cli/). */

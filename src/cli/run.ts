@@ -1,10 +1,12 @@
-// The `qilin` command from start to exit: settings, checks, the cluster, signals, log lines, pid file, exit status.
+// The `qilin` command from start to exit: settings, checks, the cluster, the admin interface, signals, log lines, pid file, exit status.
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { ADMIN_COMMANDS, runAdminCommand } from '../admin/command.js';
+import { type AdminActions, AdminServer } from '../admin/server.js';
 import type { Cluster } from '../cluster.js';
 import { recluster } from '../recluster.js';
 import { FileWatcher } from '../watch.js';
-import { parseCommandLine } from './args.js';
+import { adminCommandOf, parseCommandLine } from './args.js';
 import { findConfigFile, loadConfigFile } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { type LogEvent, type LogFormat, formatLine } from './format.js';
@@ -14,14 +16,18 @@ import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
 import { HANDLED_SIGNALS, SignalController } from './signals.js';
 
-/** Reads flags and config file into a checked plan. Throws a CliError naming what is wrong. */
-export async function planCommand(argv: readonly string[], cwd: string): Promise<Plan | 'help' | 'version'> {
+/** Reads flags, config file and the admin secrets in `env` into a checked plan. Throws a CliError naming what is wrong. */
+export async function planCommand(
+  argv: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<Plan | 'help' | 'version'> {
   const line = parseCommandLine(argv);
   if (line.help) return 'help';
   if (line.version) return 'version';
   const configFile = findConfigFile(cwd, line.config);
   const fromFile: SourcedSettings = configFile ? await loadConfigFile(configFile) : { settings: {}, origins: new Map() };
-  return planFrom(mergeSettings(fromFile, line.flags), cwd, (base, p) => path.resolve(base, p));
+  return planFrom(mergeSettings(fromFile, line.flags), cwd, (base, p) => path.resolve(base, p), env);
 }
 
 function assertAppExists(app: string): void {
@@ -29,7 +35,11 @@ function assertAppExists(app: string): void {
   try {
     isFile = statSync(app).isFile();
   } catch {
-    throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: the app file ${app} does not exist`);
+    const name = path.basename(app);
+    const hint = (ADMIN_COMMANDS as readonly string[]).includes(name)
+      ? ` (to ask a running qilin, put the command first: \`qilin ${name} --admin <address>\`)`
+      : '';
+    throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: the app file ${app} does not exist${hint}`);
   }
   if (!isFile) throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: ${app} is not a file`);
 }
@@ -43,21 +53,49 @@ function writeLine(stream: NodeJS.WriteStream, line: string): void {
 }
 
 /**
- * Adds a hook for the admin interface (daemon_port, auth_username, auth_password). This build has no
- * admin server: the settings are accepted and kept in the plan, and the operator is told they are not
- * in effect. When the admin interface lands, start it here as a ClusterService: `cluster.attach(...)`.
+ * What the admin interface's /reload, /scale and /quit do under the command: the same as the signals, through
+ * the signal controller, so SIGTTIN after `qilin scale 5` makes 6, and `qilin stop` ends the command with
+ * status 0 like SIGTERM. Each request is logged.
  */
-function attachAdmin(_cluster: Cluster, plan: Plan, log: (event: LogEvent) => void): void {
-  if (!plan.admin) return;
-  const keys = [
-    plan.admin.port !== undefined ? 'daemon_port' : null,
-    plan.admin.username !== undefined ? 'auth_username/auth_password' : null,
-  ].filter(Boolean);
-  log({ event: 'warning', message: `the admin interface is not enabled in this build: ${keys.join(', ')} ignored` });
+function adminActions(cluster: Cluster, controller: SignalController, log: (event: LogEvent) => void): AdminActions {
+  return {
+    reload: () => {
+      log({ event: 'admin', action: 'reload', refused: controller.stopping });
+      return cluster.reload();
+    },
+    scale: (workers) => {
+      log({ event: 'admin', action: 'scale', workers, refused: controller.stopping });
+      return controller.scale(workers);
+    },
+    shutdown: async () => {
+      if (!controller.stopping) log({ event: 'admin', action: 'stop', refused: false });
+      await controller.shutdown();
+    },
+  };
 }
 
-/** Runs the command; resolves with the exit status. Never calls process.exit itself. */
+/**
+ * Starts the admin interface before any worker is forked, so an address it cannot take (in use, a file in
+ * the way) stops the command at once with the reason, instead of leaving a cluster nobody can reach. It is
+ * attached to the cluster, which closes it when it stops. Resolves with the failure's message, or null.
+ */
+async function startAdmin(cluster: Cluster, admin: AdminServer, log: (event: LogEvent) => void): Promise<string | null> {
+  cluster.on('adminListening', (address) => log({ event: 'adminListening', address }));
+  cluster.attach(admin);
+  try {
+    await admin.start(cluster);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/**
+ * Runs the command; resolves with the exit status. Never calls process.exit itself. `qilin status`,
+ * `reload`, `stop` and `scale` (the first word of the command line) are the admin interface's client.
+ */
 export async function runCommand(argv: readonly string[]): Promise<number> {
+  if (adminCommandOf(argv)) return runAdminCommand(argv, process.env, process.stdout, process.stderr);
   const cwd = process.cwd();
   let format: LogFormat = 'human';
   const log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), format, cwd));
@@ -79,6 +117,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     }
     plan = planned;
     format = plan.logFormat;
+    for (const note of plan.notes) log({ event: 'warning', message: note });
     assertAppExists(plan.app);
     if (plan.pidFile) checkPidFile(plan.pidFile);
   } catch (error) {
@@ -90,7 +129,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
 
   if (plan.psName) process.title = plan.psName;
-  const { watch: _watch, ...clusterOptions } = plan.clusterOptions;
+  // The command attaches its own watcher and admin server, to report the one and steer the other.
+  const { watch: _watch, admin: _admin, ...clusterOptions } = plan.clusterOptions;
   const cluster = recluster(plan.app, clusterOptions);
   const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : undefined;
   if (watcher) cluster.attach(watcher);
@@ -99,9 +139,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     // Silent workers' stdout is a pipe: keep it drained so a chatty worker never blocks on a full pipe.
     cluster.on('fork', (worker) => worker.process.stdout?.resume());
   }
-  attachAdmin(cluster, plan, log);
 
   const controller = new SignalController(cluster, plan.options.workers, log);
+  const admin = plan.options.admin ? new AdminServer(plan.options.admin, {}, adminActions(cluster, controller, log)) : null;
   const listeners = HANDLED_SIGNALS.map((signal) => {
     const listener = (): void => controller.handle(signal);
     process.on(signal, listener);
@@ -112,6 +152,19 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   let status: number = EXIT.ok;
   try {
     log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
+    if (admin) {
+      const failure = await startAdmin(cluster, admin, log);
+      if (failure !== null) {
+        fatal(`cannot start: ${failure}`);
+        return EXIT.failed;
+      }
+    }
+    if (controller.stopping) {
+      // Stopped by a signal while the admin interface was opening: nothing was forked.
+      const stopped = await controller.stopped;
+      log({ event: 'stopped', forced: stopped.forced });
+      return stopped.forced ? EXIT.failed : EXIT.ok;
+    }
     const startedAt = Date.now();
     const outcome = await Promise.race([
       cluster.run().then(

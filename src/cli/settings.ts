@@ -1,14 +1,15 @@
 // The command's settings: one shape for flags and config files, merged (flags win), then validated by the library's pipeline.
+import type { DaemonConfigAdmin } from '../admin/config.js';
+import type { AdminOptions } from '../admin/options.js';
 import { InvalidOptionError } from '../errors.js';
 import { type ClusterOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import { type AdminSettings, adminFrom } from './admin-settings.js';
 import { CliError } from './errors.js';
+import { type Origin, displayName, renameError } from './names.js';
 
-/** The admin interface's settings, read from a qilin-daemon.json (`daemon_port`, `auth_username`, `auth_password`). */
-export interface AdminSettings {
-  readonly port?: number;
-  readonly username?: string;
-  readonly password?: string;
-}
+export { type Origin, displayName, renameError } from './names.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
 
 /** Watch settings as given: each part may come from a different place (paths from a file, delay from a flag). */
 export interface WatchSettings {
@@ -47,7 +48,10 @@ export interface Settings {
   pidFile?: unknown;
   logFormat?: unknown;
   psName?: unknown;
-  admin?: AdminSettings;
+  /** `false` turns the admin interface off. */
+  admin?: AdminSettings | false;
+  /** A qilin-daemon.json's `daemon_port`, `auth_username` and `auth_password`, read with the environment when the plan is made. */
+  daemonAdmin?: DaemonConfigAdmin;
 }
 
 /** The library options a config file or flag may set (not `log` or `logger`: the command does its own output). */
@@ -72,11 +76,6 @@ export const LIBRARY_KEYS = [
   'runtime',
 ] as const satisfies readonly (keyof ClusterOptions & keyof Settings)[];
 
-/** Where a setting came from, to name it in an error the way the user wrote it. */
-export type Origin =
-  | { readonly kind: 'flag'; readonly flag: string }
-  | { readonly kind: 'file'; readonly file: string; readonly key: string }
-  | { readonly kind: 'default'; readonly what: string };
 
 /** Settings plus where each came from, by setting name (`workers`, `watch.delay`, `env`). */
 export interface SourcedSettings {
@@ -102,6 +101,8 @@ export function mergeSettings(file: SourcedSettings, flags: SourcedSettings): So
       settings.env = { ...settings.env, ...value };
     } else if (key === 'watch' && value !== false && settings.watch) {
       settings.watch = { ...settings.watch, ...dropUndefined(value as WatchSettings) };
+    } else if (key === 'admin' && value !== false && settings.admin) {
+      settings.admin = { ...settings.admin, ...dropUndefined(value as AdminSettings) };
     } else {
       (settings as Record<string, unknown>)[key] = value;
     }
@@ -118,33 +119,6 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The setting an option name belongs to: `watch.delay` for `watch.delay`, `env` for `env.PORT`, `args` for `args[0]`. */
-function settingOf(option: string): string {
-  if (option.startsWith('watch.')) return option.replace(/^(watch\.[a-z]+).*$/i, '$1');
-  return option.split(/[.[]/)[0] ?? option;
-}
-
-/** How the user wrote a setting: `--workers`, `--env PORT`, `` `reload_delay` in /srv/qilin-daemon.json ``. */
-export function displayName(option: string, origins: ReadonlyMap<string, Origin>): string {
-  const setting = settingOf(option);
-  const origin = origins.get(setting) ?? (setting.startsWith('watch.') ? origins.get('watch') : undefined);
-  const rest = option.slice(setting.length);
-  if (!origin) return `\`${option}\``;
-  if (origin.kind === 'flag') {
-    if (setting === 'env' && rest.startsWith('.')) return `\`${origin.flag} ${rest.slice(1)}\``;
-    return `\`${origin.flag}\``;
-  }
-  if (origin.kind === 'default') return `\`${option}\` (${origin.what})`;
-  return `\`${origin.key}${rest}\` in ${origin.file}`;
-}
-
-/** Rewrites a library InvalidOptionError so it names the flag or config key the value came from. */
-export function renameError(error: InvalidOptionError, origins: ReadonlyMap<string, Origin>): CliError {
-  const origin = origins.get(settingOf(error.option)) ?? origins.get('watch');
-  const shown = displayName(error.option, origins);
-  const message = error.message.replace(`\`${error.option}\``, shown);
-  return new CliError(origin?.kind === 'file' ? 'ERR_QILIN_CONFIG' : 'ERR_QILIN_USAGE', message, { cause: error });
-}
 
 /** What the command runs, once every setting has been checked. */
 export interface Plan {
@@ -156,7 +130,10 @@ export interface Plan {
   readonly pidFile: string | null;
   readonly logFormat: 'human' | 'json';
   readonly psName: string | null;
-  readonly admin: AdminSettings | null;
+  /** The `admin` option as given to the library (credentials from the environment filled in), or null when off. */
+  readonly admin: AdminOptions | null;
+  /** What the command should say before it starts about how it read the settings (a qilin-daemon.json's `daemon_port`). */
+  readonly notes: readonly string[];
 }
 
 function cliOnly<T>(
@@ -172,12 +149,20 @@ function cliOnly<T>(
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
+
 /**
  * Turns merged settings into a plan: applies the command's defaults, checks the command's own settings,
  * and runs every library option through `resolveOptions`, the library's one pipeline, so a wrong value
- * is reported the same way everywhere, under the name the user wrote it with.
+ * is reported the same way everywhere, under the name the user wrote it with. `env` gives the admin
+ * interface's secrets (QILIN_ADMIN_PASSWORD, QILIN_ADMIN_TOKEN) when no flag or config key does.
  */
-export function planFrom({ settings, origins }: SourcedSettings, cwd: string, resolvePath: (base: string, p: string) => string): Plan {
+export function planFrom(
+  { settings, origins: givenOrigins }: SourcedSettings,
+  cwd: string,
+  resolvePath: (base: string, p: string) => string,
+  env: Env = {},
+): Plan {
+  const origins = new Map(givenOrigins);
   if (settings.app === undefined) {
     throw new CliError('ERR_QILIN_USAGE', 'No app given: run `qilin [options] <app.js>`, or set `app` in qilin.config.json. See `qilin --help`.');
   }
@@ -208,6 +193,8 @@ export function planFrom({ settings, origins }: SourcedSettings, cwd: string, re
     }
     given.watch = dropUndefined(watch);
   }
+  const { admin, notes } = adminFrom(settings, origins, env);
+  if (admin) given.admin = admin;
   const clusterOptions = { ...given, log: false } as ClusterOptions;
   let options: ResolvedOptions;
   try {
@@ -216,5 +203,5 @@ export function planFrom({ settings, origins }: SourcedSettings, cwd: string, re
     if (error instanceof InvalidOptionError) throw renameError(error, origins);
     throw error;
   }
-  return { app, options, clusterOptions, pidFile, logFormat, psName, admin: settings.admin ?? null };
+  return { app, options, clusterOptions, pidFile, logFormat, psName, admin: admin ? (admin as AdminOptions) : null, notes };
 }

@@ -1,4 +1,5 @@
 // What the command does on each signal: reload, graceful then forced shutdown, one worker more or less; never throws.
+import { QilinError } from '../errors.js';
 import type { LogEvent } from './format.js';
 
 /** The part of a cluster the signals drive. */
@@ -18,12 +19,20 @@ export interface Stopped {
   readonly forced: boolean;
 }
 
+/** A caller of `scale()` waiting for its number of workers to be applied. */
+interface ScaleWaiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /**
  * Maps signals to cluster calls, the way Unicorn, Puma and Gunicorn taught operators:
  * SIGUSR2 and SIGHUP reload (the cluster merges reloads asked for while one runs); SIGTERM and SIGINT shut
  * down gracefully, and a second one kills every worker; SIGTTIN and SIGTTOU add and remove one worker.
  * Scale requests are applied one at a time towards the newest target, so a burst of them makes no
  * overlapping calls. Nothing here throws or leaves a rejection unhandled: a signal storm cannot crash the primary.
+ * Requests that come another way (the admin interface) go through `scale()` and `shutdown()`, so they and
+ * the signals share one target and one shutdown.
  */
 export class SignalController {
   readonly #cluster: Controllable;
@@ -31,6 +40,7 @@ export class SignalController {
   #target: number;
   #applied: number;
   #scaling: Promise<void> | null = null;
+  #waiters: ScaleWaiter[] = [];
   #stopping = false;
   #forced = false;
   readonly stopped: Promise<Stopped>;
@@ -88,9 +98,25 @@ export class SignalController {
     }
   }
 
-  /** Stops gracefully without a signal (after a fatal error). */
-  shutdown(): void {
+  /** Stops gracefully without a signal (after a fatal error, or asked by the admin interface); resolves once stopped. */
+  shutdown(): Promise<Stopped> {
     if (!this.#stopping) this.#shutdown(null);
+    return this.stopped;
+  }
+
+  /**
+   * Scales to `workers` without a signal (asked by the admin interface), in turn with scale requests from
+   * signals: the newest target wins. Resolves once the cluster has applied it (or a newer target), rejects
+   * with the cluster's error if it refused, or if the command is stopping.
+   */
+  scale(workers: number): Promise<void> {
+    // A wrong number, or a request during a shutdown, is refused by the cluster with its own reason.
+    if (this.#stopping || !Number.isInteger(workers) || workers < 0) return this.#cluster.scale(workers);
+    this.#target = workers;
+    if (this.#applied === workers && !this.#scaling) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    this.#startScaling();
+    return done;
   }
 
   /** Kills every worker now (the app cannot start). */
@@ -134,23 +160,36 @@ export class SignalController {
     if (this.#scaling) return;
     this.#scaling = this.#applyScale().finally(() => {
       this.#scaling = null;
-      if (this.#applied !== this.#target && !this.#stopping) this.#startScaling();
+      // A request that came in as the last call ended is served (or answered) by one more pass.
+      if ((this.#applied !== this.#target && !this.#stopping) || this.#waiters.length > 0) this.#startScaling();
     });
   }
 
   async #applyScale(): Promise<void> {
     await Promise.resolve();
+    let failure: { error: unknown } | null = null;
     while (this.#applied !== this.#target && !this.#stopping) {
       const want = this.#target;
+      const waiters = this.#waiters.splice(0);
       try {
         await this.#cluster.scale(want);
+        failure = null;
+        for (const waiter of waiters) waiter.resolve();
         if (this.#stopping) break;
         this.#log({ event: 'scaled', workers: want });
       } catch (error) {
+        failure = { error };
+        for (const waiter of waiters) waiter.reject(error);
         if (this.#stopping) break;
         this.#log({ event: 'warning', message: `scaling to ${want} workers: ${error instanceof Error ? error.message : String(error)}` });
       }
       this.#applied = want;
+    }
+    // Whoever asked, while the last call ran, for the number it was applying shares its outcome.
+    for (const waiter of this.#waiters.splice(0)) {
+      if (this.#stopping) waiter.reject(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'Cannot scale: the cluster is shutting down'));
+      else if (failure) waiter.reject(failure.error);
+      else waiter.resolve();
     }
   }
 }

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { durationOrRaw, parseCommandLine, splitArgs } from '../../src/cli/args.js';
+import { adminCommandOf, durationOrRaw, parseCommandLine, splitArgs } from '../../src/cli/args.js';
 import { CliError } from '../../src/cli/errors.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from '../../src/cli/settings.js';
 
 const none: SourcedSettings = { settings: {}, origins: new Map() };
 const cwd = '/srv/app';
-const plan = (argv: string[], file: SourcedSettings = none): Plan =>
-  planFrom(mergeSettings(file, parseCommandLine(argv).flags), cwd, (base, p) => path.resolve(base, p));
+const plan = (argv: string[], file: SourcedSettings = none, env: Record<string, string> = {}): Plan =>
+  planFrom(mergeSettings(file, parseCommandLine(argv).flags), cwd, (base, p) => path.resolve(base, p), env);
 
 function usage(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -76,6 +76,50 @@ describe('parseCommandLine', () => {
     usage(() => parseCommandLine(['a.js', '--workers']), /^Option `--workers` needs a value/);
     usage(() => parseCommandLine(['a.js', 'b.js']), /Unexpected argument `b\.js` after the app `a\.js`: put the app's own arguments after `--`/);
     usage(() => parseCommandLine(['--env', 'PORT', 'a.js']), /Expected `--env` to be KEY=VALUE, got `PORT`/);
+  });
+});
+
+describe('the admin flags and commands', () => {
+  test('the first word alone says whether the command line is a command of the admin client', () => {
+    assert.equal(adminCommandOf(['status', '--admin', '9000']), 'status');
+    assert.equal(adminCommandOf(['scale', '3']), 'scale');
+    assert.equal(adminCommandOf(['./status']), null, 'an app file named status is run with a path');
+    assert.equal(adminCommandOf(['--admin', '9000', 'status']), null);
+    assert.equal(adminCommandOf(['-w', '2', 'reload']), null);
+    assert.equal(adminCommandOf([]), null);
+  });
+
+  test('--admin and its credentials become the library admin option; the environment fills in the secrets', () => {
+    const p = plan(['--admin', '0.0.0.0:9000', '--admin-user', 'ops', '--admin-public-health', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'from-env' });
+    assert.deepEqual(p.admin, { listen: '0.0.0.0:9000', username: 'ops', password: 'from-env', publicHealth: true });
+    assert.deepEqual(p.options.admin?.listen, { kind: 'tcp', host: '0.0.0.0', port: 9000 });
+    assert.equal(p.options.admin?.publicHealth, true);
+    assert.equal(p.clusterOptions.admin, p.admin);
+    const flagWins = plan(['--admin', '9000', '--admin-token', 'flag-token', 'a.js'], none, { QILIN_ADMIN_TOKEN: 'env-token' });
+    assert.equal(flagWins.admin?.token, 'flag-token');
+    assert.equal(plan(['a.js'], none, { QILIN_ADMIN_PASSWORD: 'x', QILIN_ADMIN_TOKEN: 'y' }).admin, null, 'secrets alone do not open it');
+    assert.equal(plan(['a.js']).options.admin, null);
+  });
+
+  test('flags win over the config file key by key', () => {
+    const file: SourcedSettings = {
+      settings: { app: '/srv/app/server.js', admin: { listen: 'unix:/run/app/admin.sock', username: 'ops', password: 'file-pw' } },
+      origins: new Map([['admin.listen', { kind: 'file', file: '/srv/app/qilin.config.json', key: 'admin.listen' }]]),
+    };
+    assert.deepEqual(plan(['--admin', '9100'], file).admin, { listen: '9100', username: 'ops', password: 'file-pw' });
+  });
+
+  test('errors name the flag, say what to add, and never repeat a secret', () => {
+    usage(
+      () => plan(['--admin', '0.0.0.0:0', 'a.js']),
+      /^Expected `--admin` to be a loopback address .*; set `--admin-user` and `--admin-password` \(or QILIN_ADMIN_PASSWORD\), or `--admin-token` \(or QILIN_ADMIN_TOKEN\), to listen on 0\.0\.0\.0:0, got `"0\.0\.0\.0:0"` \(string\)$/,
+    );
+    usage(() => plan(['--admin', 'example.com', 'a.js']), /^Expected `--admin` to be a port \(0-65535\), 'host:port'/);
+    usage(() => plan(['--admin-token', 'x', 'a.js']), /^`--admin-token` needs an address to listen on: add `--admin <port \| host:port \| unix:\/path>`/);
+    usage(() => plan(['--admin', '9000', '--admin-user', 'ops', 'a.js']), /^Expected `--admin-password` \(or QILIN_ADMIN_PASSWORD\) to be a non-empty string when `--admin-user` is set/);
+    usage(() => plan(['--admin', '9000', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'pw' }), /^Expected `--admin-user` to be a non-empty string when `QILIN_ADMIN_PASSWORD` is set/);
+    usage(() => plan(['--admin', '9000', '--admin-user', 'ops', '--admin-password', 'tab\there', 'a.js']), /^Expected `--admin-password` to be .*, got a value not shown here \(a secret\)$/);
+    usage(() => plan(['--admin-public-health=yes', 'a.js']), /^Option `--admin-public-health` takes no value/);
   });
 });
 

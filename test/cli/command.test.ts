@@ -93,19 +93,17 @@ describe('qilin command', () => {
     assert.match(badValue.stderr, /Expected `strategy` in .*qilin\.config\.json to be one of 'all', 'rolling'/);
   });
 
-  test('a qilin-daemon.json starts its app with its own keys, and warns that the admin keys are not in effect', TIMEOUT, async (t) => {
+  test('a qilin-daemon.json starts its app with its own keys', TIMEOUT, async (t) => {
     const dir = tempDir(t);
     const port = await freePort();
     writeFileSync(path.join(dir, 'app.cjs'), readFileSync(fixture('identity-server.cjs'), 'utf8').replace('Number(process.env.PORT)', String(port)));
     writeFileSync(
       path.join(dir, 'qilin-daemon.json'),
-      JSON.stringify({ exec: 'app.cjs', args: [], workers: 2, worker_disconnect_timeout: 5000, reload_delay: 200, daemon_port: 9999, auth_username: 'admin', auth_password: 'admin' }),
+      JSON.stringify({ exec: 'app.cjs', args: [], workers: 2, worker_disconnect_timeout: 5000, reload_delay: 200 }),
     );
     const qilin = startQilin(t, ['--log-format', 'json'], { cwd: dir });
     const started = await qilin.waitFor('started');
     assert.equal(started.workers, 2);
-    const warning = await qilin.waitFor('warning', (r) => /admin interface is not enabled/.test(r.msg));
-    assert.match(warning.msg, /daemon_port/);
     const watching = await qilin.waitFor('watching');
     assert.deepEqual(watching.paths, [path.join(dir, 'app.cjs')], 'exec is watched, as qilin-daemon did');
     assert.equal(watching.delayMs, 200, 'reload_delay is milliseconds');

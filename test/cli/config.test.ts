@@ -17,8 +17,8 @@ function configError(fn: () => unknown, message: RegExp): void {
   });
 }
 
-const plan = (file: string, raw: unknown) =>
-  planFrom(mergeSettings(readConfig(file, raw), { settings: {}, origins: new Map() }), '/elsewhere', (b, p) => path.resolve(b, p));
+const plan = (file: string, raw: unknown, env: Record<string, string> = {}) =>
+  planFrom(mergeSettings(readConfig(file, raw), { settings: {}, origins: new Map() }), '/elsewhere', (b, p) => path.resolve(b, p), env);
 
 describe('qilin.config.json', () => {
   test('takes the library option names and the command settings; paths are relative to the file', () => {
@@ -66,6 +66,31 @@ describe('qilin.config.json', () => {
     configError(() => plan('/srv/qilin.config.json', { app: 'a.js', killTimeout: 'later' }), /^Expected `killTimeout` in \/srv\/qilin\.config\.json to be a duration/);
     configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 'x' } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json/);
   });
+
+  test('admin takes the library keys; a relative socket is relative to the file; secrets may come from the environment', () => {
+    const p = plan('/srv/app/qilin.config.json', { app: 'a.js', admin: { listen: 'unix:run/admin.sock', username: 'ops', password: 'pw', publicHealth: true } });
+    assert.deepEqual(p.admin, { listen: 'unix:/srv/app/run/admin.sock', username: 'ops', password: 'pw', publicHealth: true });
+    assert.deepEqual(p.options.admin?.listen, { kind: 'unix', path: '/srv/app/run/admin.sock' });
+    assert.equal(p.options.admin?.publicHealth, true);
+
+    const fromEnv = plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: '0.0.0.0:9000', username: 'ops' } }, { QILIN_ADMIN_PASSWORD: 'from-env', QILIN_ADMIN_TOKEN: 't0k3n' });
+    assert.deepEqual(fromEnv.admin, { listen: '0.0.0.0:9000', username: 'ops', password: 'from-env', token: 't0k3n' });
+    const fileWins = plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'in-file' } }, { QILIN_ADMIN_TOKEN: 'from-env', QILIN_ADMIN_PASSWORD: 'pw' });
+    assert.deepEqual(fileWins.admin, { listen: 9000, token: 'in-file' }, 'the file wins; a password without a user name is left out beside a token');
+    assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', admin: false }).admin, null);
+  });
+
+  test('admin errors name the key in the file, and never repeat a secret', () => {
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { port: 9000 } }), /unknown key `admin\.port` \(qilin\.config format\): expected one of listen, username, password, token, publicHealth/);
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: 9000 }), /expected `admin` to be \{ listen, username, password, token, publicHealth \} or false/);
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: '0.0.0.0:9000' } }),
+      /^Expected `admin\.listen` in \/srv\/qilin\.config\.json to be a loopback address .*; set `admin\.username` and `admin\.password` \(or QILIN_ADMIN_PASSWORD\), or `admin\.token` \(or QILIN_ADMIN_TOKEN\), to listen on 0\.0\.0\.0:9000/,
+    );
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { username: 'ops' } }), /^`admin\.username` in \/srv\/qilin\.config\.json needs an address to listen on/);
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }), (/^Expected `admin\.token` in \/srv\/qilin\.config\.json to be .*, got a value not shown here \(a secret\)$/));
+    assert.throws(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }), (error: Error) => !error.message.includes('s3cret'));
+  });
 });
 
 describe('qilin-daemon.json', () => {
@@ -100,7 +125,23 @@ describe('qilin-daemon.json', () => {
     assert.equal(p.options.watch?.delay, 2_000, 'reload_delay is milliseconds');
     assert.equal(p.pidFile, '/srv/app/qilin.pid');
     assert.equal(p.psName, 'my-app');
-    assert.deepEqual(p.admin, { port: 9999, username: 'admin', password: 'secret' });
+    assert.deepEqual(p.admin, { listen: '0.0.0.0:9999', username: 'admin', password: 'secret' }, 'with credentials, every interface, as qilin-daemon');
+    assert.deepEqual(p.notes, []);
+  });
+
+  test('daemon_port without credentials opens 127.0.0.1 only, with a note; QILIN_ADMIN_PASSWORD completes auth_username', () => {
+    const open = plan('/srv/app/qilin-daemon.json', { exec: 'app.js', daemon_port: 9999 });
+    assert.deepEqual(open.admin, { listen: 9999 });
+    assert.deepEqual(open.options.admin?.listen, { kind: 'tcp', host: '127.0.0.1', port: 9999 });
+    assert.equal(open.notes.length, 1);
+    assert.match(open.notes[0] as string, /daemon_port 9999 is opened on 127\.0\.0\.1 only/);
+
+    const env = plan('/srv/app/qilin-daemon.json', { exec: 'app.js', daemon_port: 9999, auth_username: 'ops' }, { QILIN_ADMIN_PASSWORD: 'from-env' });
+    assert.deepEqual(env.admin, { listen: '0.0.0.0:9999', username: 'ops', password: 'from-env' });
+
+    const unused = plan('/srv/app/qilin-daemon.json', { exec: 'app.js', auth_username: 'ops', auth_password: 'pw' });
+    assert.equal(unused.admin, null);
+    assert.match(unused.notes.join('\n'), /auth_username and auth_password are not used without daemon_port/);
   });
 
   test("missing keys take qilin-daemon's defaults: 1 worker, 5 s timeout, 5 s quiet period, exec watched", () => {
@@ -117,8 +158,12 @@ describe('qilin-daemon.json', () => {
     configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 1 }), /unknown key `reload_dealy` \(qilin-daemon\.json format\)/);
     configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: -5 }), /`reload_delay` to be milliseconds as a number/);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 'soon' }), /^Expected `reload_delay` in \/srv\/qilin-daemon\.json to be a duration/);
-    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 'x' }), /`daemon_port` to be a port number/);
-    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', auth_username: 'u' }), /set both or neither/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 'x' }), /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number \(0-65535\)/);
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'u' }),
+      /^Expected `auth_password` in \/srv\/qilin-daemon\.json to be a non-empty string when `auth_username` is set \(or QILIN_ADMIN_PASSWORD\)/,
+    );
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'a:b', auth_password: 'p' }), /^Expected `auth_username` in \/srv\/qilin-daemon\.json to be a non-empty string without ':'/);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: -2 }), /^Expected `workers` in \/srv\/qilin-daemon\.json/);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', args: 'x' }), /^Expected `args` in \/srv\/qilin-daemon\.json to be an array of strings/);
   });

@@ -57,6 +57,23 @@ describe('describeEvent', () => {
     assert.deepEqual(words({ event: 'stopped', forced: true }), { level: 'warn', message: 'stopped by force: workers were killed' });
     assert.equal(words({ event: 'started', workers: 3, durationMs: 412 }).message, 'all 3 workers ready in 412 ms');
   });
+
+  test('the admin interface: where it listens, with the command that asks it; what it was asked to do', () => {
+    assert.deepEqual(words({ event: 'adminListening', address: '127.0.0.1:41234' }), {
+      level: 'info',
+      message: 'admin interface listening on 127.0.0.1:41234 (qilin status --admin 127.0.0.1:41234)',
+    });
+    assert.equal(words({ event: 'admin', action: 'reload', refused: false }).message, 'admin interface: reloading');
+    assert.equal(words({ event: 'admin', action: 'scale', workers: 3, refused: false }).message, 'admin interface: scaling to 3 workers');
+    assert.equal(words({ event: 'admin', action: 'stop', refused: false }).message, 'admin interface: shutting down gracefully');
+    assert.deepEqual(words({ event: 'admin', action: 'scale', workers: 1, refused: true }), {
+      level: 'warn',
+      message: 'admin interface: scale to 1 worker refused while shutting down',
+    });
+    const line = JSON.parse(formatLine({ event: 'adminListening', address: 'unix:/run/app/admin.sock' }, time, 'json', cwd));
+    assert.equal(line.event, 'adminListening');
+    assert.equal(line.address, 'unix:/run/app/admin.sock');
+  });
 });
 
 describe('formatLine', () => {

@@ -10,8 +10,9 @@ class FakeCluster implements Controllable {
   readonly calls: string[] = [];
   scaling = 0;
   maxConcurrentScales = 0;
-  readonly #pending: (() => void)[] = [];
+  readonly #pending: { resolve: () => void; reject: (error: Error) => void }[] = [];
   failReload = false;
+  shuttingDown = false;
 
   reload(): Promise<unknown> {
     this.calls.push('reload');
@@ -20,23 +21,36 @@ class FakeCluster implements Controllable {
 
   scale(workers: number): Promise<void> {
     this.calls.push(`scale ${workers}`);
+    if (this.shuttingDown) return Promise.reject(new Error('Cannot scale: the cluster is stopping'));
     this.scaling += 1;
     this.maxConcurrentScales = Math.max(this.maxConcurrentScales, this.scaling);
-    return new Promise((resolve) => {
-      this.#pending.push(() => {
-        this.scaling -= 1;
-        resolve();
+    return new Promise((resolve, reject) => {
+      this.#pending.push({
+        resolve: () => {
+          this.scaling -= 1;
+          resolve();
+        },
+        reject: (error) => {
+          this.scaling -= 1;
+          reject(error);
+        },
       });
     });
   }
 
   /** Lets the oldest scale call finish. */
   finishScale(): void {
-    this.#pending.shift()?.();
+    this.#pending.shift()?.resolve();
+  }
+
+  /** Makes the oldest scale call fail. */
+  failScale(error: Error): void {
+    this.#pending.shift()?.reject(error);
   }
 
   shutdown(): Promise<void> {
     this.calls.push('shutdown');
+    this.shuttingDown = true;
     return new Promise(() => {});
   }
 
@@ -106,6 +120,52 @@ describe('SignalController', () => {
     cluster.finishScale();
     await tick();
     assert.equal(cluster.calls.at(-1), 'scale 1');
+  });
+
+  test('scale() (the admin interface) shares the target with the signals and resolves once its number is applied', async () => {
+    const { cluster, controller, events } = setup(2);
+    const settled: string[] = [];
+    const track = (name: string, promise: Promise<void>): Promise<void> =>
+      promise.then(
+        () => void settled.push(`${name} done`),
+        (error: Error) => void settled.push(`${name} failed: ${error.message}`),
+      );
+    assert.equal(await within(1_000, 'scale to the current count', controller.scale(2).then(() => 'done')), 'done', 'the current count is applied already');
+    assert.deepEqual(cluster.calls, []);
+
+    const four = track('4', controller.scale(4));
+    await tick();
+    const alsoFour = track('4 again', controller.scale(4));
+    controller.handle('SIGTTIN');
+    assert.equal(controller.target, 5, 'a signal counts from the admin target');
+    assert.deepEqual(cluster.calls, ['scale 4']);
+    cluster.finishScale();
+    await tick();
+    assert.deepEqual(settled, ['4 done'], 'the first request is applied; the second waits for the newest target');
+    assert.deepEqual(cluster.calls, ['scale 4', 'scale 5']);
+    const three = track('3', controller.scale(3));
+    cluster.finishScale();
+    await tick();
+    assert.deepEqual(cluster.calls, ['scale 4', 'scale 5', 'scale 3']);
+    cluster.failScale(new Error('no room'));
+    await within(1_000, 'every scale request to settle', Promise.all([four, alsoFour, three]));
+    assert.deepEqual(settled, ['4 done', '4 again done', '3 failed: no room']);
+    assert.ok(events.some((e) => e.event === 'warning' && /scaling to 3 workers: no room/.test(e.message)));
+    assert.equal(cluster.maxConcurrentScales, 1);
+  });
+
+  test('scale() during a shutdown is refused, and a request still waiting when it starts is answered', async () => {
+    const { cluster, controller } = setup(2);
+    const four = controller.scale(4);
+    await tick();
+    const five = controller.scale(5);
+    controller.handle('SIGTERM');
+    cluster.finishScale();
+    await within(1_000, 'the request being applied', four);
+    await assert.rejects(within(1_000, 'the waiting request', five), (error: Error & { code?: string }) => error.code === 'ERR_QILIN_SHUTTING_DOWN');
+    await assert.rejects(within(1_000, 'a request after the shutdown began', controller.scale(6)), /the cluster is stopping/);
+    assert.deepEqual(cluster.calls, ['scale 4', 'shutdown', 'scale 6']);
+    assert.equal(controller.stopping, true);
   });
 
   test('a storm of every signal never throws and leaves one shutdown', async () => {
