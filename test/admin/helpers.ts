@@ -5,32 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Cluster, type ClusterOptions, recluster } from 'qilin';
 
+import { until, within } from '../wait.js';
+
+export { until, within };
+
 export const fixture = (name: string): string => path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'admin', name);
 
 /** The app every admin test runs: answers `slot=.. generation=.. pid=..`, fails at start while FAIL_FLAG_FILE exists. */
 export const APP = fixture('serves-identity-unless-flagged.js');
-
-/** Rejects with a message naming `what` if `promise` has not settled within `ms`. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits until `condition()` holds, checking every 25 ms, for at most `ms`. */
-export async function until(what: string, condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > ms) throw new Error(`Timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Registers work to do when the test or suite ends: `(fn) => t.after(fn)`, or a suite's list run in `after`. */
 export type Cleanup = (fn: () => Promise<void>) => void;

@@ -1,12 +1,16 @@
 // Helpers for tests that run the built `qilin` command: spawn it, read its JSON log lines, wait with bounds, clean up every process.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+
+import { get, type Reply } from '../http.js';
+import { until, within } from '../wait.js';
+
+export { get, type Reply, until, within };
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -15,28 +19,6 @@ export const BIN = path.join(root, 'dist', 'cli.js');
 
 export function fixture(name: string): string {
   return path.join(root, 'test', 'fixtures', 'cli', name);
-}
-
-/** Rejects with a message naming `what` if `promise` has not settled within `ms`. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Waits until `condition()` holds, checking every 20 ms, for at most `ms`. */
-export async function until(what: string, condition: () => boolean, ms = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > ms) throw new Error(`Timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A port free right now: listen on 0, read it, close. */
@@ -193,26 +175,6 @@ export async function runQilin(t: TestContext, args: readonly string[], options:
   const qilin = startQilin(t, args, options);
   const exit = await qilin.waitExit(ms);
   return Object.assign(qilin, { exit });
-}
-
-export interface Reply {
-  readonly status: number;
-  readonly body: string;
-}
-
-/** One GET; rejects on any connection error. */
-export function get(port: number, urlPath = '/', agent: http.Agent | false = false): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      response.on('error', reject);
-    });
-    request.on('error', reject);
-    request.setTimeout(10_000, () => request.destroy(new Error(`GET ${urlPath} timed out`)));
-  });
 }
 
 /** Parses the fixture's answer `slot=0 generation=1 pid=123 version=v1`. */

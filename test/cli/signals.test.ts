@@ -1,6 +1,6 @@
 // Signals to the real `qilin` process: SIGUSR2 reloads under load with no failed request, SIGTERM drains, SIGTTIN/SIGTTOU scale, SIGHUP and a storm of signals.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
