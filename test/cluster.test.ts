@@ -216,6 +216,20 @@ describe('replacement on request', () => {
     assert.equal(cluster.activeWorkers()[0], replacement);
     assert.equal(parseIdentity((await get(await port)).body).pid, replacement.process.pid);
   });
+
+  it('a worker that disconnects itself gets a replacement at once', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'disconnects-itself.cjs', { workers: 2 });
+    const port = portOf(cluster);
+    await cluster.run();
+    const replace = nextEvent(cluster, 'replace');
+    const reply = await get(await port, '/leave');
+    const pid = Number(/pid=(\d+)/.exec(reply.body)?.[1]);
+    const [worker, reason] = await replace;
+    assert.equal(worker.process.pid, pid);
+    assert.equal(reason, 'disconnected');
+    await until('both slots to be served, the leaver gone', () => cluster.activeWorkers().every(Boolean) && !cluster.workers().includes(worker));
+    assert.ok(!cluster.activeWorkers().includes(worker));
+  });
 });
 
 describe('stopping', () => {
