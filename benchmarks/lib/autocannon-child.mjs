@@ -6,6 +6,8 @@ const autocannon = createRequire(import.meta.url)('autocannon');
 const { url, connections, keepAlive, bucketMs, timeoutSec } = JSON.parse(process.argv[2]);
 
 const buckets = new Map();
+/** Requests autocannon abandoned at its timeout: counted among the failed in the buckets, reported apart. */
+let timedOut = 0;
 function bucket(t) {
   const key = Math.floor(t / bucketMs) * bucketMs;
   let b = buckets.get(key);
@@ -32,9 +34,16 @@ function setupClient(client) {
     if (status < 200 || status > 299) b[3] += 1;
     b[4] = Math.max(b[4], latencyMs);
   });
+  // On its timeout autocannon drops the connection and reconnects (counted as failed below), then says why.
+  let lastDropped = 0;
+  client.on('timeout', () => {
+    timedOut += lastDropped;
+    lastDropped = 0;
+  });
   const connect = client._connect;
   client._connect = function watchedConnect() {
-    if (outstanding.length > 0 && !closeAnnounced) bucket(Date.now())[2] += outstanding.length;
+    lastDropped = closeAnnounced ? 0 : outstanding.length;
+    if (lastDropped > 0) bucket(Date.now())[2] += lastDropped;
     outstanding = [];
     closeAnnounced = false;
     return connect.call(this);
@@ -56,6 +65,7 @@ instance.on('done', (result) => {
       buckets: [...buckets.values()].sort((a, b) => a[0] - b[0]),
       latency: result.latency,
       timeouts: result.timeouts,
+      timedOut,
       errors: result.errors,
       requests: result.requests.total,
       durationMs: result.duration * 1000,

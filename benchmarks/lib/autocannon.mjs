@@ -19,7 +19,8 @@ export function startAutocannon({ url, connections, keepAlive, durationSec, buck
       resolve({
         tool: 'autocannon',
         ...windowOf(raw.buckets, bucketMs, startAt, stopAt),
-        failures: { noResponse: sum(2), non2xx: sum(3), timeout: 0, hung: 0 },
+        // autocannon abandons a request at its timeout rather than waiting for a late response.
+        failures: { noResponse: sum(2) - raw.timedOut, non2xx: sum(3), timeout: raw.timedOut, hung: 0 },
         autocannon: { requests: raw.requests, durationMs: raw.durationMs, errors: raw.errors, timeouts: raw.timeouts },
         latencyMs: {
           mean: raw.latency.average,
