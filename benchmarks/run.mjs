@@ -20,7 +20,9 @@ const DEFAULTS = {
   'idle-reloads': 5,
   'cold-starts': 3,
   connections: 32,
-  systems: Object.keys(SYSTEMS).join(','),
+  systems: Object.keys(SYSTEMS)
+    .filter((name) => !SYSTEMS[name].extra)
+    .join(','),
   modes: 'keep-alive,close',
   tool: 'auto',
   bucket: 100,
@@ -126,6 +128,8 @@ async function runMode(mode) {
       systems.push(system);
       say(`  ${system.label}: started 2 workers in ${system.coldStartMs.toFixed(0)} ms`);
     }
+    // The primaries' own footprint, before they have handled a connection.
+    for (const system of systems) system.run.rssIdle = await rssOver(system, 1000);
     for (const system of systems) system.run.warmup = await system.load(config.warmupSec).result;
 
     const sliceSec = config.steadySec / config.rounds;

@@ -24,7 +24,9 @@ function table(group, results) {
     head,
     line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
     line('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
-    line('Steady-state throughput (req/s)', (r) => int(r.steadyRps)),
+    line(`Steady-state throughput (req/s), median (slowest-fastest of ${results.config.rounds} slices)`, (r) =>
+      r.steadySlices.length ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))})` : int(r.steadyRps),
+    ),
     line('Steady state vs bare node:cluster', (r) => x(r.steadyVsBare, 3)),
     line('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),
     line('p99 latency, steady state (ms)', (r) => ms(r.steadyP99)),
@@ -33,8 +35,8 @@ function table(group, results) {
     line('Reload time under load, median / max (ms)', (r) => `${ms(r.reloadMedianMs)} / ${ms(r.reloadMaxMs)}`),
     line('Reload time without load, median (ms)', (r) => ms(r.idleReloadMedianMs)),
     line('Cold start of 2 workers, median (ms)', (r) => ms(r.coldStartMedianMs)),
-    line('Primary RSS, steady / after reloads (MiB)', (r) => `${mb(r.rssSteady)} / ${mb(r.rssAfterReloads)}`),
-    line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
+    line('Primary RSS, idle / steady / after reloads (MiB)', (r) => `${mb(r.rssIdle)} / ${mb(r.rssSteady)} / ${mb(r.rssAfterReloads)}`),
+    line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssIdleVsBare)} / ${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
   ].join('\n');
 }
 
@@ -73,6 +75,11 @@ Checked for \`qilin\` with default options.
 ${targetRows.join('\n')}
 
 ${groups.map((g) => `## ${MODE_TITLES[g.mode] ?? g.mode}\n\n${table(g, results)}`).join('\n\n')}
+
+Lost requests: *no response* is a request whose connection was reset, closed or refused under it; *hung* is a
+request still unanswered at the end of the reload phase, for more than ${config.timeoutSec} s, on a connection the
+server kept open; *timed out* is a response that came after ${config.timeoutSec} s. The steady-state slices show how
+much the throughput moved during the run: ratios within that spread are not a difference.
 
 PM2's primary is its daemon (\`pm2 reload\` is sent to it by PM2's API), so its memory row reads the daemon. Its
 cold start is from \`pm2 start\` until the port answers, with the daemon already running.

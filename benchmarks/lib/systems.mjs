@@ -11,6 +11,8 @@ export const SYSTEMS = {
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
+  // Not in the default run: isolates what the worker runtime costs (it also gives up the graceful drain).
+  'qilin-no-runtime': { label: 'qilin (runtime: false)', primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_RUNTIME: 'false' }, extra: true },
   pm2: { label: 'PM2 7 (pm2 reload)', primary: here('../primaries/pm2.mjs'), pm2: true },
 };
 
