@@ -1,0 +1,60 @@
+// Load with autocannon, for machines without wrk: same interface and figures as wrk.mjs.
+import { fork } from 'node:child_process';
+import { windowOf } from './window.mjs';
+
+const CHILD = new URL('./autocannon-child.mjs', import.meta.url).pathname;
+
+export function startAutocannon({ url, connections, keepAlive, durationSec, bucketMs, timeoutSec }) {
+  const child = fork(CHILD, [JSON.stringify({ url, connections, keepAlive, bucketMs, timeoutSec })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // autocannon starts at once: the window begins at the first whole bucket after its process is up.
+  let startAt = Math.ceil((Date.now() + 300) / bucketMs) * bucketMs;
+  let stopAt = null;
+  const started = new Promise((resolve) => child.once('message', resolve));
+  const result = new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('message', (message) => {
+      if (message?.type !== 'result') return;
+      const raw = message.result;
+      const sum = (i) => raw.buckets.reduce((total, b) => total + b[i], 0);
+      resolve({
+        tool: 'autocannon',
+        ...windowOf(raw.buckets, bucketMs, startAt, stopAt),
+        // autocannon abandons a request at its timeout rather than waiting for a late response.
+        failures: { noResponse: sum(2) - raw.timedOut, non2xx: sum(3), timeout: raw.timedOut, hung: 0 },
+        autocannon: { requests: raw.requests, durationMs: raw.durationMs, errors: raw.errors, timeouts: raw.timeouts },
+        latencyMs: {
+          mean: raw.latency.average,
+          p50: raw.latency.p50,
+          p90: raw.latency.p90,
+          p99: raw.latency.p99,
+          p999: raw.latency.p99_9,
+          max: raw.latency.max,
+        },
+        bucketMs,
+        buckets: raw.buckets,
+        summary: '',
+      });
+    });
+    child.on('exit', (code) => {
+      if (stopAt === null) reject(new Error(`autocannon exited (${code}) before it was stopped`));
+    });
+  });
+  const stop = () => {
+    if (stopAt === null) stopAt = Date.now();
+    child.send({ type: 'stop' });
+    return result;
+  };
+  if (durationSec !== null) {
+    started.then(() => {
+      startAt = Math.max(startAt, Math.ceil(Date.now() / bucketMs) * bucketMs);
+      setTimeout(stop, startAt + durationSec * 1000 - Date.now());
+    });
+  }
+  return {
+    get startAt() {
+      return startAt;
+    },
+    result,
+    stop,
+  };
+}

@@ -1,0 +1,94 @@
+// Writes docs/benchmarks.md from a run's results: machine, date, command, targets, one table per client mode, the chart.
+import { summarize, targets } from './summary.mjs';
+
+const MODE_TITLES = { 'keep-alive': 'Keep-alive clients', close: 'A new connection per request (`Connection: close`)' };
+
+const int = (v) => (v === null || v === undefined ? 'n/a' : Math.round(v).toLocaleString('en-US'));
+const ms = (v) => (v === null || v === undefined ? 'n/a' : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0));
+const x = (v, digits = 2) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(digits)}×`);
+const mb = (v) => (v === null || v === undefined ? 'n/a' : (v / 2 ** 20).toFixed(1));
+
+function lostCell(row) {
+  const kinds = Object.entries(row.failures)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${{ noResponse: 'no response', non2xx: 'non-2xx', timeout: 'timed out', hung: 'hung' }[kind]}`);
+  const text = row.lost === 0 ? '**0**' : `**${int(row.lost)}** (${kinds.join(', ')})`;
+  return row.failedReloads ? `${text}; ${row.failedReloads} reloads failed` : text;
+}
+
+function table(group, results) {
+  const { rows } = group;
+  const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
+  const line = (label, cell) => `| ${label} | ${rows.map(cell).join(' | ')} |`;
+  return [
+    head,
+    line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
+    line('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
+    line(`Steady-state throughput (req/s), median (slowest-fastest of ${results.config.rounds} slices)`, (r) =>
+      r.steadySlices.length ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))})` : int(r.steadyRps),
+    ),
+    line('Steady state vs bare node:cluster', (r) => x(r.steadyVsBare, 3)),
+    line('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),
+    line('p99 latency, steady state (ms)', (r) => ms(r.steadyP99)),
+    line('p99 latency during reloads (ms)', (r) => `${ms(r.reloadP99)} (${x(r.p99VsSteady, 1)} steady)`),
+    line('Max latency during reloads (ms)', (r) => ms(r.reloadMax)),
+    line('Reload time under load, median / max (ms)', (r) => `${ms(r.reloadMedianMs)} / ${ms(r.reloadMaxMs)}`),
+    line('Reload time without load, median (ms)', (r) => ms(r.idleReloadMedianMs)),
+    line('Cold start of 2 workers, median (ms)', (r) => ms(r.coldStartMedianMs)),
+    line('Primary RSS, idle / steady / after reloads (MiB)', (r) => `${mb(r.rssIdle)} / ${mb(r.rssSteady)} / ${mb(r.rssAfterReloads)}`),
+    line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssIdleVsBare)} / ${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
+  ].join('\n');
+}
+
+export function writeReport(results) {
+  const { machine, config } = results;
+  const groups = summarize(results);
+  for (const group of groups) {
+    for (const row of group.rows) row.coldStartMedianMs = results.coldStarts?.[row.name]?.medianMs ?? row.coldStartMs;
+  }
+  const date = results.startedAt.slice(0, 10);
+  const load = (l) => l.map((v) => v.toFixed(2)).join(', ');
+  const targetRows = targets(results).map((t) => `| ${t.target} | ${t.detail} | ${t.pass ? '**pass**' : '**FAIL**'} |`);
+
+  return `# Benchmark: reloads under load
+
+Qilin against bare node:cluster, recluster 1.0.0 and PM2 7, in one run. Each system runs 2 workers of the same
+unmodified app, \`http.createServer((req, res) => res.end('hello')).listen(PORT)\`, and is reloaded
+${config.reloads} times under load, once about every ${(config.gapMs / 1000).toFixed(1)} s after the previous reload completed.
+How the scenario runs and what every number means: [benchmarks/README.md](../benchmarks/README.md).
+
+- **Date:** ${date} (${results.startedAt} to ${results.finishedAt}, ${Math.round(results.durationSec)} s)
+- **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}; Node ${machine.node}
+- **Load generator:** ${machine.loadTool}, ${config.connections} connections (one thread each), ${config.timeoutSec} s timeout, on the same ${machine.cores} cores as the systems under test
+- **Load average** (1, 5, 15 min): ${load(machine.loadAverage.atStart)} at the start, ${load(machine.loadAverage.atEnd)} at the end
+- **Command:** \`${results.command}\`${results.fullScenario ? '' : ' (not the default scenario)'}
+
+The load generator competes with the workers for the same cores, so absolute requests per second say more about
+this machine than about any system; compare the ratios, which come from one run on one machine.
+
+## Targets
+
+Checked for \`qilin\` with default options.
+
+| Target | Measured | |
+|---|---|---|
+${targetRows.join('\n')}
+
+${groups.map((g) => `## ${MODE_TITLES[g.mode] ?? g.mode}\n\n${table(g, results)}`).join('\n\n')}
+
+Lost requests: *no response* is a request whose connection was reset, closed or refused under it; *hung* is a
+request still unanswered at the end of the reload phase, for more than ${config.timeoutSec} s, on a connection the
+server kept open; *timed out* is a response that came after ${config.timeoutSec} s. The steady-state slices show how
+much the throughput moved during the run: ratios within that spread are not a difference.
+
+PM2's primary is its daemon (\`pm2 reload\` is sent to it by PM2's API), so its memory row reads the daemon. Its
+cold start is from \`pm2 start\` until the port answers, with the daemon already running.
+
+## Over time
+
+Latency (the slowest response in each ${config.bucketMs} ms) and failed requests during the reloads; each shaded band
+is one reload, from its start until the system reported it complete.
+
+![Latency and failed requests over time during ${config.reloads} reloads, per system and client mode](benchmarks-reload.svg)
+`;
+}

@@ -1,0 +1,101 @@
+// Turns raw runs into the figures the report shows: per system and mode, and the issue's targets.
+import { lostOf, max, median, ratio } from './util.mjs';
+
+const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
+
+/** The figures of one run (one system in one client mode). */
+export function figures(run) {
+  const reloadMs = run.reloads.map((r) => r.durationMs);
+  return {
+    name: run.name,
+    label: run.label,
+    mode: run.mode,
+    lost: lostOf(run.reloadPhase),
+    failures: run.reloadPhase.failures,
+    reloads: run.reloads.length,
+    failedReloads: run.reloads.filter((r) => r.error).length,
+    steadyRps: run.steady.rps,
+    steadySlices: (run.steadyRounds ?? []).map((r) => r.requests / (r.durationMs / 1000)),
+    reloadRps: run.reloadPhase.requests / (run.reloadPhase.durationMs / 1000),
+    steadyP99: run.steady.p99,
+    reloadP99: run.reloadPhase.latencyMs.p99,
+    reloadMax: run.reloadPhase.latencyMs.max,
+    reloadMedianMs: median(reloadMs),
+    reloadMaxMs: max(reloadMs),
+    idleReloadMedianMs: median(run.idleReloads.map((r) => r.durationMs)),
+    coldStartMs: run.coldStartMs,
+    rssIdle: run.rssIdle ?? null,
+    rssSteady: run.rssSteady,
+    rssAfterReloads: run.rssAfterReloads,
+  };
+}
+
+/** Figures for every run, grouped by mode, with ratios against bare node:cluster of the same mode. */
+export function summarize(results) {
+  const modes = [...new Set(results.runs.map((r) => r.mode))];
+  return modes.map((mode) => {
+    const rows = results.runs.filter((r) => r.mode === mode).map(figures);
+    const bare = rows.find((r) => r.name === 'bare');
+    for (const row of rows) {
+      row.steadyVsBare = ratio(row.steadyRps, bare?.steadyRps);
+      row.reloadVsSteady = ratio(row.reloadRps, row.steadyRps);
+      row.p99VsSteady = ratio(row.reloadP99, row.steadyP99);
+      row.rssIdleVsBare = ratio(row.rssIdle, bare?.rssIdle);
+      row.rssVsBare = ratio(row.rssSteady, bare?.rssSteady);
+      row.rssAfterVsBare = ratio(row.rssAfterReloads, bare?.rssAfterReloads);
+    }
+    return { mode, rows };
+  });
+}
+
+/** The issue's targets, checked for qilin (default options) in this run. Null where a run is missing. */
+export function targets(results) {
+  const groups = summarize(results);
+  const qilin = groups.map((g) => ({ mode: g.mode, row: g.rows.find((r) => r.name === 'qilin'), rolling: g.rows.find((r) => r.name === 'qilin-rolling') }));
+  const have = qilin.filter((q) => q.row);
+  if (have.length === 0) return [];
+  const list = [];
+
+  list.push({
+    target: `0 lost requests over ${results.config.reloads} reloads in both client modes`,
+    detail: have.map((q) => `${q.mode}: ${q.row.lost}${q.rolling ? ` (rolling: ${q.rolling.lost})` : ''}`).join('; '),
+    pass: have.every((q) => q.row.lost === 0 && q.row.failedReloads === 0),
+  });
+
+  const steady = have.filter((q) => q.row.steadyVsBare !== null);
+  if (steady.length) {
+    list.push({
+      target: `steady-state throughput at least ${TARGETS.steadyRatio} of bare node:cluster`,
+      detail: steady.map((q) => `${q.mode}: ${q.row.steadyVsBare.toFixed(3)}`).join('; '),
+      pass: steady.every((q) => q.row.steadyVsBare >= TARGETS.steadyRatio),
+    });
+  }
+
+  const memory = have.filter((q) => q.row.rssVsBare !== null);
+  if (memory.length) {
+    list.push({
+      target: `primary memory at most ${TARGETS.memoryRatio} times a bare node:cluster primary`,
+      detail: memory
+        .map(
+          (q) =>
+            `${q.mode}: ${q.row.rssIdleVsBare === null ? '' : `${q.row.rssIdleVsBare.toFixed(2)} idle, `}${q.row.rssVsBare.toFixed(2)} at steady state, ${q.row.rssAfterVsBare.toFixed(2)} after the reloads`,
+        )
+        .join('; '),
+      pass: memory.every((q) => [q.row.rssIdleVsBare, q.row.rssVsBare, q.row.rssAfterVsBare].every((v) => v === null || v <= TARGETS.memoryRatio)),
+    });
+  }
+
+  const cold = median(have.map((q) => q.row.coldStartMs));
+  const idle = median(have.flatMap((q) => results.runs.find((r) => r.name === 'qilin' && r.mode === q.mode).idleReloads.map((r) => r.durationMs)));
+  const loaded = median(have.flatMap((q) => results.runs.find((r) => r.name === 'qilin' && r.mode === q.mode).reloads.map((r) => r.durationMs)));
+  if (cold && idle) {
+    list.push({
+      target: `a reload of 2 workers completes in under ${TARGETS.reloadVsColdStart} times their cold start`,
+      detail:
+        `reload ${idle.toFixed(0)} ms (median, no load) / cold start ${cold.toFixed(0)} ms (median) = ${(idle / cold).toFixed(2)}` +
+        (loaded ? `; under load the median reload takes ${loaded.toFixed(0)} ms (${(loaded / cold).toFixed(2)} times the unloaded cold start)` : ''),
+      pass: idle / cold < TARGETS.reloadVsColdStart,
+    });
+  }
+  return list;
+}

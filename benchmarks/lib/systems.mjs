@@ -1,0 +1,113 @@
+// The systems under test, each run as its own primary process that run.mjs drives over IPC.
+import { fork, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const here = (file) => new URL(file, import.meta.url).pathname;
+
+export const SYSTEMS = {
+  bare: { label: 'bare node:cluster', primary: here('../primaries/bare.mjs') },
+  qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
+  'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
+  recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
+  // Not in the default run: isolates what the worker runtime costs (it also gives up the graceful drain).
+  'qilin-no-runtime': { label: 'qilin (runtime: false)', primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_RUNTIME: 'false' }, extra: true },
+  pm2: { label: 'PM2 7 (pm2 reload)', primary: here('../primaries/pm2.mjs'), pm2: true },
+};
+
+const PM2_BIN = here('../node_modules/.bin/pm2');
+
+/** Resident memory of a process in bytes, from /proc (Linux) or ps. */
+export function rssOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+    if (Number.isFinite(kb)) return kb * 1024;
+  } catch {
+    // Not Linux: fall back to ps.
+  }
+  const ps = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+  const kb = Number(ps.stdout.trim());
+  return Number.isFinite(kb) && kb > 0 ? kb * 1024 : null;
+}
+
+function waitFor(child, predicate, what, ms) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+    const onMessage = (message) => {
+      if (message?.type === 'failed') done(new Error(`Primary failed: ${message.error}`));
+      else if (predicate(message)) done(null, message);
+    };
+    const onExit = (code, signal) => done(new Error(`Primary exited (${code ?? signal}) while waiting for ${what}`));
+    function done(error, value) {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(value);
+    }
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+  });
+}
+
+/** Starts a system's primary on `port` and waits until its workers listen. */
+export async function startSystem(name, { port, log }) {
+  const system = SYSTEMS[name];
+  const env = { ...process.env, ...system.env, PORT: String(port) };
+  delete env.NODE_ENV; // Every system with its development defaults (recluster's and Qilin's 1 s drain timeout).
+  let pm2Home = null;
+  if (system.pm2) {
+    pm2Home = mkdtempSync(path.join(tmpdir(), 'qilin-bench-pm2-'));
+    env.PM2_HOME = pm2Home;
+  }
+  // Detached: its own process group, so everything it started can be ended by its id if it gets stuck.
+  const child = fork(system.primary, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  child.stdout.on('data', (chunk) => log(chunk.toString()));
+  child.stderr.on('data', (chunk) => log(chunk.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+
+  let ready;
+  try {
+    ready = await waitFor(child, (m) => m?.type === 'ready', `${name} to start`, 60_000);
+  } catch (error) {
+    await kill();
+    throw error;
+  }
+
+  let nextId = 0;
+  async function kill() {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    if (pm2Home) {
+      spawnSync(process.execPath, [PM2_BIN, 'kill'], { env: { ...process.env, PM2_HOME: pm2Home }, stdio: 'ignore', timeout: 30_000 });
+      rmSync(pm2Home, { recursive: true, force: true });
+    }
+  }
+
+  return {
+    name,
+    label: system.label,
+    coldStartMs: ready.coldStartMs,
+    primaryPid: ready.primaryPid,
+    rss: () => rssOf(ready.primaryPid),
+    reload() {
+      const id = (nextId += 1);
+      child.send({ type: 'reload', id });
+      return waitFor(child, (m) => m?.type === 'reloaded' && m.id === id, `${name} reload ${id}`, 120_000);
+    },
+    async stop() {
+      child.send({ type: 'stop' });
+      let timer;
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 20_000, 'timeout')));
+      const outcome = await Promise.race([exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') log(`${name}: primary did not exit in 20 s, killing its process group\n`);
+      await kill();
+    },
+  };
+}

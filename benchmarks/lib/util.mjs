@@ -1,0 +1,42 @@
+// Small helpers: sleeping, free ports, statistics, formatting.
+import net from 'node:net';
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A TCP port that was free a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function median(values) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function max(values) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length ? Math.max(...finite) : null;
+}
+
+export function ratio(a, b) {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : null;
+}
+
+/** Lost requests: never answered (reset, closed, refused), answered with a non-2xx status, answered too late, or left hanging. */
+export function lostOf(load) {
+  const f = load.failures;
+  return f.noResponse + f.non2xx + f.timeout + f.hung;
+}
+
+export function throughputOf(load) {
+  return load.durationMs > 0 ? (load.requests / load.durationMs) * 1000 : null;
+}

@@ -1,0 +1,236 @@
+// The reload-under-load benchmark: every system, in both client modes, in one run; writes results JSON, docs/benchmarks.md and the chart.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { drawChart } from './lib/chart.mjs';
+import { findLoadTool } from './lib/load.mjs';
+import { writeReport } from './lib/report.mjs';
+import { SYSTEMS, startSystem } from './lib/systems.mjs';
+import { freePort, lostOf, median, sleep } from './lib/util.mjs';
+
+const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
+
+const DEFAULTS = {
+  reloads: 20,
+  gap: 1000,
+  warmup: 3,
+  steady: 10,
+  rounds: 5,
+  'idle-reloads': 5,
+  'cold-starts': 3,
+  connections: 32,
+  systems: Object.keys(SYSTEMS)
+    .filter((name) => !SYSTEMS[name].extra)
+    .join(','),
+  modes: 'keep-alive,close',
+  tool: 'auto',
+  bucket: 100,
+  timeout: 2,
+};
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1 };
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    docs: { type: 'boolean' },
+    help: { type: 'boolean', default: false },
+    render: { type: 'string' },
+    ...Object.fromEntries(Object.keys(DEFAULTS).map((key) => [key, { type: 'string' }])),
+  },
+});
+
+if (flags.help) {
+  console.log(`Usage: node benchmarks/run.mjs [--quick] [--docs|--no-docs] [--key=value ...]
+Every option can also be set as BENCH_<KEY> in the environment (--idle-reloads: BENCH_IDLE_RELOADS).
+${Object.entries(DEFAULTS)
+  .map(([key, value]) => `  --${key.padEnd(13)} default ${value}${key in QUICK ? ` (--quick: ${QUICK[key]})` : ''}`)
+  .join('\n')}
+  --quick         a short run to try things out; writes docs only with --docs
+  --docs          write docs/benchmarks.md and docs/benchmarks-reload.svg (default: only for the full scenario)
+  --render=FILE   write the docs from a results file of an earlier run, without running anything`);
+  process.exit(0);
+}
+
+function writeDocs(results) {
+  mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+  writeFileSync(path.join(ROOT, 'docs', 'benchmarks-reload.svg'), drawChart(results));
+  writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), writeReport(results));
+  console.log('Wrote docs/benchmarks.md and docs/benchmarks-reload.svg');
+}
+
+if (flags.render) {
+  writeDocs(JSON.parse(readFileSync(path.resolve(flags.render), 'utf8')));
+  process.exit(0);
+}
+
+const quick = flags.quick || process.env.BENCH_QUICK === '1';
+function option(key) {
+  const env = process.env[`BENCH_${key.toUpperCase().replaceAll('-', '_')}`];
+  return flags[key] ?? env ?? (quick && key in QUICK ? QUICK[key] : DEFAULTS[key]);
+}
+const config = {
+  reloads: Number(option('reloads')),
+  gapMs: Number(option('gap')),
+  warmupSec: Number(option('warmup')),
+  steadySec: Number(option('steady')),
+  rounds: Number(option('rounds')),
+  idleReloads: Number(option('idle-reloads')),
+  coldStarts: Number(option('cold-starts')),
+  connections: Number(option('connections')),
+  systems: String(option('systems')).split(',').filter(Boolean),
+  modes: String(option('modes')).split(',').filter(Boolean),
+  bucketMs: Number(option('bucket')),
+  timeoutSec: Number(option('timeout')),
+};
+for (const name of config.systems) if (!SYSTEMS[name]) throw new Error(`Unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
+for (const mode of config.modes) if (!['keep-alive', 'close'].includes(mode)) throw new Error(`Unknown mode ${mode}; known: keep-alive, close`);
+const isFullScenario = Object.entries(DEFAULTS).every(([key]) => String(option(key)) === String(DEFAULTS[key]));
+const docs = flags.docs ?? (process.env.BENCH_DOCS ? process.env.BENCH_DOCS === '1' : isFullScenario);
+
+const tool = findLoadTool(String(option('tool')));
+const resultsDir = path.join(ROOT, 'benchmarks', 'results');
+mkdirSync(resultsDir, { recursive: true });
+const logPath = path.join(resultsDir, 'latest.log');
+const logLines = [];
+const log = (text) => logLines.push(text);
+const say = (text) => {
+  console.log(text);
+  log(`${text}\n`);
+};
+
+/** Resident memory of a primary: the median of a few readings over `ms`, so one reading mid-GC does not decide. */
+async function rssOver(system, ms) {
+  const samples = [];
+  for (let t = 0; t <= ms; t += 250) {
+    samples.push(system.rss());
+    await sleep(250);
+  }
+  return median(samples);
+}
+
+/**
+ * One client mode: start every system, warm each up, measure steady-state throughput in interleaved rounds
+ * (so load from elsewhere on the machine falls on every system alike), then, one system at a time, the
+ * reloads under load and the reloads without load. Every system's idle workers stay up meanwhile.
+ */
+async function runMode(mode) {
+  const keepAlive = mode === 'keep-alive';
+  const systems = [];
+  try {
+    for (const name of config.systems) {
+      const port = await freePort();
+      const prefix = (text) => log(text.replace(/^(?=.)/gm, `[${name} ${mode}] `));
+      const system = await startSystem(name, { port, log: prefix });
+      system.load = (durationSec) =>
+        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
+      system.run = { name, label: system.label, mode, coldStartMs: system.coldStartMs, steadyRounds: [], rssSteadySamples: [] };
+      systems.push(system);
+      say(`  ${system.label}: started 2 workers in ${system.coldStartMs.toFixed(0)} ms`);
+    }
+    // The primaries' own footprint, before they have handled a connection.
+    for (const system of systems) system.run.rssIdle = await rssOver(system, 1000);
+    for (const system of systems) system.run.warmup = await system.load(config.warmupSec).result;
+
+    const sliceSec = config.steadySec / config.rounds;
+    for (let round = 0; round < config.rounds; round += 1) {
+      // A different system goes first each round.
+      const order = systems.map((_, i) => systems[(i + round) % systems.length]);
+      for (const system of order) {
+        system.run.steadyRounds.push(await system.load(sliceSec).result);
+        system.run.rssSteadySamples.push(system.rss());
+      }
+    }
+    for (const system of systems) {
+      const { run } = system;
+      run.steady = {
+        rps: median(run.steadyRounds.map((r) => r.requests / (r.durationMs / 1000))),
+        p99: median(run.steadyRounds.map((r) => r.latencyMs.p99)),
+        lost: run.steadyRounds.reduce((sum, r) => sum + lostOf(r), 0),
+      };
+      run.rssSteady = median(run.rssSteadySamples);
+    }
+
+    for (const system of systems) {
+      const { run } = system;
+      const running = system.load(null);
+      await sleep(running.startAt + 1000 - Date.now());
+      run.reloads = [];
+      for (let i = 0; i < config.reloads; i += 1) {
+        const reload = await system.reload();
+        run.reloads.push(reload);
+        if (reload.error) say(`    reload ${i + 1} failed: ${reload.error}`);
+        await sleep(config.gapMs);
+      }
+      // Long enough for the last retiring workers to finish (drain deadlines are 1 to 1.6 s): late failures count.
+      await sleep(Math.max(0, 2000 - config.gapMs));
+      run.reloadPhase = await running.stop();
+      run.rssAfterReloads = await rssOver(system, 1500);
+
+      run.idleReloads = [];
+      for (let i = 0; i < config.idleReloads; i += 1) {
+        run.idleReloads.push(await system.reload());
+        await sleep(500);
+      }
+      say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; ${lostOf(run.reloadPhase)} lost during ${run.reloads.length} reloads`);
+    }
+    return systems.map((system) => system.run);
+  } finally {
+    for (const system of systems) await system.stop();
+  }
+}
+
+const startedAt = new Date();
+const loadAtStart = os.loadavg();
+say(`Qilin reload benchmark: ${config.systems.join(', ')}; modes ${config.modes.join(', ')}; ${config.reloads} reloads; load from ${tool.name}`);
+// Cold starts without load, beyond the one at the start of each scenario: the reload-time target divides by it.
+const coldStarts = {};
+say(`Cold starts (${config.coldStarts} per system, no load)`);
+for (const name of config.systems) {
+  coldStarts[name] = { samples: [] };
+  for (let i = 0; i < config.coldStarts; i += 1) {
+    const system = await startSystem(name, { port: await freePort(), log });
+    coldStarts[name].samples.push(system.coldStartMs);
+    await system.stop();
+  }
+}
+
+const runs = [];
+for (const mode of config.modes) {
+  say(`Client mode: ${mode}`);
+  runs.push(...(await runMode(mode)));
+}
+for (const name of config.systems) {
+  coldStarts[name].samples.push(...runs.filter((r) => r.name === name).map((r) => r.coldStartMs));
+  coldStarts[name].medianMs = median(coldStarts[name].samples);
+  say(`  ${SYSTEMS[name].label}: cold start median ${coldStarts[name].medianMs.toFixed(0)} ms of ${coldStarts[name].samples.length}`);
+}
+const finishedAt = new Date();
+
+const cpus = os.cpus();
+const results = {
+  startedAt: startedAt.toISOString(),
+  finishedAt: finishedAt.toISOString(),
+  durationSec: (finishedAt - startedAt) / 1000,
+  command:
+    process.env.npm_lifecycle_event === 'bench'
+      ? `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`
+      : `node benchmarks/run.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  fullScenario: isFullScenario,
+  config,
+  machine: {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: os.totalmem() / 2 ** 30,
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    loadTool: tool.version,
+    loadAverage: { atStart: loadAtStart, atEnd: os.loadavg() },
+  },
+  coldStarts,
+  runs,
+};
+writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
+writeFileSync(logPath, logLines.join(''));
+say(`Raw results: benchmarks/results/latest.json (log: benchmarks/results/latest.log); took ${results.durationSec.toFixed(0)} s`);
+if (docs) writeDocs(results);
