@@ -1,5 +1,5 @@
 // The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
-import { type FSWatcher, watch } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, ClusterService } from './cluster.js';
 import type { ResolvedWatch } from './options.js';
@@ -62,6 +62,7 @@ export class QuietPeriod {
 export class FileWatcher extends EventEmitter<FileWatcherEvents> implements ClusterService {
   readonly options: ResolvedWatch;
   #watcher: FSWatcher | null = null;
+  #started = false;
   #quiet: QuietPeriod | null = null;
   #stopped = false;
 
@@ -70,8 +71,12 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
     this.options = options;
   }
 
-  start(cluster: Cluster): Promise<void> {
-    if (this.#watcher || this.#stopped) return Promise.resolve();
+  async start(cluster: Cluster): Promise<void> {
+    if (this.#started || this.#stopped) return;
+    this.#started = true;
+    // Loaded here rather than at the top, so a primary that watches nothing never loads chokidar.
+    const { watch } = await import('chokidar');
+    if (this.#stopped) return;
     const { paths, delay, ignore } = this.options;
     const quiet = new QuietPeriod(delay, (files) => {
       if (this.#stopped) return;
@@ -89,7 +94,7 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
       if (this.listenerCount('error') > 0) this.emit('error', err);
       else cluster.emit('error', err);
     });
-    return new Promise<void>((resolve) => {
+    await new Promise<void>((resolve) => {
       watcher.once('ready', () => {
         if (!this.#stopped) this.emit('ready', paths);
         resolve();

@@ -1,5 +1,5 @@
 // Prometheus metrics of one cluster, in a registry of its own: workers by state, restarts, crashes, reloads, per-worker CPU and memory, and the primary's process metrics.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster.js';
 import type { ClusterEvents } from '../events.js';
 import type { WorkerState } from '../worker-handle.js';
@@ -11,9 +11,12 @@ const LIVE_STATES: readonly WorkerState[] = ['starting', 'ready', 'retiring'];
 /** Reloads take from a fraction of a second to minutes (with `timeout` and rolling batches). */
 const RELOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
+/** prom-client, loaded when the admin server starts: a primary without the admin interface never loads it. */
+export type PromClient = typeof import('prom-client');
+
 export class AdminMetrics {
   /** A private registry: the app's own use of prom-client's global registry is left alone. */
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly #cluster: Cluster;
   readonly #sampler: UsageSampler;
   readonly #reloadStarts = new Map<number, number>();
@@ -29,7 +32,9 @@ export class AdminMetrics {
   readonly #cpu: Gauge<'slot' | 'pid' | 'generation'>;
   readonly #memory: Gauge<'slot' | 'pid' | 'generation'>;
 
-  constructor(cluster: Cluster, sampler: UsageSampler) {
+  constructor(prom: PromClient, cluster: Cluster, sampler: UsageSampler) {
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
+    this.registry = new Registry();
     this.#cluster = cluster;
     this.#sampler = sampler;
     const registers = [this.registry];

@@ -92,7 +92,7 @@ export class AdminServer implements ClusterService {
   async start(cluster: Cluster): Promise<void> {
     if (this.#cluster) return;
     this.#cluster = cluster;
-    this.#metrics = new AdminMetrics(cluster, this.#sampler);
+    this.#metrics = new AdminMetrics(await import('prom-client'), cluster, this.#sampler);
     cluster.on('reloadStart', this.#onReloadStart);
     cluster.on('reloadEnd', this.#onReloadDone);
     cluster.on('reloadFailed', this.#onReloadDone);

@@ -1,6 +1,14 @@
 // CPU and memory of the primary and its workers, read with pidusage, with CPU percentages taken between one measurement and the next.
-import pidusage from 'pidusage';
+import type pidusage from 'pidusage';
 import type { ProcessUsage } from './answers.js';
+
+let loaded: Promise<typeof pidusage> | null = null;
+
+/** pidusage, loaded on the first measurement: a primary without the admin interface never loads it. */
+function loadPidusage(): Promise<typeof pidusage> {
+  loaded ??= import('pidusage').then((module) => module.default);
+  return loaded;
+}
 
 /** One reading of a process: CPU time used and wall time lived, in milliseconds, and resident memory in bytes. */
 export interface Reading {
@@ -31,7 +39,7 @@ export class UsageSampler {
     let stats: Record<string, pidusage.Status | undefined> = {};
     try {
       // With several pids, pidusage leaves out those it cannot read instead of failing them all.
-      stats = unique.length === 0 ? {} : await pidusage(unique);
+      stats = unique.length === 0 ? {} : await (await loadPidusage())(unique);
     } catch {
       stats = {};
     }

@@ -49,12 +49,13 @@ function keepAliveOff(_request: http.IncomingMessage, response: http.ServerRespo
  */
 function answerThrowingRequests(server: http.Server): void {
   const emit = server.emit;
-  server.emit = function emitRequest(this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'request') return Reflect.apply(emit, this, [event, ...args]) as boolean;
+  // `arguments` rather than rest parameters: this runs for every event of the server, and must not allocate.
+  server.emit = function emitRequest(this: http.Server, event: string | symbol): boolean {
+    if (event !== 'request') return Reflect.apply(emit, this, arguments) as boolean;
     try {
-      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+      return Reflect.apply(emit, this, arguments) as boolean;
     } catch (error) {
-      const response = args[1] as http.ServerResponse;
+      const response = arguments[2] as http.ServerResponse;
       try {
         if (!response.headersSent) {
           response.shouldKeepAlive = false;
