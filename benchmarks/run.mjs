@@ -15,8 +15,8 @@ const DEFAULTS = {
   reloads: 20,
   gap: 1000,
   warmup: 3,
-  steady: 10,
-  rounds: 5,
+  steady: 24,
+  rounds: 12,
   'idle-reloads': 5,
   'cold-starts': 3,
   connections: 32,
@@ -137,7 +137,12 @@ async function runMode(mode) {
       // A different system goes first each round.
       const order = systems.map((_, i) => systems[(i + round) % systems.length]);
       for (const system of order) {
-        system.run.steadyRounds.push(await system.load(sliceSec).result);
+        const cpuBefore = system.workersCpuMs();
+        const slice = await system.load(sliceSec).result;
+        const cpuAfter = system.workersCpuMs();
+        // Workers' CPU time per request served: what serving costs, whatever the scheduler did to throughput.
+        slice.workerCpuUsPerRequest = cpuBefore === null || cpuAfter === null || slice.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / slice.requests;
+        system.run.steadyRounds.push(slice);
         system.run.rssSteadySamples.push(system.rss());
       }
     }

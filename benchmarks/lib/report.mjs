@@ -27,7 +27,13 @@ function table(group, results) {
     line(`Steady-state throughput (req/s), median (slowest-fastest of ${results.config.rounds} slices)`, (r) =>
       r.steadySlices.length ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))})` : int(r.steadyRps),
     ),
-    line('Steady state vs bare node:cluster', (r) => x(r.steadyVsBare, 3)),
+    line('Steady state vs bare node:cluster, median of the rounds (middle half)', (r) =>
+      r.steadyVsBareSpread ? `${x(r.steadyVsBare, 3)} (${r.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.steadyVsBare, 3),
+    ),
+    line('Workers\' CPU per request, steady state (µs)', (r) => (r.cpuPerRequest === null ? 'n/a' : r.cpuPerRequest.toFixed(2))),
+    line('Workers\' CPU per request vs bare, median of the rounds (middle half)', (r) =>
+      r.cpuVsBareSpread ? `${x(r.cpuVsBare, 3)} (${r.cpuVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.cpuVsBare, 3),
+    ),
     line('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),
     line('p99 latency, steady state (ms)', (r) => ms(r.steadyP99)),
     line('p99 latency during reloads (ms)', (r) => `${ms(r.reloadP99)} (${x(r.p99VsSteady, 1)} steady)`),

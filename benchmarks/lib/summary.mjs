@@ -1,5 +1,5 @@
 // Turns raw runs into the figures the report shows: per system and mode, and the issue's targets.
-import { lostOf, max, median, ratio } from './util.mjs';
+import { lostOf, max, median, pairedRatios, quantile, ratio } from './util.mjs';
 
 const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
 
@@ -16,6 +16,7 @@ export function figures(run) {
     failedReloads: run.reloads.filter((r) => r.error).length,
     steadyRps: run.steady.rps,
     steadySlices: (run.steadyRounds ?? []).map((r) => r.requests / (r.durationMs / 1000)),
+    cpuSlices: (run.steadyRounds ?? []).map((r) => r.workerCpuUsPerRequest ?? null),
     reloadRps: run.reloadPhase.requests / (run.reloadPhase.durationMs / 1000),
     steadyP99: run.steady.p99,
     reloadP99: run.reloadPhase.latencyMs.p99,
@@ -37,7 +38,14 @@ export function summarize(results) {
     const rows = results.runs.filter((r) => r.mode === mode).map(figures);
     const bare = rows.find((r) => r.name === 'bare');
     for (const row of rows) {
-      row.steadyVsBare = ratio(row.steadyRps, bare?.steadyRps);
+      // The median of slice-by-slice ratios, with the middle half of them as the spread.
+      const paired = pairedRatios(row.steadySlices, bare?.steadySlices);
+      row.steadyVsBare = paired.length > 0 ? median(paired) : ratio(row.steadyRps, bare?.steadyRps);
+      row.steadyVsBareSpread = paired.length > 0 ? [quantile(paired, 0.25), quantile(paired, 0.75)] : null;
+      row.cpuPerRequest = median(row.cpuSlices);
+      const cpuPaired = pairedRatios(row.cpuSlices, bare?.cpuSlices);
+      row.cpuVsBare = cpuPaired.length > 0 ? median(cpuPaired) : null;
+      row.cpuVsBareSpread = cpuPaired.length > 0 ? [quantile(cpuPaired, 0.25), quantile(cpuPaired, 0.75)] : null;
       row.reloadVsSteady = ratio(row.reloadRps, row.steadyRps);
       row.p99VsSteady = ratio(row.reloadP99, row.steadyP99);
       row.rssIdleVsBare = ratio(row.rssIdle, bare?.rssIdle);
@@ -66,7 +74,13 @@ export function targets(results) {
   if (steady.length) {
     list.push({
       target: `steady-state throughput at least ${TARGETS.steadyRatio} of bare node:cluster`,
-      detail: steady.map((q) => `${q.mode}: ${q.row.steadyVsBare.toFixed(3)}`).join('; '),
+      detail: steady
+        .map((q) => {
+          const spread = q.row.steadyVsBareSpread ? ` (middle half of the rounds ${q.row.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : '';
+          const cpu = q.row.cpuVsBare === null ? '' : `; workers' CPU per request ${q.row.cpuVsBare.toFixed(3)}× bare`;
+          return `${q.mode}: ${q.row.steadyVsBare.toFixed(3)}${spread}${cpu}`;
+        })
+        .join('; '),
       pass: steady.every((q) => q.row.steadyVsBare >= TARGETS.steadyRatio),
     });
   }

@@ -1,6 +1,6 @@
 // The systems under test, each run as its own primary process that run.mjs drives over IPC.
 import { fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -17,6 +17,36 @@ export const SYSTEMS = {
 };
 
 const PM2_BIN = here('../node_modules/.bin/pm2');
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * CPU time used so far by the direct children of `pid` (the workers, or PM2's app instances), in
+ * milliseconds, from /proc; null where there is no /proc. Fields 14 and 15 of /proc/<pid>/stat are user and
+ * system time in clock ticks; field 4 is the parent pid (counted after the command name, which may hold spaces).
+ */
+export function childrenCpuMs(pid) {
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) !== pid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / CLOCK_TICKS;
+}
 
 /** Resident memory of a process in bytes, from /proc (Linux) or ps. */
 export function rssOf(pid) {
@@ -95,6 +125,7 @@ export async function startSystem(name, { port, log }) {
     coldStartMs: ready.coldStartMs,
     primaryPid: ready.primaryPid,
     rss: () => rssOf(ready.primaryPid),
+    workersCpuMs: () => childrenCpuMs(ready.primaryPid),
     reload() {
       const id = (nextId += 1);
       child.send({ type: 'reload', id });

@@ -27,6 +27,22 @@ export function max(values) {
   return finite.length ? Math.max(...finite) : null;
 }
 
+/** The value below which `share` of `values` lie (0.25 for the first quartile), by nearest rank. */
+export function quantile(values, share) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(share * (sorted.length - 1))))];
+}
+
+/**
+ * Ratios of `a` to `b` slice by slice (slices measured in the same round, one right after the other), so that
+ * a change in the machine's speed during the run, which falls on both, cancels out of each ratio.
+ */
+export function pairedRatios(a, b) {
+  if (!a?.length || !b?.length || a.length !== b.length) return [];
+  return a.map((value, i) => ratio(value, b[i])).filter((r) => r !== null);
+}
+
 export function ratio(a, b) {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : null;
 }
