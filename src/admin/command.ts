@@ -4,6 +4,7 @@ import { type AdminAddress, formatAdminAddress, parseAdminAddress } from './addr
 import type { InfoAnswer } from './answers.js';
 import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './client.js';
 import { ADMIN_ENV, ADMIN_FLAGS, credentialsFrom } from './config.js';
+import { ADMIN_COMMANDS, type AdminCommand } from './command-names.js';
 import { renderStatus } from './status-table.js';
 
 /** Where the command writes: `process.stdout` and `process.stderr`, or anything with `write`. */
@@ -17,8 +18,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** How often `qilin reload` looks at the cluster while it waits, to show progress. */
 const PROGRESS_INTERVAL = 500;
 
-export const ADMIN_COMMANDS = ['status', 'reload', 'stop', 'scale'] as const;
-export type AdminCommand = (typeof ADMIN_COMMANDS)[number];
+export { ADMIN_COMMANDS, type AdminCommand };
 
 export const ADMIN_USAGE = `Usage: qilin <command> --admin <port | host:port | unix:/path> [options]
 

@@ -1,6 +1,6 @@
 // Reads the command line into settings (by the library's option names) with where each came from; no I/O.
 import { parseArgs } from 'node:util';
-import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command.js';
+import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command-names.js';
 import { ADMIN_SERVER_FLAGS } from '../admin/config.js';
 import { CliError } from './errors.js';
 import type { AdminSettings } from './admin-settings.js';

@@ -1,8 +1,8 @@
 // The `qilin` command from start to exit: settings, checks, the cluster, the admin interface, signals, log lines, pid file, exit status.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ADMIN_COMMANDS, runAdminCommand } from '../admin/command.js';
-import { type AdminActions, AdminServer } from '../admin/server.js';
+import { ADMIN_COMMANDS } from '../admin/command-names.js';
+import type { AdminActions, AdminServer } from '../admin/server.js';
 import type { Cluster } from '../cluster.js';
 import { recluster } from '../recluster.js';
 import { FileWatcher } from '../watch.js';
@@ -95,7 +95,11 @@ async function startAdmin(cluster: Cluster, admin: AdminServer, log: (event: Log
  * `reload`, `stop` and `scale` (the first word of the command line) are the admin interface's client.
  */
 export async function runCommand(argv: readonly string[]): Promise<number> {
-  if (adminCommandOf(argv)) return runAdminCommand(argv, process.env, process.stdout, process.stderr);
+  if (adminCommandOf(argv)) {
+    // The admin client and the admin server are loaded only by the commands that use them.
+    const { runAdminCommand } = await import('../admin/command.js');
+    return runAdminCommand(argv, process.env, process.stdout, process.stderr);
+  }
   const cwd = process.cwd();
   let format: LogFormat = 'human';
   const log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), format, cwd));
@@ -141,7 +145,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   }
 
   const controller = new SignalController(cluster, plan.options.workers, log);
-  const admin = plan.options.admin ? new AdminServer(plan.options.admin, {}, adminActions(cluster, controller, log)) : null;
+  const admin = plan.options.admin
+    ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(cluster, controller, log))
+    : null;
   const listeners = HANDLED_SIGNALS.map((signal) => {
     const listener = (): void => controller.handle(signal);
     process.on(signal, listener);
