@@ -4,7 +4,6 @@ import path from 'node:path';
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
 import { parseDuration, parseSize } from './units.js';
-import { DEFAULT_IGNORE } from './watch-ignore.js';
 
 /** A duration: a number of seconds (as in recluster), or a string with a unit read by `ms`: `'500ms'`, `'30s'`, `'1h'`. */
 export type Duration = number | string;
@@ -34,6 +33,8 @@ export interface ResolvedWatch {
 
 /** Default quiet period of the file watcher, in milliseconds. */
 export const DEFAULT_WATCH_DELAY = 500;
+/** What the file watcher never watches unless named as a watched path itself: node_modules and dot-entries. */
+export const DEFAULT_IGNORE: readonly string[] = Object.freeze(['node_modules', '.*']);
 
 /** A console-compatible logger: only `log` is required, as in recluster. */
 export interface Logger {

@@ -1,9 +1,6 @@
-// Which changed paths the file watcher ignores: the default rules (node_modules, dot-entries) and `ignore` globs.
+// Which changed paths the file watcher ignores: its `ignore` globs, the defaults (node_modules, dot-entries) first. Loaded only by a watching primary.
 import path from 'node:path';
 import picomatch from 'picomatch';
-
-/** Folders and files never watched unless named as a watched path themselves. */
-export const DEFAULT_IGNORE: readonly string[] = Object.freeze(['node_modules', '.*']);
 
 /**
  * A predicate telling whether a path under one of `roots` is ignored. A glob without `/` is matched

@@ -3,7 +3,6 @@ import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, ClusterService } from './cluster.js';
 import type { ResolvedWatch } from './options.js';
-import { ignoreMatcher } from './watch-ignore.js';
 
 /** Events of a FileWatcher. */
 export interface FileWatcherEvents {
@@ -74,8 +73,8 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
   async start(cluster: Cluster): Promise<void> {
     if (this.#started || this.#stopped) return;
     this.#started = true;
-    // Loaded here rather than at the top, so a primary that watches nothing never loads chokidar.
-    const { watch } = await import('chokidar');
+    // Loaded here rather than at the top, so a primary that watches nothing never loads chokidar or picomatch.
+    const [{ watch }, { ignoreMatcher }] = await Promise.all([import('chokidar'), import('./watch-ignore.js')]);
     if (this.#stopped) return;
     const { paths, delay, ignore } = this.options;
     const quiet = new QuietPeriod(delay, (files) => {

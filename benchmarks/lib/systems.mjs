@@ -8,6 +8,9 @@ const here = (file) => new URL(file, import.meta.url).pathname;
 
 export const SYSTEMS = {
   bare: { label: 'bare node:cluster', primary: here('../primaries/bare.mjs') },
+  // A control: bare node:cluster whose primary has also imported qilin and never calls it. Its memory tells what
+  // merely loading more code into a primary does, and its throughput how far two identical systems differ.
+  'bare-loaded': { label: 'bare node:cluster, qilin imported but unused', primary: here('../primaries/bare.mjs'), env: { BENCH_BARE_IMPORT_QILIN: '1' } },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },

@@ -3,6 +3,9 @@
 import cluster from 'node:cluster';
 import { APP, WORKERS, control } from './control.mjs';
 
+// The control for the primary's memory: the same primary with qilin's code loaded but never called.
+if (process.env.BENCH_BARE_IMPORT_QILIN === '1') await import('../../dist/index.js');
+
 const KILL_AFTER = 1_000;
 
 cluster.setupPrimary({ exec: APP });

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { QuietPeriod } from '../../src/watch.js';
-import { DEFAULT_IGNORE, ignoreMatcher } from '../../src/watch-ignore.js';
+import { DEFAULT_IGNORE } from '../../src/options.js';
+import { ignoreMatcher } from '../../src/watch-ignore.js';
 
 describe('ignoreMatcher', () => {
   const ignored = ignoreMatcher(['/srv/app', '/srv/app/node_modules/local-lib/index.js'], [...DEFAULT_IGNORE, 'logs', 'dist/**', '*.tmp']);
