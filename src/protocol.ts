@@ -8,6 +8,8 @@ export const ENV = {
   generation: 'QILIN_GENERATION',
   /** Milliseconds between heartbeats, or 0 when the primary does not watch them. */
   heartbeatInterval: 'QILIN_HEARTBEAT_INTERVAL',
+  /** `maxMemory` in bytes, or 0: the runtime checks its resident memory every second and reports at once when above. */
+  maxMemory: 'QILIN_MAX_MEMORY',
   /** The drain deadline in ms for a worker that retires by itself (after an uncaught exception): the cluster's `timeout`. */
   timeout: 'QILIN_TIMEOUT',
 } as const;
@@ -27,7 +29,7 @@ export interface HelloMessage {
   readonly cmd: 'qilin:hello';
 }
 
-/** From the worker's event loop, every `QILIN_HEARTBEAT_INTERVAL` ms, with its resident memory. */
+/** From the worker's event loop, every `QILIN_HEARTBEAT_INTERVAL` ms and whenever it is above `QILIN_MAX_MEMORY`, with its resident memory. */
 export interface HeartbeatMessage {
   readonly cmd: 'qilin:heartbeat';
   readonly rss: number;

@@ -14,6 +14,9 @@ import { WorkerHandle } from './worker-handle.js';
 /** With `readyWhen: 'started'`, how long a worker must stay up after `online` to count as started. */
 export const STARTED_WINDOW = 1_000;
 
+/** The longest time between two heartbeats of a worker, in ms. */
+const MAX_HEARTBEAT_INTERVAL = 10_000;
+
 /** The worker runtime, preloaded into every worker with --require. */
 export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
 
@@ -134,6 +137,7 @@ export class Supervisor {
           [ENV.slot]: String(slot.index),
           [ENV.generation]: String(generation),
           [ENV.heartbeatInterval]: String(this.#heartbeatInterval()),
+          [ENV.maxMemory]: String(options.runtime ? (options.maxMemory ?? 0) : 0),
           [ENV.timeout]: String(options.timeout),
         },
         cwd: options.cwd,
@@ -232,10 +236,13 @@ export class Supervisor {
   startMonitor(): void {
     const { heartbeatTimeout } = this.#options;
     if (heartbeatTimeout === null) return;
+    // The next heartbeat is due `interval` after the last one: only the time past that counts as blocked, so a
+    // worker is replaced once its event loop has been stuck for at least heartbeatTimeout.
+    const silentFor = heartbeatTimeout + this.#heartbeatInterval();
     this.#monitor = setInterval(() => {
       const now = Date.now();
       for (const handle of this.handles.values()) {
-        if (handle.hasRuntime && handle.state === 'ready' && now - handle.lastHeartbeat > heartbeatTimeout) {
+        if (handle.hasRuntime && handle.state === 'ready' && now - handle.lastHeartbeat > silentFor) {
           this.#replace(handle, 'unresponsive');
         }
       }
@@ -253,11 +260,14 @@ export class Supervisor {
 
   // --- worker events -----------------------------------------------------------------------------
 
+  /**
+   * Three heartbeats per `heartbeatTimeout`, at most one every 10 s. Each is an IPC message, and under load a
+   * worker that sends one a second spends measurably more CPU per request (docs/runtime.md, Costs).
+   */
   #heartbeatInterval(): number {
-    const { runtime, heartbeatTimeout, maxMemory } = this.#options;
-    if (!runtime) return 0;
-    if (heartbeatTimeout !== null) return Math.min(1_000, Math.max(50, Math.floor(heartbeatTimeout / 5)));
-    return maxMemory !== null ? 1_000 : 0;
+    const { runtime, heartbeatTimeout } = this.#options;
+    if (!runtime || heartbeatTimeout === null) return 0;
+    return Math.min(MAX_HEARTBEAT_INTERVAL, Math.max(50, Math.floor(heartbeatTimeout / 3)));
   }
 
   #watch(handle: WorkerHandle): void {

@@ -27,6 +27,22 @@ describe('hung workers', () => {
     assert.match(logger.lines.join('\n'), /worker \d+ in slot \d sent no heartbeat for .* \(event loop blocked\); starting its replacement/);
     assert.equal((await get(await port)).status, 200);
   });
+
+  it('a worker blocked for less than heartbeatTimeout is kept', { timeout: 30_000 }, async (t) => {
+    // heartbeatTimeout 2 s, so a heartbeat is due every 667 ms: a 1.5 s block makes the next one at most 1.5 s
+    // late, short of the 2 s that mean hung.
+    const cluster = testCluster(t, 'blocks-event-loop.cjs', { workers: 1, heartbeatTimeout: '2s' });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const [worker] = cluster.activeWorkers();
+    const replaced: string[] = [];
+    cluster.on('replace', (_w, reason) => replaced.push(reason));
+    await get(port, '/block?ms=1500');
+    // Answered once the loop runs again; then a window as long as the longest a hung worker could go unnoticed.
+    assert.equal((await get(port)).status, 200);
+    await new Promise((resolve) => setTimeout(resolve, 2_700));
+    assert.deepEqual(replaced, []);
+    assert.equal(cluster.activeWorkers()[0], worker);
+  });
 });
 
 describe('crash containment', () => {

@@ -7,6 +7,8 @@ import { ServerRegistry } from './drain.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
+/** How often the runtime reads its resident memory when `maxMemory` is set, in ms. */
+const MEMORY_CHECK_INTERVAL = 1_000;
 const servers = new ServerRegistry();
 let retiring = false;
 
@@ -19,7 +21,7 @@ function send(message: object): void {
   }
 }
 
-function readMs(name: string, fallback: number): number {
+function readNumber(name: string, fallback: number): number {
   const value = Number(process.env[name]);
   return Number.isFinite(value) && value >= 0 ? value : fallback;
 }
@@ -60,13 +62,13 @@ function install(): void {
   process.on('message', (message: unknown) => {
     if (isCommand(message, 'qilin:retire')) {
       const { deadline, reason } = message as unknown as { deadline: number; reason: RetireReason };
-      void retire(reason, typeof deadline === 'number' ? deadline : readMs(ENV.timeout, 1_000));
+      void retire(reason, typeof deadline === 'number' ? deadline : readNumber(ENV.timeout, 1_000));
     }
   });
 
   // Ctrl-C in a terminal reaches the workers too: leave gracefully, as the primary is doing.
   process.on('SIGINT', () => {
-    void retire('shutdown', readMs(ENV.timeout, 1_000));
+    void retire('shutdown', readNumber(ENV.timeout, 1_000));
   });
 
   // One bad request should not cut every other request on this worker: report, stop accepting, finish the rest, exit 1.
@@ -79,15 +81,22 @@ function install(): void {
     }
     const err = error instanceof Error ? error : new Error(String(error));
     send({ cmd: 'qilin:crash', error: { name: err.name, message: err.message, stack: err.stack } });
-    void retire('crash', readMs(ENV.timeout, 1_000));
+    void retire('crash', readNumber(ENV.timeout, 1_000));
   });
 
-  const interval = readMs(ENV.heartbeatInterval, 0);
-  if (interval > 0) {
-    const beat = (): void => send({ cmd: 'qilin:heartbeat', rss: process.memoryUsage.rss() });
-    setInterval(beat, interval).unref();
-    beat();
+  // Each heartbeat is an IPC message, which costs a busy worker more than its size suggests (docs/runtime.md,
+  // Costs), so they are sparse. Memory is read locally every second and reported only when above maxMemory.
+  const interval = readNumber(ENV.heartbeatInterval, 0);
+  const maxMemory = readNumber(ENV.maxMemory, 0);
+  const beat = (rss: number = process.memoryUsage.rss()): void => send({ cmd: 'qilin:heartbeat', rss });
+  if (interval > 0) setInterval(beat, interval).unref();
+  if (maxMemory > 0) {
+    setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      if (rss > maxMemory) beat(rss);
+    }, MEMORY_CHECK_INTERVAL).unref();
   }
+  if (interval > 0 || maxMemory > 0) beat();
 
   send({ cmd: 'qilin:hello' });
 }
