@@ -27,8 +27,10 @@ const DEFAULTS = {
   tool: 'auto',
   bucket: 100,
   timeout: 2,
+  soak: 120,
+  'soak-systems': 'bare,qilin',
 };
-const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1 };
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -82,6 +84,8 @@ const config = {
   modes: String(option('modes')).split(',').filter(Boolean),
   bucketMs: Number(option('bucket')),
   timeoutSec: Number(option('timeout')),
+  soakSec: Number(option('soak')),
+  soakSystems: String(option('soak-systems')).split(',').filter(Boolean),
 };
 for (const name of config.systems) if (!SYSTEMS[name]) throw new Error(`Unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
 for (const mode of config.modes) if (!['keep-alive', 'close'].includes(mode)) throw new Error(`Unknown mode ${mode}; known: keep-alive, close`);
@@ -107,6 +111,34 @@ async function rssOver(system, ms) {
     await sleep(250);
   }
   return median(samples);
+}
+
+/**
+ * The primary's memory once the garbage collector has settled: `--soak` seconds of load with a reload every
+ * `--gap` ms, RSS read every 5 s; the figure is the median of the readings in the last third. A primary that
+ * hands over every connection keeps growing its heap for a minute or more, so the reading right after the
+ * 20 reloads can catch one system before that growth and another after it.
+ */
+async function soak(system) {
+  const running = system.load(null);
+  const startedAt = Date.now();
+  const samples = [];
+  let reloads = 0;
+  let failedReloads = 0;
+  let nextSample = startedAt;
+  while (Date.now() - startedAt < config.soakSec * 1000) {
+    if ((await system.reload()).error) failedReloads += 1;
+    reloads += 1;
+    await sleep(config.gapMs);
+    if (Date.now() >= nextSample) {
+      samples.push({ atSec: (Date.now() - startedAt) / 1000, rss: system.rss() });
+      nextSample += 5000;
+    }
+  }
+  await sleep(2000);
+  const phase = await running.stop();
+  const late = samples.filter((s) => s.atSec >= (config.soakSec * 2) / 3);
+  return { durationSec: config.soakSec, reloads, failedReloads, lost: lostOf(phase), samples, rss: median(late.map((s) => s.rss)) };
 }
 
 /**
@@ -178,6 +210,13 @@ async function runMode(mode) {
         await sleep(500);
       }
       say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; ${lostOf(run.reloadPhase)} lost during ${run.reloads.length} reloads`);
+    }
+    if (mode === 'close' && config.soakSec > 0) {
+      for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name))) {
+        system.run.soak = await soak(system);
+        const { soak: result } = system.run;
+        say(`  ${system.run.label}: ${(result.rss / 2 ** 20).toFixed(1)} MiB after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
+      }
     }
     return systems.map((system) => system.run);
   } finally {

@@ -43,6 +43,16 @@ function table(group, results) {
     line('Cold start of 2 workers, median (ms)', (r) => ms(r.coldStartMedianMs)),
     line('Primary RSS, idle / steady / after reloads (MiB)', (r) => `${mb(r.rssIdle)} / ${mb(r.rssSteady)} / ${mb(r.rssAfterReloads)}`),
     line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssIdleVsBare)} / ${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
+    ...(rows.some((r) => r.soak)
+      ? [
+          line(`Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare)`, (r) =>
+            r.soak ? `${mb(r.soak.rss)} (${x(r.rssSoakVsBare)})` : 'not run',
+          ),
+          line('Lost requests during that soak', (r) =>
+            r.soak ? `**${int(r.soak.lost)}** over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}` : 'not run',
+          ),
+        ]
+      : []),
   ].join('\n');
 }
 

@@ -28,6 +28,7 @@ export function figures(run) {
     rssIdle: run.rssIdle ?? null,
     rssSteady: run.rssSteady,
     rssAfterReloads: run.rssAfterReloads,
+    soak: run.soak ?? null,
   };
 }
 
@@ -51,6 +52,7 @@ export function summarize(results) {
       row.rssIdleVsBare = ratio(row.rssIdle, bare?.rssIdle);
       row.rssVsBare = ratio(row.rssSteady, bare?.rssSteady);
       row.rssAfterVsBare = ratio(row.rssAfterReloads, bare?.rssAfterReloads);
+      row.rssSoakVsBare = ratio(row.soak?.rss, bare?.soak?.rss);
     }
     return { mode, rows };
   });
@@ -91,17 +93,23 @@ export function targets(results) {
   const memory = have.filter((q) => q.row.rssVsBare !== null);
   if (memory.length) {
     const ratios = (row) =>
-      `${row.rssIdleVsBare === null ? '' : `${row.rssIdleVsBare.toFixed(2)} idle, `}${row.rssVsBare.toFixed(2)} at steady state, ${row.rssAfterVsBare.toFixed(2)} after the reloads`;
+      `${row.rssIdleVsBare === null ? '' : `${row.rssIdleVsBare.toFixed(2)} idle, `}${row.rssVsBare.toFixed(2)} at steady state, ${row.rssAfterVsBare.toFixed(2)} right after the reloads`;
+    const soaked = (row) =>
+      row.rssSoakVsBare === null ? '' : `, ${row.rssSoakVsBare.toFixed(2)} after ${row.soak.durationSec} s of load and ${row.soak.reloads} reloads`;
     list.push({
       target: `primary memory at most ${TARGETS.memoryRatio} times a bare node:cluster primary`,
       detail: memory
         .map((q) => {
           const control = groups.find((g) => g.mode === q.mode).rows.find((r) => r.name === 'bare-loaded');
           const controlText = control?.rssVsBare == null ? '' : ` (bare node:cluster with qilin imported but unused: ${ratios(control)})`;
-          return `${q.mode}: ${ratios(q.row)}${controlText}`;
+          return `${q.mode}: ${ratios(q.row)}${soaked(q.row)}${controlText}`;
         })
         .join('; '),
-      pass: memory.every((q) => [q.row.rssIdleVsBare, q.row.rssVsBare, q.row.rssAfterVsBare].every((v) => v === null || v <= TARGETS.memoryRatio)),
+      // Where the soak ran, it stands for the memory after reloads: the reading right after the 20 reloads
+      // may catch bare node:cluster before its heap has grown (benchmarks/README.md, Primary RSS).
+      pass: memory.every((q) =>
+        [q.row.rssIdleVsBare, q.row.rssVsBare, q.row.rssSoakVsBare ?? q.row.rssAfterVsBare].every((v) => v === null || v <= TARGETS.memoryRatio),
+      ),
     });
   }
 
