@@ -18,8 +18,6 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** How often `qilin reload` looks at the cluster while it waits, to show progress. */
 const PROGRESS_INTERVAL = 500;
 
-export { ADMIN_COMMANDS, type AdminCommand };
-
 export const ADMIN_USAGE = `Usage: qilin <command> --admin <port | host:port | unix:/path> [options]
 
 Commands:

@@ -57,7 +57,8 @@ export interface AdminActions {
 export class AdminServer implements ClusterService {
   readonly options: ResolvedAdminOptions;
   readonly #limits: AdminLimits;
-  readonly #actions: Partial<AdminActions>;
+  readonly #given: Partial<AdminActions>;
+  #actions: AdminActions | null = null;
   readonly #sampler = new UsageSampler();
   #cluster: Cluster | null = null;
   #server: http.Server | null = null;
@@ -76,7 +77,7 @@ export class AdminServer implements ClusterService {
   constructor(options: ResolvedAdminOptions, limits: Partial<AdminLimits> = {}, actions: Partial<AdminActions> = {}) {
     this.options = options;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#actions = actions;
+    this.#given = actions;
   }
 
   /** Where the server listens (`127.0.0.1:9000`, `unix:/path`), or null when it does not. */
@@ -92,6 +93,12 @@ export class AdminServer implements ClusterService {
   async start(cluster: Cluster): Promise<void> {
     if (this.#cluster) return;
     this.#cluster = cluster;
+    this.#actions = {
+      reload: () => cluster.reload(),
+      scale: (workers) => cluster.scale(workers),
+      shutdown: () => cluster.shutdown(),
+      ...this.#given,
+    };
     this.#metrics = new AdminMetrics(await import('prom-client'), cluster, this.#sampler);
     cluster.on('reloadStart', this.#onReloadStart);
     cluster.on('reloadEnd', this.#onReloadDone);
@@ -214,7 +221,8 @@ export class AdminServer implements ClusterService {
 
   async #endpoint(endpoint: Endpoint, params: Params): Promise<Answer> {
     const cluster = this.#cluster;
-    if (!cluster) return failure(503, 'The admin interface is not attached to a cluster');
+    const actions = this.#actions;
+    if (!cluster || !actions) return failure(503, 'The admin interface is not attached to a cluster');
     switch (endpoint) {
       case 'healthz':
         return json(200, { error: null, result: { alive: true } });
@@ -231,14 +239,14 @@ export class AdminServer implements ClusterService {
         return { status: 200, body: await metrics.render(), headers: { 'Content-Type': metrics.contentType } };
       }
       case 'reload':
-        return this.#reload(cluster, params.wait);
+        return this.#reload(actions, params.wait);
       case 'scale':
-        return this.#scale(cluster, params.workers ?? 0, params.wait);
+        return this.#scale(actions, params.workers ?? 0, params.wait);
       case 'quit':
         return {
           ...json(202, { error: null, result: { stopping: true } }),
           afterSent: () => {
-            (this.#actions.shutdown?.() ?? cluster.shutdown()).catch(() => {
+            actions.shutdown().catch(() => {
               // A shutdown already under way, or one that cannot stop every worker, is reported by the cluster.
             });
           },
@@ -263,8 +271,8 @@ export class AdminServer implements ClusterService {
     });
   }
 
-  async #reload(cluster: Cluster, wait: boolean): Promise<Answer> {
-    const outcome = this.#actions.reload?.() ?? cluster.reload();
+  async #reload(actions: AdminActions, wait: boolean): Promise<Answer> {
+    const outcome = actions.reload();
     // Nobody awaits the outcome of a reload that was not waited for; its failure is the cluster's reloadFailed event.
     outcome.catch(() => {});
     if (!wait) return json(202, { error: null, result: { reloading: true } });
@@ -276,8 +284,8 @@ export class AdminServer implements ClusterService {
     }
   }
 
-  async #scale(cluster: Cluster, workers: number, wait: boolean): Promise<Answer> {
-    const done = this.#actions.scale?.(workers) ?? cluster.scale(workers);
+  async #scale(actions: AdminActions, workers: number, wait: boolean): Promise<Answer> {
+    const done = actions.scale(workers);
     done.catch(() => {});
     if (!wait) return json(202, { error: null, result: { workers } });
     try {

@@ -5,17 +5,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import type { InfoAnswer } from '../../src/admin/answers.js';
-import { type QilinProcess, fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir } from './helpers.js';
+import { type QilinProcess, appInTempDir, fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, writeApp } from './helpers.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
 /** No admin secret from the environment the tests run in, unless a test gives one. */
 const NO_SECRETS = { QILIN_ADMIN_PASSWORD: '', QILIN_ADMIN_TOKEN: '' };
 
-/** Copies the identity server into `file` with the given VERSION, so a reload has new code to load. */
-function writeApp(file: string, version: string): void {
-  writeFileSync(file, readFileSync(fixture('identity-server.cjs'), 'utf8').replace("const VERSION = 'v1';", `const VERSION = '${version}';`));
-}
 
 /** Starts qilin with `args` and returns it with the admin address from its `adminListening` line. */
 async function startWithAdmin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ qilin: QilinProcess; address: string }> {
@@ -45,9 +41,7 @@ const activePids = (info: InfoAnswer): number[] =>
 
 describe('qilin --admin and the qilin status|reload|stop|scale commands', () => {
   test('status, reload to new code, scale and stop, with the password from QILIN_ADMIN_PASSWORD; wrong credentials are refused', TIMEOUT, async (t) => {
-    const dir = tempDir(t);
-    const app = path.join(dir, 'app.cjs');
-    writeApp(app, 'v1');
+    const { dir, app } = appInTempDir(t);
     const port = await freePort();
     const secret = { QILIN_ADMIN_PASSWORD: 'correct horse battery staple' };
     const pidFile = path.join(dir, 'qilin.pid');
@@ -104,9 +98,7 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
   });
 
   test('a reload of a broken app makes qilin reload exit 1 with the reason, and the old workers keep serving', TIMEOUT, async (t) => {
-    const dir = tempDir(t);
-    const app = path.join(dir, 'app.cjs');
-    writeApp(app, 'v1');
+    const { app } = appInTempDir(t);
     const port = await freePort();
     const token = { QILIN_ADMIN_TOKEN: 'e3b0c44298fc1c149afbf4c8996fb924' };
     const { qilin, address } = await startWithAdmin(t, ['-w', '2', '--timeout', '5s', '--admin', '127.0.0.1:0', '--env', `PORT=${port}`, app], { env: token });

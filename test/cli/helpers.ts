@@ -1,6 +1,6 @@
 // Helpers for tests that run the built `qilin` command: spawn it, read its JSON log lines, wait with bounds, clean up every process.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,19 @@ export function tempDir(t: TestContext): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qilin-cli-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Copies the identity server into `file` with the given VERSION, so a reload has new code to load. */
+export function writeApp(file: string, version: string): void {
+  writeFileSync(file, readFileSync(fixture('identity-server.cjs'), 'utf8').replace("const VERSION = 'v1';", `const VERSION = '${version}';`));
+}
+
+/** A temporary folder holding app.cjs, the identity server at version v1; removed when the test ends. */
+export function appInTempDir(t: TestContext): { dir: string; app: string } {
+  const dir = tempDir(t);
+  const app = path.join(dir, 'app.cjs');
+  writeApp(app, 'v1');
+  return { dir, app };
 }
 
 /** True while a process with this pid exists. */

@@ -1,17 +1,11 @@
 // Signals to the real `qilin` process: SIGUSR2 reloads under load with no failed request, SIGTERM drains, SIGTTIN/SIGTTOU scale, SIGHUP and a storm of signals.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, freePort, get, isAlive, parseIdentity, startQilin, tempDir, until, within } from './helpers.js';
+import { appInTempDir, fixture, freePort, get, isAlive, parseIdentity, startQilin, until, within, writeApp } from './helpers.js';
 
 const TIMEOUT = { timeout: 40_000 };
 
-/** Copies the identity server into `dir` with the given VERSION, so a reload has new code to load. */
-function writeApp(file: string, version: string): void {
-  writeFileSync(file, readFileSync(fixture('identity-server.cjs'), 'utf8').replace("const VERSION = 'v1';", `const VERSION = '${version}';`));
-}
 
 /** Distinct slots seen over `requests` new connections (round-robin hands each to the next worker). */
 async function slotsSeen(port: number, requests: number): Promise<Set<string>> {
@@ -22,9 +16,7 @@ async function slotsSeen(port: number, requests: number): Promise<Set<string>> {
 
 describe('signals to the qilin process', () => {
   test('SIGUSR2 serves the new code with no failed request from a keep-alive client running meanwhile', TIMEOUT, async (t) => {
-    const dir = tempDir(t);
-    const app = path.join(dir, 'app.cjs');
-    writeApp(app, 'v1');
+    const { app } = appInTempDir(t);
     const port = await freePort();
     const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--timeout', '5s', '--env', `PORT=${port}`, app]);
     await qilin.waitFor('started');

@@ -1,24 +1,19 @@
 // `qilin --watch`: a change reloads once after the quiet period; a burst of changes reloads once; ignored paths do not reload.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, freePort, get, parseIdentity, startQilin, tempDir, within } from './helpers.js';
+import { appInTempDir, freePort, get, parseIdentity, startQilin, within, writeApp } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
 const DELAY = 400;
 
-function writeApp(file: string, version: string): void {
-  writeFileSync(file, readFileSync(fixture('identity-server.cjs'), 'utf8').replace("const VERSION = 'v1';", `const VERSION = '${version}';`));
-}
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('qilin --watch', () => {
   test('a file change reloads once, after the quiet period, and serves the new code', TIMEOUT, async (t) => {
-    const dir = tempDir(t);
-    const app = path.join(dir, 'app.cjs');
-    writeApp(app, 'v1');
+    const { dir, app } = appInTempDir(t);
     const port = await freePort();
     const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--watch', dir, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
     await qilin.waitFor('started');
@@ -39,9 +34,7 @@ describe('qilin --watch', () => {
   });
 
   test('a burst of changes to many files reloads once; changes under node_modules and dot-folders do not reload', TIMEOUT, async (t) => {
-    const dir = tempDir(t);
-    const app = path.join(dir, 'app.cjs');
-    writeApp(app, 'v1');
+    const { dir, app } = appInTempDir(t);
     mkdirSync(path.join(dir, 'lib'));
     mkdirSync(path.join(dir, 'node_modules'));
     mkdirSync(path.join(dir, '.cache'));
