@@ -28,7 +28,7 @@ const DEFAULTS = {
   bucket: 100,
   timeout: 2,
   soak: 120,
-  'soak-systems': 'bare,qilin',
+  'soak-systems': 'bare,qilin,qilin-small-young',
 };
 const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
 
@@ -122,6 +122,7 @@ async function rssOver(system, ms) {
 async function soak(system) {
   const running = system.load(null);
   const startedAt = Date.now();
+  const cpuAtStart = system.primaryCpuMs();
   const samples = [];
   let reloads = 0;
   let failedReloads = 0;
@@ -137,8 +138,18 @@ async function soak(system) {
   }
   await sleep(2000);
   const phase = await running.stop();
+  const cpuAtEnd = system.primaryCpuMs();
   const late = samples.filter((s) => s.atSec >= (config.soakSec * 2) / 3);
-  return { durationSec: config.soakSec, reloads, failedReloads, lost: lostOf(phase), samples, rss: median(late.map((s) => s.rss)) };
+  return {
+    durationSec: config.soakSec,
+    reloads,
+    failedReloads,
+    lost: lostOf(phase),
+    samples,
+    rss: median(late.map((s) => s.rss)),
+    primaryCpuMs: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart,
+    requests: phase.requests ?? null,
+  };
 }
 
 /**

@@ -16,6 +16,13 @@ function lostCell(row) {
   return row.failedReloads ? `${text}; ${row.failedReloads} reloads failed` : text;
 }
 
+function primaryCpuCell(soak) {
+  if (!soak) return 'not run';
+  if (soak.primaryCpuMs == null) return 'n/a';
+  const perRequest = soak.requests ? ` (${((soak.primaryCpuMs * 1000) / soak.requests).toFixed(2)})` : '';
+  return `${(soak.primaryCpuMs / 1000).toFixed(1)}${perRequest}`;
+}
+
 function table(group, results) {
   const { rows } = group;
   const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
@@ -51,6 +58,9 @@ function table(group, results) {
           line('Lost requests during that soak', (r) =>
             r.soak ? `**${int(r.soak.lost)}** over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}` : 'not run',
           ),
+          ...(rows.some((r) => r.soak?.primaryCpuMs != null)
+            ? [line('Primary CPU during that soak (s; µs per request)', (r) => primaryCpuCell(r.soak))]
+            : []),
         ]
       : []),
   ].join('\n');

@@ -12,6 +12,12 @@ export const SYSTEMS = {
   // merely loading more code into a primary does, and its throughput how far two identical systems differ.
   'bare-loaded': { label: 'bare node:cluster, qilin imported but unused', primary: here('../primaries/bare.mjs'), env: { BENCH_BARE_IMPORT_QILIN: '1' } },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
+  // qilin with the primary's young generation capped (docs/deploying.md, The primary's memory); workers unchanged.
+  'qilin-small-young': {
+    label: 'qilin, primary run with --max-semi-space-size=1',
+    primary: here('../primaries/qilin.mjs'),
+    execArgv: ['--max-semi-space-size=1'],
+  },
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
   // Not in the default run: isolates what the worker runtime costs (it also gives up the graceful drain).
@@ -23,11 +29,25 @@ const PM2_BIN = here('../node_modules/.bin/pm2');
 
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-/**
- * CPU time used so far by the direct children of `pid` (the workers, or PM2's app instances), in
- * milliseconds, from /proc; null where there is no /proc. Fields 14 and 15 of /proc/<pid>/stat are user and
- * system time in clock ticks; field 4 is the parent pid (counted after the command name, which may hold spaces).
- */
+/** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [1] is the parent pid, [11] and [12] user and system time in clock ticks. */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+const cpuTicks = (fields) => Number(fields[11]) + Number(fields[12]);
+
+/** CPU time used so far by process `pid`, in milliseconds, from /proc; null where there is no /proc. */
+export function cpuMsOf(pid) {
+  const fields = statFields(pid);
+  return fields ? (cpuTicks(fields) * 1000) / CLOCK_TICKS : null;
+}
+
+/** CPU time used so far by the direct children of `pid` (the workers, or PM2's app instances), in milliseconds, from /proc; null where there is no /proc. */
 export function childrenCpuMs(pid) {
   let entries;
   try {
@@ -38,15 +58,8 @@ export function childrenCpuMs(pid) {
   let ticks = 0;
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) !== pid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
+    const fields = statFields(entry);
+    if (fields && Number(fields[1]) === pid) ticks += cpuTicks(fields);
   }
   return (ticks * 1000) / CLOCK_TICKS;
 }
@@ -96,7 +109,7 @@ export async function startSystem(name, { port, log }) {
     env.PM2_HOME = pm2Home;
   }
   // Detached: its own process group, so everything it started can be ended by its id if it gets stuck.
-  const child = fork(system.primary, [], { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  const child = fork(system.primary, [], { env, execArgv: system.execArgv ?? [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
   child.stdout.on('data', (chunk) => log(chunk.toString()));
   child.stderr.on('data', (chunk) => log(chunk.toString()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -129,6 +142,7 @@ export async function startSystem(name, { port, log }) {
     primaryPid: ready.primaryPid,
     rss: () => rssOf(ready.primaryPid),
     workersCpuMs: () => childrenCpuMs(ready.primaryPid),
+    primaryCpuMs: () => cpuMsOf(ready.primaryPid),
     reload() {
       const id = (nextId += 1);
       child.send({ type: 'reload', id });
