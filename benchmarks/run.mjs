@@ -7,7 +7,7 @@ import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
-import { freePort, lostOf, median, sleep } from './lib/util.mjs';
+import { cpuUsPerRequest, freePort, lostOf, median, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 
@@ -148,7 +148,7 @@ async function soak(system) {
     samples,
     rss: median(late.map((s) => s.rss)),
     primaryCpuMs: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart,
-    requests: phase.requests ?? null,
+    primaryCpuUsPerRequest: cpuUsPerRequest(cpuAtStart, cpuAtEnd, phase.requests),
   };
 }
 
@@ -184,7 +184,7 @@ async function runMode(mode) {
         const slice = await system.load(sliceSec).result;
         const cpuAfter = system.workersCpuMs();
         // Workers' CPU time per request served: what serving costs, whatever the scheduler did to throughput.
-        slice.workerCpuUsPerRequest = cpuBefore === null || cpuAfter === null || slice.requests === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / slice.requests;
+        slice.workerCpuUsPerRequest = cpuUsPerRequest(cpuBefore, cpuAfter, slice.requests);
         system.run.steadyRounds.push(slice);
         system.run.rssSteadySamples.push(system.rss());
       }
@@ -224,8 +224,8 @@ async function runMode(mode) {
     }
     if (mode === 'close' && config.soakSec > 0) {
       for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name))) {
-        system.run.soak = await soak(system);
-        const { soak: result } = system.run;
+        const result = await soak(system);
+        system.run.soak = result;
         say(`  ${system.run.label}: ${(result.rss / 2 ** 20).toFixed(1)} MiB after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
       }
     }

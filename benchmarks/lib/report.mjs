@@ -19,7 +19,7 @@ function lostCell(row) {
 function primaryCpuCell(soak) {
   if (!soak) return 'not run';
   if (soak.primaryCpuMs == null) return 'n/a';
-  const perRequest = soak.requests ? ` (${((soak.primaryCpuMs * 1000) / soak.requests).toFixed(2)})` : '';
+  const perRequest = soak.primaryCpuUsPerRequest == null ? '' : ` (${soak.primaryCpuUsPerRequest.toFixed(2)})`;
   return `${(soak.primaryCpuMs / 1000).toFixed(1)}${perRequest}`;
 }
 

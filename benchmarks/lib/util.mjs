@@ -43,6 +43,11 @@ export function pairedRatios(a, b) {
   return a.map((value, i) => ratio(value, b[i])).filter((r) => r !== null);
 }
 
+/** CPU time spent between two readings (ms, null where unreadable) per request served, in µs; null when either is missing. */
+export function cpuUsPerRequest(cpuBeforeMs, cpuAfterMs, requests) {
+  return cpuBeforeMs === null || cpuAfterMs === null || !requests ? null : ((cpuAfterMs - cpuBeforeMs) * 1000) / requests;
+}
+
 export function ratio(a, b) {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : null;
 }
