@@ -27,7 +27,7 @@ const DEFAULTS = {
   tool: 'auto',
   bucket: 100,
   timeout: 2,
-  soak: 120,
+  soak: 600,
   'soak-systems': 'bare,qilin,qilin-small-young',
 };
 const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
@@ -115,9 +115,11 @@ async function rssOver(system, ms) {
 
 /**
  * The primary's memory once the garbage collector has settled: `--soak` seconds of load with a reload every
- * `--gap` ms, RSS read every 5 s; the figure is the median of the readings in the last third. A primary that
- * hands over every connection keeps growing its heap for a minute or more, so the reading right after the
- * 20 reloads can catch one system before that growth and another after it.
+ * `--gap` ms, RSS and the size of the young generation read every 5 s; the figure is the median of the RSS
+ * readings in the last third. A primary that hands over every connection grows its young generation step by
+ * step, each step later than the one before, for minutes (bare node:cluster's took 4 minutes to reach V8's
+ * maximum in one run), so the reading right after the 20 reloads can catch one system before that growth and
+ * another after it. The young generation's size at the end shows whether the systems compared had got as far.
  */
 async function soak(system) {
   const running = system.load(null);
@@ -132,7 +134,7 @@ async function soak(system) {
     reloads += 1;
     await sleep(config.gapMs);
     if (Date.now() >= nextSample) {
-      samples.push({ atSec: (Date.now() - startedAt) / 1000, rss: system.rss() });
+      samples.push({ atSec: (Date.now() - startedAt) / 1000, rss: system.rss(), youngBytes: await system.youngBytes() });
       nextSample += 5000;
     }
   }
@@ -147,6 +149,7 @@ async function soak(system) {
     lost: lostOf(phase),
     samples,
     rss: median(late.map((s) => s.rss)),
+    youngBytes: samples.at(-1)?.youngBytes ?? null,
     primaryCpuMs: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart,
     primaryCpuUsPerRequest: cpuUsPerRequest(cpuAtStart, cpuAtEnd, phase.requests),
   };
@@ -214,6 +217,7 @@ async function runMode(mode) {
       await sleep(Math.max(0, 2000 - config.gapMs));
       run.reloadPhase = await running.stop();
       run.rssAfterReloads = await rssOver(system, 1500);
+      run.youngAfterReloads = await system.youngBytes();
 
       run.idleReloads = [];
       for (let i = 0; i < config.idleReloads; i += 1) {
@@ -226,7 +230,8 @@ async function runMode(mode) {
       for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name))) {
         const result = await soak(system);
         system.run.soak = result;
-        say(`  ${system.run.label}: ${(result.rss / 2 ** 20).toFixed(1)} MiB after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
+        const young = result.youngBytes === null ? '' : ` (young generation ${(result.youngBytes / 2 ** 20).toFixed(0)} MiB)`;
+        say(`  ${system.run.label}: ${(result.rss / 2 ** 20).toFixed(1)} MiB${young} after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
       }
     }
     return systems.map((system) => system.run);

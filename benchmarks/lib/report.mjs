@@ -55,6 +55,13 @@ function table(group, results) {
           line(`Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare)`, (r) =>
             r.soak ? `${mb(r.soak.rss)} (${x(r.rssSoakVsBare)})` : 'not run',
           ),
+          ...(rows.some((r) => r.soak?.youngBytes != null)
+            ? [
+                line("Primary's young generation (V8's new space) right after the reloads / at the end of the soak (MiB)", (r) =>
+                  r.soak ? `${mb(r.youngAfterReloads)} / ${mb(r.soak.youngBytes)}` : 'not run',
+                ),
+              ]
+            : []),
           line('Lost requests during that soak', (r) =>
             r.soak ? `**${int(r.soak.lost)}** over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}` : 'not run',
           ),

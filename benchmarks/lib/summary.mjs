@@ -28,6 +28,7 @@ export function figures(run) {
     rssIdle: run.rssIdle ?? null,
     rssSteady: run.rssSteady,
     rssAfterReloads: run.rssAfterReloads,
+    youngAfterReloads: run.youngAfterReloads ?? null,
     soak: run.soak ?? null,
   };
 }
@@ -102,8 +103,15 @@ export function targets(results) {
   if (memory.length) {
     const ratios = (row) =>
       `${row.rssIdleVsBare === null ? '' : `${row.rssIdleVsBare.toFixed(2)} idle, `}${row.rssVsBare.toFixed(2)} at steady state, ${row.rssAfterVsBare.toFixed(2)} right after the reloads`;
+    const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
     const soaked = (row) =>
       row.rssSoakVsBare === null ? '' : `, ${row.rssSoakVsBare.toFixed(2)} after ${row.soak.durationSec} s of load and ${row.soak.reloads} reloads`;
+    // Whether the two primaries compared after the soak had grown their young generations as far (run.mjs, soak).
+    const young = (q) => {
+      const bare = groups.find((g) => g.mode === q.mode).rows.find((r) => r.name === 'bare');
+      if (q.row.soak?.youngBytes == null || bare?.soak?.youngBytes == null) return '';
+      return ` (young generation at the end: qilin ${mib(q.row.soak.youngBytes)}, bare ${mib(bare.soak.youngBytes)})`;
+    };
     list.push({
       target: `primary memory at most ${TARGETS.memoryRatio} times a bare node:cluster primary`,
       detail: memory
@@ -111,7 +119,7 @@ export function targets(results) {
           const controlText = q.control?.rssVsBare == null ? '' : ` (bare node:cluster with qilin imported but unused: ${ratios(q.control)})`;
           const smallYoungText =
             q.smallYoung?.rssVsBare == null ? '' : `; qilin with its primary run with --max-semi-space-size=1: ${ratios(q.smallYoung)}${soaked(q.smallYoung)}`;
-          return `${q.mode}: ${ratios(q.row)}${soaked(q.row)}${controlText}${smallYoungText}`;
+          return `${q.mode}: ${ratios(q.row)}${soaked(q.row)}${young(q)}${controlText}${smallYoungText}`;
         })
         .join('; '),
       // Where the soak ran, it stands for the memory after reloads: the reading right after the 20 reloads

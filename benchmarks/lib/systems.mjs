@@ -143,6 +143,17 @@ export async function startSystem(name, { port, log }) {
     rss: () => rssOf(ready.primaryPid),
     workersCpuMs: () => childrenCpuMs(ready.primaryPid),
     primaryCpuMs: () => cpuMsOf(ready.primaryPid),
+    /**
+     * The size of the primary's young generation (both semi-spaces), from V8 inside the primary; null for PM2,
+     * whose primary is its daemon rather than the process run.mjs talks to.
+     */
+    async youngBytes() {
+      if (system.pm2) return null;
+      const id = (nextId += 1);
+      child.send({ type: 'heap', id });
+      const reply = await waitFor(child, (m) => m?.type === 'heap' && m.id === id, `${name} heap statistics`, 10_000);
+      return reply.youngBytes;
+    },
     reload() {
       const id = (nextId += 1);
       child.send({ type: 'reload', id });

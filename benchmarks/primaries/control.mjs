@@ -3,7 +3,10 @@
 // A primary calls `control({ start, reload, stop })`. run.mjs receives
 //   { type: 'ready', coldStartMs, primaryPid }            once the first workers listen,
 //   { type: 'reloaded', id, startedAt, endedAt, ... }      for each { type: 'reload', id },
+//   { type: 'heap', id, youngBytes }                       for each { type: 'heap', id }: the size V8 has
+//                                                          given this process's young generation,
 // and sends { type: 'stop' } at the end, after which the primary stops its workers and exits.
+import v8 from 'node:v8';
 
 export const APP = new URL('../app.cjs', import.meta.url).pathname;
 export const WORKERS = Number(process.env.BENCH_WORKERS || 2);
@@ -28,6 +31,9 @@ export async function control({ start, reload, stop }) {
       } catch (error) {
         send({ type: 'reloaded', id: message.id, startedAt, endedAt: Date.now(), durationMs: performance.now() - t0, error: String(error?.message ?? error) });
       }
+    } else if (message?.type === 'heap') {
+      const young = v8.getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+      send({ type: 'heap', id: message.id, youngBytes: young?.space_size ?? null });
     } else if (message?.type === 'stop') {
       try {
         await stop();
