@@ -7,7 +7,7 @@ import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
-import { cpuUsPerRequest, freePort, lostOf, median, sleep } from './lib/util.mjs';
+import { cpuUsPerRequest, freePort, lostOf, median, mib, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 
@@ -230,8 +230,8 @@ async function runMode(mode) {
       for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name))) {
         const result = await soak(system);
         system.run.soak = result;
-        const young = result.youngBytes === null ? '' : ` (young generation ${(result.youngBytes / 2 ** 20).toFixed(0)} MiB)`;
-        say(`  ${system.run.label}: ${(result.rss / 2 ** 20).toFixed(1)} MiB${young} after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
+        const young = result.youngBytes === null ? '' : ` (young generation ${mib(result.youngBytes, 0)})`;
+        say(`  ${system.run.label}: ${mib(result.rss)}${young} after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
       }
     }
     return systems.map((system) => system.run);

@@ -1,5 +1,5 @@
 // Turns raw runs into the figures the report shows: per system and mode, and the issue's targets.
-import { lostOf, max, median, pairedRatios, quantile, ratio } from './util.mjs';
+import { lostOf, max, median, mib, pairedRatios, quantile, ratio } from './util.mjs';
 
 const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
 
@@ -68,6 +68,7 @@ export function targets(results) {
   const qilin = groups.map((g) => ({
     mode: g.mode,
     row: rowOf(g, 'qilin'),
+    bare: rowOf(g, 'bare'),
     rolling: rowOf(g, 'qilin-rolling'),
     control: rowOf(g, 'bare-loaded'),
     smallYoung: rowOf(g, 'qilin-small-young'),
@@ -103,15 +104,13 @@ export function targets(results) {
   if (memory.length) {
     const ratios = (row) =>
       `${row.rssIdleVsBare === null ? '' : `${row.rssIdleVsBare.toFixed(2)} idle, `}${row.rssVsBare.toFixed(2)} at steady state, ${row.rssAfterVsBare.toFixed(2)} right after the reloads`;
-    const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
     const soaked = (row) =>
       row.rssSoakVsBare === null ? '' : `, ${row.rssSoakVsBare.toFixed(2)} after ${row.soak.durationSec} s of load and ${row.soak.reloads} reloads`;
     // Whether the two primaries compared after the soak had grown their young generations as far (run.mjs, soak).
-    const young = (q) => {
-      const bare = groups.find((g) => g.mode === q.mode).rows.find((r) => r.name === 'bare');
-      if (q.row.soak?.youngBytes == null || bare?.soak?.youngBytes == null) return '';
-      return ` (young generation at the end: qilin ${mib(q.row.soak.youngBytes)}, bare ${mib(bare.soak.youngBytes)})`;
-    };
+    const young = (q) =>
+      q.row.soak?.youngBytes == null || q.bare?.soak?.youngBytes == null
+        ? ''
+        : ` (young generation at the end: qilin ${mib(q.row.soak.youngBytes, 0)}, bare ${mib(q.bare.soak.youngBytes, 0)})`;
     list.push({
       target: `primary memory at most ${TARGETS.memoryRatio} times a bare node:cluster primary`,
       detail: memory

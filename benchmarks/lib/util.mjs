@@ -48,6 +48,9 @@ export function cpuUsPerRequest(cpuBeforeMs, cpuAfterMs, requests) {
   return cpuBeforeMs === null || cpuAfterMs === null || !requests ? null : ((cpuAfterMs - cpuBeforeMs) * 1000) / requests;
 }
 
+/** Bytes as MiB with `digits` decimals and the unit: `85.7 MiB`. */
+export const mib = (bytes, digits = 1) => `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
+
 export function ratio(a, b) {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : null;
 }

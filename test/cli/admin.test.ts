@@ -12,7 +12,6 @@ const TIMEOUT = { timeout: 60_000 };
 /** No admin secret from the environment the tests run in, unless a test gives one. */
 const NO_SECRETS = { QILIN_ADMIN_PASSWORD: '', QILIN_ADMIN_TOKEN: '' };
 
-
 /** Starts qilin with `args` and returns it with the admin address from its `adminListening` line. */
 async function startWithAdmin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ qilin: QilinProcess; address: string }> {
   const qilin = startQilin(t, ['--log-format', 'json', ...args], { ...options, env: { ...NO_SECRETS, ...options.env } });
