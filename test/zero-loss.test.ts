@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import { portOf, testCluster, within } from './helpers.js';
@@ -12,11 +14,11 @@ interface Tally {
 
 type Once = (fail: (what: string) => void, ok: () => void) => Promise<void>;
 
-/** Requests on keep-alive connections through Node's agent, as most HTTP clients make them. */
-function keepAliveRequest(port: number, agent: http.Agent): Once {
+/** Requests on keep-alive connections through Node's agent (an https.Agent for `https.get`), as most HTTP clients make them. */
+function keepAliveRequest(port: number, agent: http.Agent, get: typeof http.get = http.get): Once {
   return (fail, ok) =>
     new Promise<void>((resolve) => {
-      const request = http.get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
+      const request = get({ host: '127.0.0.1', port, path: '/', agent }, (response) => {
         response.resume();
         response.on('end', () => {
           if (response.statusCode === 200) ok();
@@ -115,3 +117,28 @@ for (const mode of ['keep-alive', 'a new connection per request'] as const) {
     });
   });
 }
+
+describe('zero lost requests across reloads, HTTPS with keep-alive', () => {
+  it('a naive HTTPS app, reloaded three times under load, fails no request', { timeout: 60_000 }, async (t) => {
+    const cluster = testCluster(t, 'https-server.cjs', { workers: 2, timeout: 5 });
+    const port = portOf(cluster);
+    await within(10_000, 'the first generation', cluster.run());
+    const ca = readFileSync(new URL('./fixtures/tls/cert.pem', import.meta.url));
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca });
+    t.after(() => agent.destroy());
+    const load = loadGenerator(keepAliveRequest(await port, agent, https.get), 16);
+    t.after(() => load.stop());
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        await within(15_000, `reload ${i + 1}`, cluster.reload());
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    } finally {
+      await load.stop();
+    }
+    assert.equal(cluster.generation, 3);
+    assert.ok(load.tally.ok > 100, `requests flowed throughout (${load.tally.ok})`);
+    assert.equal(load.tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(load.tally.errors))}`);
+  });
+});

@@ -12,7 +12,7 @@ interface Tracked {
   readonly kind: Kind;
   /** TCP connections, as accepted. */
   readonly sockets: Set<net.Socket>;
-  /** The sockets HTTP/1 parses requests on: the TCP socket for http, the TLS socket for https. Used to spot upgraded ones. */
+  /** The sockets HTTP/1 parses requests on, to spot upgraded ones: for http the very same set as `sockets`, for https the TLS sockets. */
   readonly httpSockets: Set<net.Socket>;
   readonly sessions: Set<Http2Session>;
 }
@@ -71,6 +71,21 @@ function answerThrowingRequests(server: http.Server): void {
   } as typeof server.emit;
 }
 
+/**
+ * A listener that adds each new connection to `set` until it closes. This runs for every connection a worker
+ * accepts, so it allocates nothing per connection: one shared 'close' listener, which Node calls with the
+ * socket as `this`, instead of a closure per socket, and `on` rather than `once` ('close' comes once anyway).
+ */
+function remember(set: Set<net.Socket>): (socket: net.Socket) => void {
+  function forget(this: net.Socket): void {
+    set.delete(this);
+  }
+  return (socket) => {
+    set.add(socket);
+    socket.on('close', forget);
+  };
+}
+
 /** Every server this worker listens on, and their connections, so they can be drained on retirement. */
 export class ServerRegistry {
   readonly #servers = new Map<net.Server, Tracked>();
@@ -78,15 +93,14 @@ export class ServerRegistry {
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
     if (this.#servers.has(server)) return;
-    const tracked: Tracked = { server, kind: kindOf(server), sockets: new Set(), httpSockets: new Set(), sessions: new Set() };
+    const kind = kindOf(server);
+    const sockets = new Set<net.Socket>();
+    const secure = kind === 'http' && server instanceof tls.Server;
+    const tracked: Tracked = { server, kind, sockets, httpSockets: secure ? new Set() : sockets, sessions: new Set() };
     this.#servers.set(server, tracked);
-    const remember = (set: Set<net.Socket>) => (socket: net.Socket) => {
-      set.add(socket);
-      socket.once('close', () => set.delete(socket));
-    };
-    server.on('connection', remember(tracked.sockets));
-    if (tracked.kind === 'http') {
-      server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', remember(tracked.httpSockets));
+    server.on('connection', remember(sockets));
+    if (kind === 'http') {
+      if (secure) server.on('secureConnection', remember(tracked.httpSockets));
       answerThrowingRequests(server as http.Server);
     }
     if (tracked.kind === 'http2') {
@@ -128,7 +142,7 @@ export class ServerRegistry {
     for (const tracked of this.#servers.values()) {
       for (const session of tracked.sessions) session.destroy();
       for (const socket of tracked.sockets) socket.destroy();
-      for (const socket of tracked.httpSockets) socket.destroy();
+      if (tracked.httpSockets !== tracked.sockets) for (const socket of tracked.httpSockets) socket.destroy();
     }
   }
 
