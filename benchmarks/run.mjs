@@ -7,7 +7,7 @@ import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
-import { cpuUsPerRequest, freePort, lostOf, median, mib, sleep } from './lib/util.mjs';
+import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep, throughputOf } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 
@@ -155,6 +155,9 @@ async function soak(system) {
   };
 }
 
+/** What a steady slice of another system is compared with: a bare node:cluster slice's throughput and workers' CPU per request. */
+const bareFigures = (slice) => ({ rps: throughputOf(slice), workerCpuUsPerRequest: slice.workerCpuUsPerRequest });
+
 /**
  * One client mode: start every system, warm each up, measure steady-state throughput in interleaved rounds
  * (so load from elsewhere on the machine falls on every system alike), then, one system at a time, the
@@ -179,19 +182,39 @@ async function runMode(mode) {
     for (const system of systems) system.run.warmup = await system.load(config.warmupSec).result;
 
     const sliceSec = config.steadySec / config.rounds;
+    const bare = systems.find((system) => system.run.name === 'bare');
+    const others = systems.filter((system) => system !== bare);
+    const steadyOrder = [];
     for (let round = 0; round < config.rounds; round += 1) {
-      // A different system goes first each round.
-      const order = systems.map((_, i) => systems[(i + round) % systems.length]);
+      // Each round takes the other systems in a new random order, each one between two slices of bare
+      // node:cluster: the machine's speed drifts over seconds, so each slice is compared with the bare slices
+      // right before and after it rather than with one measured up to a round away.
+      const shuffled = shuffle(others);
+      const order = bare ? [bare, ...shuffled.flatMap((system) => [system, bare])] : shuffled;
+      steadyOrder.push(order.map((system) => system.run.name));
+      let lastBare = null;
+      let waitingForBare = null;
       for (const system of order) {
         const cpuBefore = system.workersCpuMs();
+        const primaryBefore = system.primaryCpuMs();
         const slice = await system.load(sliceSec).result;
         const cpuAfter = system.workersCpuMs();
         // Workers' CPU time per request served: what serving costs, whatever the scheduler did to throughput.
         slice.workerCpuUsPerRequest = cpuUsPerRequest(cpuBefore, cpuAfter, slice.requests);
+        slice.primaryCpuUsPerRequest = cpuUsPerRequest(primaryBefore, system.primaryCpuMs(), slice.requests);
         system.run.steadyRounds.push(slice);
         system.run.rssSteadySamples.push(system.rss());
+        if (system === bare) {
+          if (waitingForBare) waitingForBare.bare.push(bareFigures(slice));
+          lastBare = slice;
+          waitingForBare = null;
+        } else if (lastBare) {
+          slice.bare = [bareFigures(lastBare)];
+          waitingForBare = slice;
+        }
       }
     }
+    for (const system of systems) system.run.steadyOrder = steadyOrder;
     for (const system of systems) {
       const { run } = system;
       run.steady = {

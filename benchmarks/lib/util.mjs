@@ -43,6 +43,24 @@ export function pairedRatios(a, b) {
   return a.map((value, i) => ratio(value, b[i])).filter((r) => r !== null);
 }
 
+/** Ratios of each slice to its reference: `value(slice) / mean(reference(r) for r in slice.bare)`, for slices that have one. */
+export function bracketedRatios(slices, value, reference) {
+  return slices
+    .filter((slice) => slice.bare?.length)
+    .map((slice) => ratio(value(slice), slice.bare.reduce((sum, r) => sum + reference(r), 0) / slice.bare.length))
+    .filter((r) => r !== null);
+}
+
+/** A copy of `items` in random order (Fisher-Yates). */
+export function shuffle(items) {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
 /** CPU time spent between two readings (ms, null where unreadable) per request served, in µs; null when either is missing. */
 export function cpuUsPerRequest(cpuBeforeMs, cpuAfterMs, requests) {
   return cpuBeforeMs === null || cpuAfterMs === null || !requests ? null : ((cpuAfterMs - cpuBeforeMs) * 1000) / requests;
