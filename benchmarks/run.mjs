@@ -7,7 +7,7 @@ import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
-import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep, throughputOf } from './lib/util.mjs';
+import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 
@@ -155,9 +155,6 @@ async function soak(system) {
   };
 }
 
-/** What a steady slice of another system is compared with: a bare node:cluster slice's throughput and workers' CPU per request. */
-const bareFigures = (slice) => ({ rps: throughputOf(slice), workerCpuUsPerRequest: slice.workerCpuUsPerRequest });
-
 /**
  * One client mode: start every system, warm each up, measure steady-state throughput in interleaved rounds
  * (so load from elsewhere on the machine falls on every system alike), then, one system at a time, the
@@ -182,18 +179,14 @@ async function runMode(mode) {
     for (const system of systems) system.run.warmup = await system.load(config.warmupSec).result;
 
     const sliceSec = config.steadySec / config.rounds;
-    const bare = systems.find((system) => system.run.name === 'bare');
-    const others = systems.filter((system) => system !== bare);
     const steadyOrder = [];
+    let order = systems;
     for (let round = 0; round < config.rounds; round += 1) {
-      // Each round takes the other systems in a new random order, each one between two slices of bare
-      // node:cluster: the machine's speed drifts over seconds, so each slice is compared with the bare slices
-      // right before and after it rather than with one measured up to a round away.
-      const shuffled = shuffle(others);
-      const order = bare ? [bare, ...shuffled.flatMap((system) => [system, bare])] : shuffled;
+      // Rounds come in pairs: a new random order, then the same order reversed. Every system then has the same
+      // mean position within each pair and the same idle time before its slices on average, a drift of the
+      // machine's speed over the pair falls on all alike, and no system always follows the same one.
+      order = round % 2 === 0 ? shuffle(systems) : [...order].reverse();
       steadyOrder.push(order.map((system) => system.run.name));
-      let lastBare = null;
-      let waitingForBare = null;
       for (const system of order) {
         const cpuBefore = system.workersCpuMs();
         const primaryBefore = system.primaryCpuMs();
@@ -204,14 +197,6 @@ async function runMode(mode) {
         slice.primaryCpuUsPerRequest = cpuUsPerRequest(primaryBefore, system.primaryCpuMs(), slice.requests);
         system.run.steadyRounds.push(slice);
         system.run.rssSteadySamples.push(system.rss());
-        if (system === bare) {
-          if (waitingForBare) waitingForBare.bare.push(bareFigures(slice));
-          lastBare = slice;
-          waitingForBare = null;
-        } else if (lastBare) {
-          slice.bare = [bareFigures(lastBare)];
-          waitingForBare = slice;
-        }
       }
     }
     for (const system of systems) system.run.steadyOrder = steadyOrder;

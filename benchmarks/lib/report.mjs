@@ -25,24 +25,20 @@ function primaryCpuCell(soak) {
 
 function table(group, results) {
   const { rows } = group;
-  // Runs since the bracketed design (run.mjs) put every slice between two bare ones; older ones paired slices by round.
-  const bracketed = results.runs.some((run) => run.steadyOrder);
-  const slices = bracketed ? 'slowest-fastest slice' : `slowest-fastest of ${results.config.rounds} slices`;
-  const against = bracketed ? 'median of the slices, each against the bare slices either side' : 'median of the rounds';
   const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
   const line = (label, cell) => `| ${label} | ${rows.map(cell).join(' | ')} |`;
   return [
     head,
     line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
     line('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
-    line(`Steady-state throughput (req/s), median (${slices})`, (r) =>
+    line(`Steady-state throughput (req/s), median (slowest-fastest of ${results.config.rounds} slices)`, (r) =>
       r.steadySlices.length ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))})` : int(r.steadyRps),
     ),
-    line(`Steady state vs bare node:cluster, ${against} (middle half)`, (r) =>
+    line('Steady state vs bare node:cluster, median of the rounds (middle half)', (r) =>
       r.steadyVsBareSpread ? `${x(r.steadyVsBare, 3)} (${r.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.steadyVsBare, 3),
     ),
     line('Workers\' CPU per request, steady state (µs)', (r) => (r.cpuPerRequest === null ? 'n/a' : r.cpuPerRequest.toFixed(2))),
-    line(`Workers' CPU per request vs bare, ${against} (middle half)`, (r) =>
+    line('Workers\' CPU per request vs bare, median of the rounds (middle half)', (r) =>
       r.cpuVsBareSpread ? `${x(r.cpuVsBare, 3)} (${r.cpuVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.cpuVsBare, 3),
     ),
     line('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),

@@ -1,5 +1,5 @@
 // Turns raw runs into the figures the report shows: per system and mode, and the issue's targets.
-import { bracketedRatios, lostOf, max, median, mib, pairedRatios, quantile, ratio, throughputOf } from './util.mjs';
+import { lostOf, max, median, mib, pairedRatios, quantile, ratio } from './util.mjs';
 
 const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
 
@@ -15,11 +15,8 @@ export function figures(run) {
     reloads: run.reloads.length,
     failedReloads: run.reloads.filter((r) => r.error).length,
     steadyRps: run.steady.rps,
-    steadySlices: (run.steadyRounds ?? []).map(throughputOf),
+    steadySlices: (run.steadyRounds ?? []).map((r) => r.requests / (r.durationMs / 1000)),
     cpuSlices: (run.steadyRounds ?? []).map((r) => r.workerCpuUsPerRequest ?? null),
-    // Each slice against the bare node:cluster slices either side of it (run.mjs); empty in runs from before that design.
-    steadyVsBareSlices: bracketedRatios(run.steadyRounds ?? [], throughputOf, (r) => r.rps),
-    cpuVsBareSlices: bracketedRatios(run.steadyRounds ?? [], (s) => s.workerCpuUsPerRequest, (r) => r.workerCpuUsPerRequest),
     reloadRps: run.reloadPhase.requests / (run.reloadPhase.durationMs / 1000),
     steadyP99: run.steady.p99,
     reloadP99: run.reloadPhase.latencyMs.p99,
@@ -43,14 +40,12 @@ export function summarize(results) {
     const rows = results.runs.filter((r) => r.mode === mode).map(figures);
     const bare = rows.find((r) => r.name === 'bare');
     for (const row of rows) {
-      // The median of slice-by-slice ratios, with the middle half of them as the spread: each slice against the
-      // bare slices either side of it, or, in runs from before that design, against bare's slice of the same round.
-      const against = (own, slices, bareSlices) => (own.length ? own : pairedRatios(slices, bareSlices));
-      const paired = against(row.steadyVsBareSlices, row.steadySlices, bare?.steadySlices);
+      // The median of slice-by-slice ratios, with the middle half of them as the spread.
+      const paired = pairedRatios(row.steadySlices, bare?.steadySlices);
       row.steadyVsBare = paired.length > 0 ? median(paired) : ratio(row.steadyRps, bare?.steadyRps);
       row.steadyVsBareSpread = paired.length > 0 ? [quantile(paired, 0.25), quantile(paired, 0.75)] : null;
       row.cpuPerRequest = median(row.cpuSlices);
-      const cpuPaired = against(row.cpuVsBareSlices, row.cpuSlices, bare?.cpuSlices);
+      const cpuPaired = pairedRatios(row.cpuSlices, bare?.cpuSlices);
       row.cpuVsBare = cpuPaired.length > 0 ? median(cpuPaired) : null;
       row.cpuVsBareSpread = cpuPaired.length > 0 ? [quantile(cpuPaired, 0.25), quantile(cpuPaired, 0.75)] : null;
       row.reloadVsSteady = ratio(row.reloadRps, row.steadyRps);
@@ -94,7 +89,7 @@ export function targets(results) {
       target: `steady-state throughput at least ${TARGETS.steadyRatio} of bare node:cluster`,
       detail: steady
         .map((q) => {
-          const spread = q.row.steadyVsBareSpread ? ` (middle half of the ${q.row.steadyVsBareSlices.length ? 'slices' : 'rounds'} ${q.row.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : '';
+          const spread = q.row.steadyVsBareSpread ? ` (middle half of the rounds ${q.row.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : '';
           const cpu = q.row.cpuVsBare === null ? '' : `; workers' CPU per request ${q.row.cpuVsBare.toFixed(3)}× bare`;
           // The control serves from the very same workers as bare: how far it lands from 1 is the run's noise.
           const noise = q.control?.steadyVsBare == null ? '' : `; the control, bare with qilin imported but unused: ${q.control.steadyVsBare.toFixed(3)}`;

@@ -43,14 +43,6 @@ export function pairedRatios(a, b) {
   return a.map((value, i) => ratio(value, b[i])).filter((r) => r !== null);
 }
 
-/** Ratios of each slice to its reference: `value(slice) / mean(reference(r) for r in slice.bare)`, for slices that have one. */
-export function bracketedRatios(slices, value, reference) {
-  return slices
-    .filter((slice) => slice.bare?.length)
-    .map((slice) => ratio(value(slice), slice.bare.reduce((sum, r) => sum + reference(r), 0) / slice.bare.length))
-    .filter((r) => r !== null);
-}
-
 /** A copy of `items` in random order (Fisher-Yates). */
 export function shuffle(items) {
   const copy = [...items];
