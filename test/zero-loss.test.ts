@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
+import type { Cluster } from 'qilin';
 import { portOf, testCluster, within } from './helpers.js';
 
 interface Tally {
@@ -91,6 +92,22 @@ function loadGenerator(once: Once, concurrency: number) {
   };
 }
 
+/** Runs `once` from 16 loops while the cluster reloads `reloads` times, 250 ms apart; returns what the clients saw. */
+async function reloadUnderLoad(t: TestContext, cluster: Cluster, once: Once, reloads: number): Promise<Tally> {
+  const load = loadGenerator(once, 16);
+  t.after(() => load.stop());
+  try {
+    for (let i = 0; i < reloads; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await within(15_000, `reload ${i + 1}`, cluster.reload());
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  } finally {
+    await load.stop();
+  }
+  return load.tally;
+}
+
 for (const mode of ['keep-alive', 'a new connection per request'] as const) {
   describe(`zero lost requests across reloads, ${mode}`, () => {
     it('a naive app, reloaded four times under load, fails no request', { timeout: 60_000 }, async (t) => {
@@ -100,20 +117,10 @@ for (const mode of ['keep-alive', 'a new connection per request'] as const) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       t.after(() => agent.destroy());
       const once = mode === 'keep-alive' ? keepAliveRequest(await port, agent) : newConnectionRequest(await port);
-      const load = loadGenerator(once, 16);
-      t.after(() => load.stop());
-      try {
-        for (let i = 0; i < 4; i += 1) {
-          await new Promise((resolve) => setTimeout(resolve, 250));
-          await within(15_000, `reload ${i + 1}`, cluster.reload());
-        }
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      } finally {
-        await load.stop();
-      }
+      const tally = await reloadUnderLoad(t, cluster, once, 4);
       assert.equal(cluster.generation, 4);
-      assert.ok(load.tally.ok > 100, `requests flowed throughout (${load.tally.ok})`);
-      assert.equal(load.tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(load.tally.errors))}`);
+      assert.ok(tally.ok > 100, `requests flowed throughout (${tally.ok})`);
+      assert.equal(tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(tally.errors))}`);
     });
   });
 }
@@ -126,19 +133,9 @@ describe('zero lost requests across reloads, HTTPS with keep-alive', () => {
     const ca = readFileSync(new URL('./fixtures/tls/cert.pem', import.meta.url));
     const agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca });
     t.after(() => agent.destroy());
-    const load = loadGenerator(keepAliveRequest(await port, agent, https.get), 16);
-    t.after(() => load.stop());
-    try {
-      for (let i = 0; i < 3; i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        await within(15_000, `reload ${i + 1}`, cluster.reload());
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    } finally {
-      await load.stop();
-    }
+    const tally = await reloadUnderLoad(t, cluster, keepAliveRequest(await port, agent, https.get), 3);
     assert.equal(cluster.generation, 3);
-    assert.ok(load.tally.ok > 100, `requests flowed throughout (${load.tally.ok})`);
-    assert.equal(load.tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(load.tally.errors))}`);
+    assert.ok(tally.ok > 100, `requests flowed throughout (${tally.ok})`);
+    assert.equal(tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(tally.errors))}`);
   });
 });
