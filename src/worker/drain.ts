@@ -12,17 +12,29 @@ interface Tracked {
   readonly kind: Kind;
   /** TCP connections, as accepted. */
   readonly sockets: Set<net.Socket>;
-  /** The sockets HTTP/1 parses requests on, to spot upgraded ones: for http the very same set as `sockets`, for https the TLS sockets. */
+  /**
+   * The sockets HTTP/1 parses requests on: for http the very same set as `sockets`; for https, and for an
+   * HTTP/2 server over TLS (whose `allowHTTP1` clients speak HTTP/1), the TLS sockets.
+   */
   readonly httpSockets: Set<net.Socket>;
   readonly sessions: Set<Http2Session>;
 }
 
+/** How long an HTTP/1 socket has been idle while draining: since when, and how many bytes it had read then. */
+interface IdleMark {
+  since: number;
+  bytesRead: number;
+}
+
 /** How often a draining worker checks whether its connections are done. */
 const DRAIN_TICK = 25;
-/** How long idle keep-alive connections are left open after retirement begins, so clients that just sent a request on one get their answer. */
+/** How long a connection must have been idle, once retirement has begun, before it is closed: a client that has just sent a request on it gets its answer. */
 export const IDLE_GRACE = 1_000;
 
 const noop = (): void => {};
+
+/** Deadlines in the worker are on the monotonic clock, so a step of the system clock cannot cut a drain short. */
+export const now = (): number => performance.now();
 
 function kindOf(server: net.Server): Kind {
   if (server instanceof http.Server || server instanceof https.Server) return 'http';
@@ -36,9 +48,20 @@ function isUpgraded(socket: net.Socket): boolean {
   return (socket as { parser?: unknown }).parser === null && !socket.destroyed;
 }
 
+/** A TLS socket of an HTTP/2 server that negotiated HTTP/2: its session, not an HTTP/1 parser, serves it. */
+function speaksHttp2(socket: net.Socket): boolean {
+  return (socket as tls.TLSSocket).alpnProtocol === 'h2';
+}
+
+/** The response an HTTP/1 socket is writing now, if any. */
+function responseOn(socket: net.Socket): http.ServerResponse | null {
+  return (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
+}
+
 function keepAliveOff(_request: http.IncomingMessage, response: http.ServerResponse): void {
-  // Sent as `Connection: close`; Node closes the socket once this response is written.
-  response.shouldKeepAlive = false;
+  // Sent as `Connection: close`; Node closes the socket once this response is written. HTTP/2's compatibility
+  // responses are left alone: their sessions got a GOAWAY.
+  if (response instanceof http.ServerResponse) response.shouldKeepAlive = false;
 }
 
 /**
@@ -88,25 +111,36 @@ function remember(set: Set<net.Socket>): (socket: net.Socket) => void {
 
 /** Every server this worker listens on, and their connections, so they can be drained on retirement. */
 export class ServerRegistry {
+  /** The servers listening now. */
   readonly #servers = new Map<net.Server, Tracked>();
+  /** Every server ever instrumented, so one that closes and listens again is not instrumented twice. */
+  readonly #instrumented = new WeakMap<net.Server, Tracked>();
+  #draining = false;
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
     if (this.#servers.has(server)) return;
+    const known = this.#instrumented.get(server);
+    if (known) {
+      this.#servers.set(server, known);
+      server.once('close', () => this.#servers.delete(server));
+      return;
+    }
     const kind = kindOf(server);
     const sockets = new Set<net.Socket>();
-    const secure = kind === 'http' && server instanceof tls.Server;
-    const tracked: Tracked = { server, kind, sockets, httpSockets: secure ? new Set() : sockets, sessions: new Set() };
+    const secure = kind !== 'net' && server instanceof tls.Server;
+    const tracked: Tracked = { server, kind, sockets, httpSockets: secure ? new Set() : kind === 'http' ? sockets : new Set(), sessions: new Set() };
     this.#servers.set(server, tracked);
+    this.#instrumented.set(server, tracked);
     server.on('connection', remember(sockets));
-    if (kind === 'http') {
-      if (secure) server.on('secureConnection', remember(tracked.httpSockets));
-      answerThrowingRequests(server as http.Server);
-    }
-    if (tracked.kind === 'http2') {
+    if (secure) server.on('secureConnection', remember(tracked.httpSockets));
+    if (kind === 'http') answerThrowingRequests(server as http.Server);
+    if (kind === 'http2') {
       server.on('session', (session: Http2Session) => {
         tracked.sessions.add(session);
         session.once('close', () => tracked.sessions.delete(session));
+        // A session set up after retirement began (its TLS handshake was under way) gets its GOAWAY too.
+        if (this.#draining) session.close();
       });
     }
     server.once('close', () => this.#servers.delete(server));
@@ -118,16 +152,23 @@ export class ServerRegistry {
 
   /**
    * Stops accepting on every server and waits until their requests are done: HTTP/1 connections close
-   * after their next response (sent with `Connection: close`), idle keep-alive ones after IDLE_GRACE,
+   * after their next response (sent with `Connection: close`), or once they have been idle for IDLE_GRACE;
    * HTTP/2 sessions after a GOAWAY once their streams end. Upgraded sockets are not waited for. Resolves
-   * when done or at `deadline` (epoch ms), whichever is first.
+   * when done or at `deadline` (on the `now()` clock), whichever is first.
    */
   drain(deadline: number): Promise<void> {
+    this.#draining = true;
     for (const tracked of this.#servers.values()) this.#stopAccepting(tracked);
-    const graceEnd = Math.min(Date.now() + IDLE_GRACE, Date.now() + Math.max(0, deadline - Date.now()) / 2);
+    const start = now();
+    const grace = Math.min(IDLE_GRACE, Math.max(0, deadline - start) / 2);
+    const marks = new Map<net.Socket, IdleMark>();
+    for (const tracked of this.#servers.values()) {
+      for (const socket of tracked.httpSockets) marks.set(socket, { since: start, bytesRead: socket.bytesRead });
+    }
     return this.#until(deadline, () => {
-      if (Date.now() >= graceEnd) this.#closeIdle();
-      return [...this.#servers.values()].every((tracked) => this.#requestsDone(tracked));
+      this.#closeIdle(marks, grace);
+      for (const tracked of this.#servers.values()) if (!this.#requestsDone(tracked)) return false;
+      return true;
     });
   }
 
@@ -142,27 +183,27 @@ export class ServerRegistry {
     for (const tracked of this.#servers.values()) {
       for (const session of tracked.sessions) session.destroy();
       for (const socket of tracked.sockets) socket.destroy();
-      if (tracked.httpSockets !== tracked.sockets) for (const socket of tracked.httpSockets) socket.destroy();
+      for (const socket of tracked.httpSockets) socket.destroy();
     }
   }
 
   #stopAccepting(tracked: Tracked): void {
     const { server } = tracked;
-    if (tracked.kind === 'http') {
-      const httpServer = server as http.Server;
+    if (tracked.kind !== 'net') {
       // Node's close() (and cluster's disconnect, which calls it) destroys idle keep-alive sockets at once,
-      // including ones a client has just written its next request on. Hold that back until the grace ends.
-      httpServer.closeIdleConnections = noop;
-      httpServer.prependListener('request', keepAliveOff);
+      // including ones a client has just written its next request on. Idle ones are closed here instead.
+      const httpServer = server as http.Server;
+      if (typeof httpServer.closeIdleConnections === 'function') httpServer.closeIdleConnections = noop;
+      // An HTTP/2 server has HTTP/1 requests only through 'request' listeners (`allowHTTP1`); adding one to a
+      // server that uses 'stream' alone would switch on Node's compatibility layer, so none is added there.
+      if (tracked.kind === 'http' || server.listenerCount('request') > 0) server.prependListener('request', keepAliveOff);
       for (const socket of tracked.httpSockets) {
-        const response = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+        const response = responseOn(socket);
         if (response && !response.headersSent) response.shouldKeepAlive = false;
       }
     }
-    if (tracked.kind === 'http2') {
-      for (const session of tracked.sessions) {
-        if (!session.closed && !session.destroyed) session.close();
-      }
+    for (const session of tracked.sessions) {
+      if (!session.closed && !session.destroyed) session.close();
     }
     try {
       net.Server.prototype.close.call(server);
@@ -171,28 +212,44 @@ export class ServerRegistry {
     }
   }
 
-  #closeIdle(): void {
+  /**
+   * Closes each HTTP/1 connection that has been idle for `grace`: no response under way and no byte received
+   * since `grace` ago, or since retirement began (or since it was first seen, for one whose TLS handshake
+   * ended later). A connection whose last response went out with keep-alive (it began before retirement)
+   * thus gets the whole grace too, for the request its client may send next.
+   */
+  #closeIdle(marks: Map<net.Socket, IdleMark>, grace: number): void {
+    const time = now();
     for (const tracked of this.#servers.values()) {
-      if (tracked.kind !== 'http') continue;
-      const proto = Object.getPrototypeOf(tracked.server) as http.Server;
-      proto.closeIdleConnections.call(tracked.server);
+      for (const socket of tracked.httpSockets) {
+        if (socket.destroyed || isUpgraded(socket) || speaksHttp2(socket)) continue;
+        const bytesRead = socket.bytesRead;
+        let mark = marks.get(socket);
+        if (!mark) {
+          mark = { since: time, bytesRead };
+          marks.set(socket, mark);
+        }
+        if (responseOn(socket) !== null || bytesRead !== mark.bytesRead) {
+          mark.since = time;
+          mark.bytesRead = bytesRead;
+        } else if (time - mark.since >= grace) {
+          socket.destroy();
+        }
+      }
     }
   }
 
   #requestsDone(tracked: Tracked): boolean {
-    if (tracked.kind === 'http') {
-      let upgraded = 0;
-      for (const socket of tracked.httpSockets) if (isUpgraded(socket)) upgraded += 1;
-      return tracked.sockets.size <= upgraded;
-    }
-    if (tracked.kind === 'http2') return tracked.sessions.size === 0 && tracked.sockets.size === 0;
-    return tracked.sockets.size === 0;
+    if (tracked.sessions.size > 0) return false;
+    let upgraded = 0;
+    for (const socket of tracked.httpSockets) if (isUpgraded(socket)) upgraded += 1;
+    return tracked.sockets.size <= upgraded;
   }
 
   #until(deadline: number, done: () => boolean): Promise<void> {
     return new Promise((resolve) => {
       const check = (): void => {
-        if (done() || Date.now() >= deadline) {
+        if (done() || now() >= deadline) {
           clearInterval(timer);
           resolve();
         }

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { ENV, type RetireReason, isCommand } from '../protocol.js';
-import { ServerRegistry } from './drain.js';
+import { ServerRegistry, now } from './drain.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -29,13 +29,13 @@ function readNumber(name: string, fallback: number): number {
 /**
  * Leaves the cluster without losing a request: drain every server, run the app's shutdown hooks, wait for
  * upgraded sockets (or destroy them at the deadline), then disconnect from the primary so the process can
- * exit. Anything still keeping the process alive is ended by the primary's SIGTERM at the deadline.
+ * exit. Anything still keeping the process alive is ended by the primary's SIGTERM, shortly after the deadline.
  */
 async function retire(reason: RetireReason, deadlineMs: number): Promise<void> {
   if (retiring) return;
   retiring = true;
   state.shuttingDown = true;
-  const deadline = Date.now() + deadlineMs;
+  const deadline = now() + deadlineMs;
   await servers.drain(deadline);
   await runShutdownHooks(reason, deadline);
   await servers.settle(deadline);

@@ -31,19 +31,23 @@ export function sharedState(): SharedState {
   return holder[KEY];
 }
 
-/** Runs every hook at once; resolves when all have settled or the deadline has passed, whichever is first. A failing hook is reported, not thrown. */
+/**
+ * Runs every hook at once; resolves when all have settled or the deadline (on the `performance.now()` clock)
+ * has passed, whichever is first. A failing hook is reported, not thrown.
+ */
 export async function runShutdownHooks(reason: RetireReason, deadline: number): Promise<void> {
   const state = sharedState();
   state.shuttingDown = true;
   if (state.hooks.size === 0) return;
   const controller = new AbortController();
-  const info: ShutdownInfo = { reason, deadline: new Date(deadline), signal: controller.signal };
+  const left = Math.max(0, deadline - performance.now());
+  const info: ShutdownInfo = { reason, deadline: new Date(Date.now() + left), signal: controller.signal };
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       controller.abort(new Error('The shutdown deadline has passed'));
       resolve();
-    }, Math.max(0, deadline - Date.now()));
+    }, left);
   });
   const hooks = [...state.hooks].map(async (hook) => {
     try {

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
+import { type TestContext, describe, it } from 'node:test';
+import tls from 'node:tls';
+import { IDLE_GRACE, ServerRegistry, now } from '../../src/worker/drain.js';
+import { until, within } from '../wait.js';
+
+const key = readFileSync(new URL('../fixtures/tls/key.pem', import.meta.url));
+const cert = readFileSync(new URL('../fixtures/tls/cert.pem', import.meta.url));
+
+/** Tracks `server` the way the runtime does (before listen), listens on an ephemeral port, and closes everything when the test ends. */
+async function listen(t: TestContext, registry: ServerRegistry, server: net.Server): Promise<number> {
+  registry.track(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    registry.destroyAll();
+    server.close();
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A raw HTTP/1.1 client on one connection, to see exactly when the server answers and when it closes. */
+function rawClient(t: TestContext, port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  t.after(() => socket.destroy());
+  socket.setEncoding('latin1');
+  let received = '';
+  let closed = false;
+  socket.on('data', (chunk: string) => (received += chunk));
+  socket.on('error', () => {});
+  socket.on('close', () => (closed = true));
+  return {
+    send: (path: string) => socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`),
+    received: () => received,
+    closed: () => closed,
+  };
+}
+
+describe('draining HTTP/1', () => {
+  it('a keep-alive connection whose response ends after the grace window gets a full grace for its next request', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    // GET /stream sends its headers (with keep-alive) at once and ends its body when the test says so.
+    let endStream = (): void => {};
+    const server = http.createServer((req, res) => {
+      if (req.url !== '/stream') return res.end('next');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('start\n');
+      endStream = () => res.end('end\n');
+    });
+    const port = await listen(t, registry, server);
+    const client = rawClient(t, port);
+    client.send('/stream');
+    await until('the streamed headers', () => client.received().includes('start'));
+    const drained = registry.drain(now() + 10_000);
+    // The response ends after the grace window has passed for every connection idle since retirement began.
+    await delay(IDLE_GRACE + 200);
+    endStream();
+    await until('the end of the streamed body', () => client.received().includes('0\r\n\r\n'));
+    assert.match(client.received(), /connection: keep-alive/i, 'the streamed response went out before retirement, with keep-alive');
+    // A client reuses the connection a little later, as a pooled client does for its next request.
+    await delay(200);
+    assert.equal(client.closed(), false, 'the connection is still open for the next request');
+    client.send('/next');
+    await until('the connection to close after the answer', () => client.closed());
+    const second = client.received().slice(client.received().indexOf('0\r\n\r\n') + 5);
+    assert.match(second, /^HTTP\/1\.1 200/);
+    assert.match(second, /connection: close/i);
+    assert.match(second, /next$/);
+    await within(5_000, 'the drain', drained);
+  });
+
+  it('closes a connection idle for the grace window, and finishes once none is left', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((_req, res) => res.end('ok'));
+    const port = await listen(t, registry, server);
+    const client = rawClient(t, port);
+    client.send('/');
+    await until('the answer', () => client.received().includes('ok'));
+    const start = now();
+    await within(5_000, 'the drain', registry.drain(now() + 10_000));
+    assert.ok(now() - start >= IDLE_GRACE - 50, 'the idle connection was left open through the grace window');
+    await until('the connection to close', () => client.closed());
+  });
+
+  it('a server that closes and listens again is instrumented once', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((_req, res) => res.end('ok'));
+    const before = { connection: server.listenerCount('connection'), close: server.listenerCount('close') };
+    await listen(t, registry, server);
+    // Node warns of a leak past 10 listeners of one event: twelve restarts would pass that if each added one.
+    for (let i = 0; i < 12; i += 1) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      registry.track(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    }
+    assert.equal(server.listenerCount('connection'), before.connection + 1);
+    assert.equal(server.listenerCount('close'), before.close + 1);
+    assert.equal(registry.size, 1);
+  });
+});
+
+describe('draining HTTP/2', () => {
+  it('an HTTP/2 server over TLS drains its HTTP/1 (allowHTTP1) keep-alive connections too', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http2.createSecureServer({ key, cert, allowHTTP1: true }, (_req, res) => res.end('ok'));
+    const port = await listen(t, registry, server);
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: cert });
+    t.after(() => agent.destroy());
+    const get = () =>
+      new Promise<{ body: string; connection: string | undefined }>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, path: '/', agent, servername: 'localhost' }, (res) => {
+            let body = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (body += chunk));
+            res.on('end', () => resolve({ body, connection: res.headers.connection }));
+          })
+          .on('error', reject);
+      });
+    assert.deepEqual(await get(), { body: 'ok', connection: 'keep-alive' });
+    const drained = registry.drain(now() + 60_000);
+    // A request that arrives on the open connection while draining is served, and told the connection closes.
+    assert.deepEqual(await get(), { body: 'ok', connection: 'close' });
+    // With nothing left but that closed connection, the drain ends long before its deadline.
+    await within(5_000, 'the drain', drained);
+  });
+
+  it('a session whose TLS handshake ends after draining began gets a GOAWAY', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http2.createSecureServer({ key, cert }, (_req, res) => res.end('ok'));
+    const port = await listen(t, registry, server);
+    // The TCP connection is accepted before retirement; its TLS handshake and HTTP/2 session come after.
+    const accepted = new Promise((resolve) => server.once('connection', resolve));
+    const raw = net.connect(port, '127.0.0.1');
+    t.after(() => raw.destroy());
+    await within(5_000, 'the server to accept the connection', accepted);
+    const drained = registry.drain(now() + 60_000);
+    const session = http2.connect(`https://localhost:${port}`, {
+      createConnection: () => tls.connect({ socket: raw, servername: 'localhost', ca: cert, ALPNProtocols: ['h2'] }),
+    });
+    t.after(() => session.destroy());
+    session.on('error', () => {});
+    await within(5_000, 'a GOAWAY on the new session', new Promise((resolve) => session.once('goaway', resolve)));
+    session.close();
+    await within(5_000, 'the drain', drained);
+  });
+});
