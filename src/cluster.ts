@@ -130,6 +130,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         throw error;
       }),
     );
+    // Reloads and scale changes asked for during the first start wait for it: superseding a first worker
+    // would leave this promise waiting for a worker that is gone. Nothing holds the lock yet (both refuse
+    // before 'running'), so the workers are forked now, as before.
+    this.#lock = this.#firstStart.catch(() => {});
     supervisor.startMonitor();
     for (const service of this.#services) this.#startService(service);
     return this.#firstStart;

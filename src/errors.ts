@@ -73,10 +73,11 @@ export function describeValue(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-/** How a starting worker failed: it exited, or it did not become ready in time. */
+/** How a starting worker failed: it exited, it did not become ready in time, or it crashed (an uncaught exception) before it took over its slot. */
 export type StartFailure =
   | { readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
-  | { readonly kind: 'timeout'; readonly afterMs: number };
+  | { readonly kind: 'timeout'; readonly afterMs: number }
+  | { readonly kind: 'crash'; readonly error: string };
 
 /** What is known about one worker that failed to start. */
 export interface FailedStart {
@@ -93,6 +94,7 @@ export function describeFailedStart(start: FailedStart): string {
   const who = `slot ${start.slot}${start.pid === undefined ? '' : ` (pid ${start.pid})`}`;
   const f = start.failure;
   if (f.kind === 'timeout') return `${who} was not ready within ${f.afterMs} ms`;
+  if (f.kind === 'crash') return `${who} had an uncaught exception (${f.error}) before it took over its slot`;
   const how = f.signal ? `was killed by ${f.signal}` : `exited with code ${f.code ?? 'unknown'}`;
   return `${who} ${how} before it was ready`;
 }

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
-import { parseDuration, parseSize } from './units.js';
+import { MAX_TIMER, parseDuration, parseSize } from './units.js';
 
 /** A duration: a number of seconds (as in recluster), or a string with a unit read by `ms`: `'500ms'`, `'30s'`, `'1h'`. */
 export type Duration = number | string;
@@ -139,11 +139,14 @@ const DEFAULT_HEARTBEAT_TIMEOUT = 30_000;
 
 type Reader<T> = (value: unknown, name: string) => T;
 
+const TOO_LONG = `a duration of at most ${MAX_TIMER} ms (about 24.8 days, the longest timer Node.js supports)`;
+
 function duration(value: unknown, name: string): number {
   const parsed = parseDuration(value);
   if (parsed === undefined) {
     throw new InvalidOptionError(name, "a duration: seconds as a number, or a string with a unit such as '500ms' or '30s'", value);
   }
+  if (parsed > MAX_TIMER) throw new InvalidOptionError(name, TOO_LONG, value);
   return parsed;
 }
 
@@ -153,6 +156,7 @@ function positiveDurationOrOff(value: unknown, name: string): number | null {
   if (parsed === undefined || parsed === 0) {
     throw new InvalidOptionError(name, "a duration above zero (seconds as a number, or a string such as '30s'), or false", value);
   }
+  if (parsed > MAX_TIMER) throw new InvalidOptionError(name, TOO_LONG, value);
   return parsed;
 }
 

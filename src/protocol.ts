@@ -19,9 +19,10 @@ export interface ReadyMessage {
   readonly cmd: 'ready';
 }
 
-/** Sent by a worker that wants to be replaced; sent to a worker that is being retired (recluster's message). */
+/** Sent by a worker that wants to be replaced; sent to a worker that is being retired (recluster's message), with why when the runtime is off. */
 export interface DisconnectMessage {
   readonly cmd: 'disconnect';
+  readonly reason?: RetireReason;
 }
 
 /** The runtime has loaded in the worker, so retirement can be graceful. */
@@ -43,6 +44,8 @@ export interface CrashMessage {
 
 /** Why a worker is retired. */
 export type RetireReason = 'reload' | 'replace' | 'shutdown' | 'scale' | 'crash';
+
+export const RETIRE_REASONS: ReadonlySet<string> = new Set<RetireReason>(['reload', 'replace', 'shutdown', 'scale', 'crash']);
 
 /** Primary to worker: stop accepting, finish in-flight requests, run the shutdown hooks, then disconnect, all within `deadline` ms. */
 export interface RetireMessage {

@@ -6,7 +6,7 @@ import { type FailedStart, type SlotGeneration, StartError, type StartFailure, d
 import type { ClusterEvents, ReadyDetail, ReplaceReason } from './events.js';
 import { forkWorker } from './fork.js';
 import type { ResolvedOptions } from './options.js';
-import { ENV, type InternalMessage, type RetireReason, isCommand, isInternalMessage } from './protocol.js';
+import { type CrashMessage, ENV, type InternalMessage, type RetireReason, isCommand, isInternalMessage } from './protocol.js';
 import { BatchFailure, BatchStart } from './reload/batch-start.js';
 import { formatDuration, formatSize } from './units.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -19,6 +19,11 @@ const MAX_HEARTBEAT_INTERVAL = 10_000;
 
 /** The worker runtime, preloaded into every worker with --require. */
 export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
+
+/** How long after a retiring worker's own deadline the primary sends SIGTERM: a tenth of `timeout`, at most 1 s. */
+export function signalMargin(timeout: number): number {
+  return Math.min(1_000, Math.ceil(timeout / 10));
+}
 
 let stderrGuarded = false;
 
@@ -174,7 +179,9 @@ export class Supervisor {
     slot.active = handle;
     handle.setTimer('healthy', healthyAfter(this.#options), () => slot.active === handle && slot.backoff.reset(), true);
     if (previous && previous !== handle) {
-      this.retire(previous, previous.replacing ? 'replace' : 'reload', previous.replacing !== 'unresponsive');
+      // A hung worker is killed; one whose heartbeats came back meanwhile is drained like any other.
+      const graceful = previous.replacing !== 'unresponsive' || !this.#silent(previous);
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful);
     }
   }
 
@@ -199,11 +206,14 @@ export class Supervisor {
     }
     if (handle.hasRuntime) {
       handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout, reason });
+      // At its deadline the runtime itself destroys what is left and aborts the shutdown hooks' signal; the
+      // margin lets that happen, and lets hooks react to the abort, before SIGTERM ends the process.
+      handle.setTimer('term', timeout + signalMargin(timeout), () => this.#terminateProcess(handle));
     } else {
-      handle.send({ cmd: 'disconnect' });
+      handle.send({ cmd: 'disconnect', reason });
       handle.disconnect();
+      handle.setTimer('term', timeout, () => this.#terminateProcess(handle));
     }
-    handle.setTimer('term', timeout, () => this.#terminateProcess(handle));
   }
 
   /** Schedules a new worker for a slot that lost its worker, after the slot's backoff delay (none, if `immediate` and the slot was healthy). */
@@ -217,6 +227,17 @@ export class Supervisor {
       slot.respawnTimer = null;
       if (this.#host.running && !slot.removed && !slot.next) this.spawn(slot, this.serving);
     }, delay);
+  }
+
+  /**
+   * After a failed reload: a slot left without a worker gets one, and a worker that was to be replaced (hung,
+   * over maxMemory, asked) gets the replacement the reload superseded, running the code that serves now.
+   */
+  restoreSlots(): void {
+    for (const slot of this.slots) {
+      if (!slot.active) this.refill(slot, null, `slot ${slot.index} has no worker after the failed reload`);
+      else if (slot.active.replacing && !slot.next && !slot.respawnTimer && this.#host.running) this.spawn(slot, this.serving);
+    }
   }
 
   clearRespawn(slot: Slot): void {
@@ -234,20 +255,34 @@ export class Supervisor {
 
   /** Checks heartbeats while the cluster runs. */
   startMonitor(): void {
-    const { heartbeatTimeout } = this.#options;
-    if (heartbeatTimeout === null) return;
-    // The next heartbeat is due `interval` after the last one: only the time past that counts as blocked, so a
-    // worker is replaced once its event loop has been stuck for at least heartbeatTimeout.
-    const silentFor = heartbeatTimeout + this.#heartbeatInterval();
+    if (this.#options.heartbeatTimeout === null) return;
+    const every = Math.min(1_000, Math.max(50, Math.floor(this.#options.heartbeatTimeout / 4)));
+    let lastCheck = performance.now();
     this.#monitor = setInterval(() => {
-      const now = Date.now();
-      for (const handle of this.handles.values()) {
-        if (handle.hasRuntime && handle.state === 'ready' && now - handle.lastHeartbeat > silentFor) {
-          this.#replace(handle, 'unresponsive');
-        }
+      const now = performance.now();
+      const late = now - lastCheck - every;
+      lastCheck = now;
+      if (late > every) {
+        // The primary itself was not running (the machine or container was suspended, or its own event loop
+        // was blocked): the heartbeats sent meanwhile are still unread, so silence proves nothing. Start over.
+        for (const handle of this.handles.values()) handle.lastHeartbeat = now;
+        return;
       }
-    }, Math.min(1_000, Math.max(50, Math.floor(heartbeatTimeout / 4))));
+      for (const handle of this.handles.values()) {
+        if (handle.hasRuntime && handle.state === 'ready' && this.#silent(handle, now)) this.#replace(handle, 'unresponsive');
+      }
+    }, every);
     this.#monitor.unref();
+  }
+
+  /**
+   * Whether a worker's heartbeat is overdue. The next heartbeat is due `interval` after the last one: only the
+   * time past that counts as blocked, so a worker is replaced once its event loop has been stuck for at least
+   * heartbeatTimeout.
+   */
+  #silent(handle: WorkerHandle, now = performance.now()): boolean {
+    const { heartbeatTimeout } = this.#options;
+    return heartbeatTimeout !== null && now - handle.lastHeartbeat > heartbeatTimeout + this.#heartbeatInterval();
   }
 
   /** Ends respawns, the heartbeat check and the first-start waits. */
@@ -286,6 +321,7 @@ export class Supervisor {
       if (this.#options.readyWhen === 'started') handle.setTimer('started', STARTED_WINDOW, () => this.#markReady(handle, undefined));
     });
     worker.on('listening', (address: Address) => {
+      handle.listened = true;
       if (!host.emitting) return;
       host.emit('listening', worker, address);
       if (this.#options.readyWhen === 'listening') this.#markReady(handle, address);
@@ -317,14 +353,17 @@ export class Supervisor {
         handle.hasRuntime = true;
         break;
       case 'qilin:heartbeat': {
-        handle.lastHeartbeat = Date.now();
+        handle.lastHeartbeat = performance.now();
         if (typeof message.rss === 'number') handle.rss = message.rss;
         const limit = this.#options.maxMemory;
         if (limit !== null && handle.rss !== null && handle.rss > limit) this.#replace(handle, 'memory');
         break;
       }
       case 'qilin:crash':
-        this.#replace(handle, 'crashed');
+        // A new worker receives connections once it listens, before it takes over its slot (a reload holds it
+        // until the whole batch is ready). One that has not listened yet exits at once and fails as an exit.
+        if (handle.listened && (handle.heldBy || handle.state === 'starting')) this.#crashedBeforeServing(handle, message);
+        else this.#replace(handle, 'crashed');
         break;
       default:
         break;
@@ -335,7 +374,7 @@ export class Supervisor {
     if (handle.state !== 'starting') return;
     handle.state = 'ready';
     handle.readyAt = Date.now();
-    handle.lastHeartbeat = handle.readyAt;
+    handle.lastHeartbeat = performance.now();
     handle.clearTimer('ready');
     handle.clearTimer('started');
     if (handle.heldBy) handle.heldBy.ready(handle);
@@ -363,6 +402,30 @@ export class Supervisor {
     if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
   }
 
+  /**
+   * A worker crashed before it took over its slot: a reload's new worker that the load balancer already
+   * handed a request, or one still starting. Its start has failed, so it never takes over; it drains itself
+   * and exits, like any crashed worker, and is only signalled if it has not by the usual deadline.
+   */
+  #crashedBeforeServing(handle: WorkerHandle, message: CrashMessage): void {
+    const slot = this.slots[handle.slot];
+    if (slot?.next === handle) slot.next = null;
+    const held = handle.heldBy;
+    handle.heldBy = null;
+    handle.state = 'retiring';
+    handle.clearTimer('ready');
+    handle.clearTimer('started');
+    handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
+    const error = message.error && typeof message.error.message === 'string' ? `${String(message.error.name)}: ${message.error.message}` : 'unknown error';
+    const failure: StartFailure = { kind: 'crash', error };
+    if (held) {
+      held.fail(handle, failure);
+      return;
+    }
+    handle.watchedBy?.fail(handle, failure);
+    if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
+  }
+
   /** A running worker must be replaced: its replacement starts now, and it is retired once the replacement is ready. */
   #replace(handle: WorkerHandle, reason: ReplaceReason): void {
     const slot = this.slots[handle.slot];
@@ -373,7 +436,7 @@ export class Supervisor {
     const because: Record<ReplaceReason, string> = {
       requested: 'asked to be replaced',
       disconnected: 'disconnected itself',
-      unresponsive: `sent no heartbeat for ${formatDuration(Date.now() - handle.lastHeartbeat)} (event loop blocked)`,
+      unresponsive: `sent no heartbeat for ${formatDuration(Math.round(performance.now() - handle.lastHeartbeat))} (event loop blocked)`,
       memory: `uses ${formatSize(handle.rss ?? 0)}, above maxMemory ${formatSize(this.#options.maxMemory ?? 0)}`,
       crashed: 'had an uncaught exception',
     };
@@ -386,12 +449,29 @@ export class Supervisor {
       this.refill(slot, handle, `${who} ${because[reason]}`, true);
       return;
     }
-    if (reason === 'unresponsive' && this.slots.filter((s) => s.active).length > 1) {
-      // Stop handing it connections it cannot serve, as long as another worker can take them.
+    if (reason === 'unresponsive' && this.slots.some((s) => s.active && s.active !== handle && !s.active.replacing && !this.#silent(s.active))) {
+      // Stop handing it connections it cannot serve, as long as a worker that answers can take them. If every
+      // worker is silent at once, none is cut off: the port would have no listener at all.
       handle.disconnect();
     }
-    this.#host.log('respawns', `${who} ${because[reason]}; starting its replacement`);
-    if (!slot.next && !slot.respawnTimer) this.spawn(slot, this.serving);
+    if (slot.next || slot.respawnTimer) {
+      this.#host.log('respawns', `${who} ${because[reason]}; its replacement is already starting`);
+      return;
+    }
+    // A worker over maxMemory before it was even healthy is likely to be followed by another: replacements of
+    // such workers wait the slot's backoff delay (the old worker serves meanwhile) instead of looping at once.
+    const healthy = handle.readyAt !== null && Date.now() - handle.readyAt >= healthyAfter(this.#options);
+    const delay = reason === 'memory' && !healthy ? slot.backoff.next() : 0;
+    if (delay === 0) {
+      this.#host.log('respawns', `${who} ${because[reason]}; starting its replacement`);
+      this.spawn(slot, this.serving);
+      return;
+    }
+    this.#host.log('respawns', `${who} ${because[reason]}; starting its replacement in ${formatDuration(delay)}`);
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = null;
+      if (this.#host.running && !slot.removed && !slot.next) this.spawn(slot, this.serving);
+    }, delay);
   }
 
   #onDisconnect(handle: WorkerHandle): void {

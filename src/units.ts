@@ -25,6 +25,9 @@ export function parseDuration(value: unknown): number | undefined {
   return undefined;
 }
 
+/** The longest delay Node's timers accept (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER = 2 ** 31 - 1;
+
 /** Milliseconds in words for log lines, as `ms` writes them: `500 ms`, `2 seconds`, `1 minute`. */
 export function formatDuration(milliseconds: number): string {
   return milliseconds === 0 ? '0 ms' : ms(milliseconds, { long: true });

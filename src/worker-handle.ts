@@ -3,6 +3,7 @@ import type { Worker } from 'node:cluster';
 import { LineTail } from './line-tail.js';
 import type { RetireMessage } from './protocol.js';
 import type { StartListener } from './reload/batch-start.js';
+import { MAX_TIMER } from './units.js';
 
 /**
  * - `starting`: forked, not ready yet
@@ -24,9 +25,12 @@ export class WorkerHandle {
   readonly stderr = new LineTail();
   state: WorkerState = 'starting';
   readyAt: number | null = null;
+  /** It has called `listen()` at least once, so node:cluster may hand it connections. */
+  listened = false;
   /** The worker runtime said hello: it can drain gracefully and sends heartbeats. */
   hasRuntime = false;
-  lastHeartbeat = Date.now();
+  /** When the last heartbeat arrived, on the monotonic clock (`performance.now()`), so a clock step cannot make a worker look hung. */
+  lastHeartbeat = performance.now();
   /** Resident memory from the last heartbeat, in bytes. */
   rss: number | null = null;
   /** Why the worker is being replaced while it still runs, if it is. */
@@ -107,10 +111,11 @@ export class WorkerHandle {
 
   setTimer(name: TimerName, delay: number, fn: () => void, unref = false): void {
     this.clearTimer(name);
+    // Sums of two durations (a drain deadline plus killTimeout) can pass the longest delay a timer takes.
     const timer = setTimeout(() => {
       this.#timers.delete(name);
       fn();
-    }, delay);
+    }, Math.min(delay, MAX_TIMER));
     if (unref) timer.unref();
     this.#timers.set(name, timer);
   }

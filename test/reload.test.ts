@@ -168,6 +168,63 @@ describe('reload', () => {
     await assert.rejects(queued, { code: 'ERR_QILIN_SHUTTING_DOWN' });
     assert.equal(cluster.workers().length, 0);
   });
+
+  it('waits for the first start: a reload and a scale asked for during it run after it, and run() still resolves', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 2 });
+    const started = cluster.run();
+    const reloaded = cluster.reload();
+    const scaled = cluster.scale(1);
+    await within(10_000, 'the first start', started);
+    const result = await within(10_000, 'the reload', reloaded);
+    assert.equal(result.generation, 1);
+    await within(10_000, 'the scale-down', scaled);
+    assert.equal(cluster.activeWorkers().length, 1);
+    await until('only the generation-1 worker of slot 0 to be left', () => cluster.workers().length === 1);
+    assert.equal(cluster.generation, 1);
+  });
+
+  it('fails when a new worker crashes before it takes over, even while that worker still finishes a request', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'crashes-after-reload.cjs', { workers: 2, timeout: 10 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const oldPids = pidsOf(cluster.activeWorkers());
+    const newListening = nextEvent(cluster, 'listening', (worker) => !oldPids.includes(worker.process.pid ?? -1));
+    let settled = false;
+    const outcome = failureOf(cluster.reload()).finally(() => (settled = true));
+    await newListening;
+    // Connections now go round the two old workers and the held new one in slot 0. A slow request keeps that one
+    // draining for 5 s after it crashes, longer than slot 1 takes to become ready (3 s).
+    for (let i = 0; i < 3; i += 1) void get(port, '/slow').catch(() => null);
+    while (!settled) await get(port, '/crash').catch(() => null);
+    const error = await outcome;
+    assert.ok(error instanceof ReloadError);
+    assert.equal(error.start.slot, 0);
+    assert.equal(error.start.failure.kind, 'crash');
+    assert.match(error.message, /slot 0 \(pid \d+\) had an uncaught exception \(Error: generation 1 cannot serve \/crash\) before it took over its slot/);
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()).sort(), oldPids.sort(), 'the old workers keep serving');
+    assert.match((await get(port)).body, /generation=0/);
+  });
+
+  it('a replacement that a failed reload superseded still happens, with the code on disk', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { workers: 1, readyTimeout: '1500ms', killTimeout: 0.5 });
+    const [old] = cluster.activeWorkers();
+    await deploy('hang');
+    const hanging = nextEvent(cluster, 'message', (_worker, message) => (message as { event?: string }).event === 'hanging');
+    const outcome = failureOf(cluster.reload());
+    await hanging;
+    await deploy('v2');
+    // The old worker asks to be replaced while the reload's new worker holds its slot's next place.
+    const replace = nextEvent(cluster, 'replace');
+    await get(port, '/replace-me');
+    assert.deepEqual(await replace, [old, 'requested']);
+    assert.ok((await outcome) instanceof ReloadError);
+    await until('the worker that asked to be replaced to be replaced', () => {
+      const [active] = cluster.activeWorkers();
+      return Boolean(active) && active !== old;
+    });
+    assert.deepEqual(await versions(port, 2), new Set(['v2']));
+    assert.equal(cluster.generation, 0);
+  });
 });
 
 describe('rolling reload', () => {

@@ -45,6 +45,37 @@ describe('hung workers', () => {
   });
 });
 
+describe('hung workers, false alarms', () => {
+  it('a primary whose own event loop stalled does not take its workers for hung', { timeout: 30_000 }, async (t) => {
+    // The test process is the primary. Blocking it for 3 s leaves every heartbeat sent meanwhile unread, as
+    // when a container or VM is suspended and resumed: the workers were never hung.
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 2, heartbeatTimeout: '1s' });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const workers = cluster.activeWorkers();
+    const replaced: string[] = [];
+    cluster.on('replace', (_worker, reason) => replaced.push(reason));
+    const end = Date.now() + 3_000;
+    while (Date.now() < end);
+    // Then longer than a hung worker takes to be noticed (1 s past its next heartbeat, due every 333 ms).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    assert.deepEqual(replaced, []);
+    assert.deepEqual(cluster.activeWorkers(), workers);
+    assert.equal((await get(port)).status, 200);
+  });
+});
+
+describe('maxMemory, a worker above it from the start', () => {
+  it('is replaced after its slot’s backoff delay each time, not in a tight loop', { timeout: 30_000 }, async (t) => {
+    const logger = memoryLogger();
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 1, maxMemory: '1MB', respawn: 0.2, backoff: 4, log: { respawns: true }, logger });
+    await cluster.run();
+    const replacements = () => logger.lines.filter((line) => line.includes('above maxMemory'));
+    await until('three replacements', () => replacements().length >= 3, 20_000);
+    const delays = replacements().map((line) => /starting its replacement in (.+)$/.exec(line)?.[1]);
+    assert.deepEqual(delays.slice(0, 3), ['200 ms', '400 ms', '800 ms']);
+  });
+});
+
 describe('crash containment', () => {
   it('an uncaught exception lets the worker’s other requests finish while its replacement starts', { timeout: 30_000 }, async (t) => {
     const cluster = testCluster(t, 'throws-on-request.cjs', { workers: 1, timeout: 5 });
@@ -118,6 +149,34 @@ describe('shutdown hooks', () => {
     await exit;
     const [file] = await readdir(dir);
     assert.ok(file);
+    assert.equal(JSON.parse(await readFile(path.join(dir, file), 'utf8')).reason, 'reload');
+  });
+});
+
+describe('shutdown hooks and the deadline', () => {
+  it('a hook that stops at the deadline’s abort still gets to clean up: SIGTERM comes after', { timeout: 30_000 }, async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
+    const cluster = testCluster(t, 'hook-waits-for-deadline.cjs', { workers: 1, timeout: 2, env: { HOOK_FILE: path.join(dir, 'hook') } });
+    await cluster.run();
+    const [worker] = cluster.activeWorkers();
+    assert.ok(worker);
+    const exit = nextEvent(cluster, 'exit', (w) => w === worker);
+    await within(10_000, 'shutdown', cluster.shutdown());
+    const [, code, signal] = await exit;
+    assert.deepEqual([code, signal], [0, null], 'it left by itself, not by SIGTERM');
+    assert.equal(await readFile(path.join(dir, `hook.${worker.process.pid}`), 'utf8'), 'cleaned up after the abort');
+  });
+
+  it('run without the runtime too, on recluster’s disconnect message, with the reason', { timeout: 30_000 }, async (t) => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
+    const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, runtime: false, env: { HOOK_FILE: path.join(dir, 'hook') } });
+    await cluster.run();
+    const old = cluster.activeWorkers()[0];
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
+    await cluster.reload();
+    await exit;
+    const [file] = await readdir(dir);
+    assert.ok(file, 'the hook ran');
     assert.equal(JSON.parse(await readFile(path.join(dir, file), 'utf8')).reason, 'reload');
   });
 });

@@ -18,7 +18,7 @@ export interface ReloadPlan {
  * With `'all'` there is one batch of every slot, so the old generation retires only once the whole new one
  * is ready, and a failure leaves every old worker serving. With `'rolling'`, slots already replaced keep the
  * new generation and the rest keep the old one. Either way a failure stops the new workers of the failed
- * batch, refills any slot left empty, and rejects with a ReloadError saying who runs what.
+ * batch, refills any slot left empty (and restarts replacements it superseded), and rejects with a ReloadError saying who runs what.
  */
 export async function runReload(supervisor: Supervisor, host: Pick<SupervisorHost, 'emit' | 'log'>, plan: ReloadPlan): Promise<ReloadResult> {
   const { generation, strategy, signal } = plan;
@@ -45,9 +45,7 @@ export async function runReload(supervisor: Supervisor, host: Pick<SupervisorHos
       await waiter.promise;
     } catch (error) {
       for (const handle of waiter.handles) supervisor.retire(handle, 'reload', handle.state === 'ready');
-      for (const slot of supervisor.slots) {
-        if (!slot.active) supervisor.refill(slot, null, `slot ${slot.index} has no worker after the failed reload`);
-      }
+      supervisor.restoreSlots();
       if (!(error instanceof BatchFailure)) throw error;
       const failure = new ReloadError(generation, supervisor.failedStart(error.handle, error.failure), supervisor.slotGenerations());
       host.log('reloads', failure.message);

@@ -1,5 +1,5 @@
 // `qilin/worker`: what an app can use inside a worker: say it is ready, clean up on shutdown, know its slot and generation.
-import { ENV, type RetireReason, isCommand } from '../protocol.js';
+import { ENV, RETIRE_REASONS, type RetireReason, isCommand } from '../protocol.js';
 import { type ShutdownHook, runShutdownHooks, sharedState } from './state.js';
 
 export type { ShutdownHook, ShutdownInfo } from './state.js';
@@ -60,7 +60,8 @@ function listenWithoutRuntime(): void {
   const timeout = readNumber(ENV.timeout) ?? 1_000;
   process.on('message', (message: unknown) => {
     if (!isCommand(message, 'disconnect') || state.shuttingDown || state.runtime) return;
-    const reason: RetireReason = 'replace';
-    void runShutdownHooks(reason, Date.now() + timeout);
+    const given = (message as { reason?: unknown }).reason;
+    const reason: RetireReason = typeof given === 'string' && RETIRE_REASONS.has(given) ? (given as RetireReason) : 'replace';
+    void runShutdownHooks(reason, performance.now() + timeout);
   });
 }

@@ -96,6 +96,12 @@ describe('options', () => {
     rejects({ timeout: '30' }, 'timeout', /a string with a unit/);
   });
 
+  it('refuses a duration longer than a timer can wait, rather than firing it at once', () => {
+    rejects({ timeout: '30d' }, 'timeout', /at most 2147483647 ms/);
+    rejects({ readyTimeout: 25 * 24 * 3600 }, 'readyTimeout', /at most 2147483647 ms/);
+    assert.equal(resolveOptions({ timeout: '24d' }).timeout, 24 * 24 * 3600 * 1000);
+  });
+
   it('refuses 0 where it cannot mean anything, and says to use false', () => {
     rejects({ readyTimeout: 0 }, 'readyTimeout', /above zero.*or false/);
     rejects({ heartbeatTimeout: 0 }, 'heartbeatTimeout', /or false/);
