@@ -29,6 +29,9 @@ export class QilinError extends Error {
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // Subclasses inherit this method: for them (`instanceof ReloadError`), the prototype chain decides, or a
+    // refusal such as ERR_QILIN_SHUTTING_DOWN would pass for a failed reload.
+    if (this !== QilinError) return Function.prototype[Symbol.hasInstance].call(this, value);
     const code: unknown = value instanceof Error ? (value as { code?: unknown }).code : undefined;
     return typeof code === 'string' && code.startsWith(CODE_PREFIX);
   }

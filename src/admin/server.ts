@@ -38,6 +38,20 @@ function refused(error: unknown): Answer {
 }
 
 /**
+ * The error an action was refused with at once (the cluster is stopping, or not running yet), or null once it
+ * is under way: a refusal rejects within the same turn of the event loop, before any worker is touched.
+ */
+function refusedAtOnce(outcome: Promise<unknown>): Promise<unknown> {
+  return new Promise((resolve) => {
+    const underWay = setImmediate(() => resolve(null));
+    outcome.catch((error: unknown) => {
+      clearImmediate(underWay);
+      resolve(error);
+    });
+  });
+}
+
+/**
  * How the server carries out `/reload`, `/scale` and `/quit`. By default it calls the cluster; a program that
  * keeps its own account of the cluster (the `qilin` command, whose signals also scale and stop it) passes
  * its own, so requests from both sides go through one place. Each must settle the way the cluster's
@@ -275,7 +289,10 @@ export class AdminServer implements ClusterService {
     const outcome = actions.reload();
     // Nobody awaits the outcome of a reload that was not waited for; its failure is the cluster's reloadFailed event.
     outcome.catch(() => {});
-    if (!wait) return json(202, { error: null, result: { reloading: true } });
+    if (!wait) {
+      const refusal = await refusedAtOnce(outcome);
+      return refusal === null || refusal instanceof ReloadError ? json(202, { error: null, result: { reloading: true } }) : refused(refusal);
+    }
     try {
       return json(200, { error: null, result: reloadSucceeded(await outcome) });
     } catch (error) {
@@ -287,7 +304,10 @@ export class AdminServer implements ClusterService {
   async #scale(actions: AdminActions, workers: number, wait: boolean): Promise<Answer> {
     const done = actions.scale(workers);
     done.catch(() => {});
-    if (!wait) return json(202, { error: null, result: { workers } });
+    if (!wait) {
+      const refusal = await refusedAtOnce(done);
+      return refusal === null ? json(202, { error: null, result: { workers } }) : refused(refusal);
+    }
     try {
       await done;
       return json(200, { error: null, result: { workers } });

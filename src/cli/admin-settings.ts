@@ -68,16 +68,17 @@ export function adminFrom(settings: Settings, origins: Map<string, Origin>, env:
       `${displayName(`admin.${given}`, origins)} needs an address to listen on: add \`--admin <port | host:port | unix:/path>\`, or \`admin.listen\` in qilin.config.json`,
     );
   }
-  // The secrets from the environment, as for `qilin status`: a password without a user name is left out when a token is there.
-  const password = nonEmpty(env[ADMIN_ENV.password]);
-  if (admin.password === undefined && password !== undefined && (admin.username !== undefined || admin.token === undefined)) {
-    admin.password = password;
-    origins.set('admin.password', { kind: 'env', variable: ADMIN_ENV.password });
-  }
+  // The secrets from the environment, as for `qilin status`: a password without a user name is left out when a
+  // token is there, wherever the token comes from (so the token is read first).
   const token = nonEmpty(env[ADMIN_ENV.token]);
   if (admin.token === undefined && token !== undefined) {
     admin.token = token;
     origins.set('admin.token', { kind: 'env', variable: ADMIN_ENV.token });
+  }
+  const password = nonEmpty(env[ADMIN_ENV.password]);
+  if (admin.password === undefined && password !== undefined && (admin.username !== undefined || admin.token === undefined)) {
+    admin.password = password;
+    origins.set('admin.password', { kind: 'env', variable: ADMIN_ENV.password });
   }
   return { admin, notes };
 }

@@ -2,6 +2,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_COMMANDS } from '../admin/command-names.js';
+import { ADMIN_ENV } from '../admin/config.js';
 import type { AdminActions, AdminServer } from '../admin/server.js';
 import type { Cluster } from '../cluster.js';
 import { recluster } from '../recluster.js';
@@ -48,7 +49,7 @@ function writeLine(stream: NodeJS.WriteStream, line: string): void {
   try {
     stream.write(`${line}\n`);
   } catch {
-    // A closed stdout (a pipe whose reader went away) must not take the cluster down.
+    // A stream already destroyed throws here; a closed pipe reports later, on the listener added at start.
   }
 }
 
@@ -100,6 +101,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     const { runAdminCommand } = await import('../admin/command.js');
     return runAdminCommand(argv, process.env, process.stdout, process.stderr);
   }
+  // A write to a closed pipe or terminal (a log reader that went away) does not throw: the stream emits an
+  // 'error' event later, which with no listener would crash the primary, and its workers with it.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const cwd = process.cwd();
   let format: LogFormat = 'human';
   const log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), format, cwd));
@@ -135,7 +139,9 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   if (plan.psName) process.title = plan.psName;
   // The command attaches its own watcher and admin server, to report the one and steer the other.
   const { watch: _watch, admin: _admin, ...clusterOptions } = plan.clusterOptions;
-  const cluster = recluster(plan.app, clusterOptions);
+  // The admin secrets read from the environment are the primary's: the workers (and whatever they run) do not get them.
+  const secretsRemoved = { [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined };
+  const cluster = recluster(plan.app, { ...clusterOptions, env: { ...secretsRemoved, ...clusterOptions.env } });
   const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : undefined;
   if (watcher) cluster.attach(watcher);
   reportEvents(cluster, log, watcher);

@@ -42,6 +42,8 @@ export class SignalController {
   #scaling: Promise<void> | null = null;
   #waiters: ScaleWaiter[] = [];
   #stopping = false;
+  /** A SIGTERM or SIGINT has asked for the shutdown under way, so the next one forces it. */
+  #signalled = false;
   #forced = false;
   readonly stopped: Promise<Stopped>;
   #resolveStopped!: (value: Stopped) => void;
@@ -78,7 +80,9 @@ export class SignalController {
           return;
         case 'SIGTERM':
         case 'SIGINT':
-          if (!this.#stopping) this.#shutdown(signal);
+          // Only a second signal forces. A shutdown asked for another way (`qilin stop`, a failed pid file) is
+          // followed by a supervisor's first SIGTERM (systemd's ExecStop, docker stop): that one just joins it.
+          if (!this.#stopping || !this.#signalled) this.#shutdown(signal);
           else if (!this.#forced) this.#force(signal);
           return;
         case 'SIGTTIN':
@@ -132,8 +136,12 @@ export class SignalController {
   }
 
   #shutdown(signal: string | null): void {
+    if (signal) {
+      this.#signalled = true;
+      this.#log({ event: 'signal', signal, action: 'shutdown' });
+    }
+    if (this.#stopping) return;
     this.#stopping = true;
-    if (signal) this.#log({ event: 'signal', signal, action: 'shutdown' });
     this.#cluster.shutdown().then(
       () => this.#resolveStopped({ forced: false }),
       () => this.#resolveStopped({ forced: false }),

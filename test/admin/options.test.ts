@@ -123,6 +123,8 @@ describe('qilin-daemon.json keys', { timeout: 5_000 }, () => {
       password: 'pw',
     });
     assert.deepEqual(adminFromDaemonConfig({ daemon_port: 1 }, { QILIN_ADMIN_TOKEN: 'tok' }).admin, { listen: '0.0.0.0:1', token: 'tok' });
+    // Both in the environment and no auth_username: the token, without the password that has no user.
+    assert.deepEqual(adminFromDaemonConfig({ daemon_port: 1 }, { QILIN_ADMIN_PASSWORD: 'pw', QILIN_ADMIN_TOKEN: 'tok' }).admin, { listen: '0.0.0.0:1', token: 'tok' });
   });
 
   test('wrong values name the JSON key', () => {

@@ -1,6 +1,7 @@
 // The admin interface against a real cluster: credentials, /info, /metrics, reload, scale and quit by POST only, and bad input that disturbs nothing.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -380,6 +381,23 @@ describe('health endpoints for probes', { timeout: 60_000 }, () => {
 describe('POST /quit', { timeout: 60_000 }, () => {
   const cleanup = suiteCleanup();
   after(() => cleanup.run());
+
+  test('while the cluster shuts down, /reload and /scale are refused with 503 even with wait=false', async () => {
+    const { admin, cluster, appPort } = await startCluster(cleanup.add, { admin: { listen: 0, token: TOKEN }, timeout: '5s' });
+    // A request whose headers never end keeps one worker draining for its idle grace (1 s): the shutdown lasts that long.
+    const held = net.connect(appPort, '127.0.0.1');
+    held.on('error', () => {});
+    await new Promise((resolve) => held.once('connect', resolve));
+    held.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    const stopped = cluster.shutdown();
+    const reload = await request(admin, { method: 'POST', path: '/reload?wait=false', headers: BEARER });
+    const scale = await request(admin, { method: 'POST', path: '/scale?workers=3&wait=false', headers: BEARER });
+    held.destroy();
+    assert.equal(reload.status, 503, reload.body);
+    assert.match(envelope(reload).error ?? '', /stopping/);
+    assert.equal(scale.status, 503, scale.body);
+    await within(10_000, 'the shutdown', stopped);
+  });
 
   test('answers 202, then stops the cluster gracefully and closes the admin interface', async () => {
     const { admin, cluster } = await startCluster(cleanup.add, { admin: { listen: 0, token: TOKEN } });

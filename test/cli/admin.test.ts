@@ -39,6 +39,18 @@ const activePids = (info: InfoAnswer): number[] =>
     .sort((a, b) => a - b);
 
 describe('qilin --admin and the qilin status|reload|stop|scale commands', () => {
+  test('the admin secrets from the environment stay in the primary: the workers do not get them', TIMEOUT, async (t) => {
+    const port = await freePort();
+    const env = { QILIN_ADMIN_PASSWORD: 'correct horse battery staple', QILIN_ADMIN_TOKEN: 'tok-0123456789abcdef' };
+    const { qilin, address } = await startWithAdmin(t, ['-w', '1', '--admin', '0', '--env', `PORT=${port}`, fixture('reports-admin-env.cjs')], { env });
+    assert.deepEqual(JSON.parse((await get(port)).body), { password: null, token: null });
+    // The primary still has them: the token from the environment opens the admin interface.
+    const info = await statusOf(t, address, { QILIN_ADMIN_TOKEN: env.QILIN_ADMIN_TOKEN });
+    assert.equal(info.cluster.slots, 1);
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
+  });
+
   test('status, reload to new code, scale and stop, with the password from QILIN_ADMIN_PASSWORD; wrong credentials are refused', TIMEOUT, async (t) => {
     const { dir, app } = appInTempDir(t);
     const port = await freePort();

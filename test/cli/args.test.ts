@@ -98,6 +98,9 @@ describe('the admin flags and commands', () => {
     const flagWins = plan(['--admin', '9000', '--admin-token', 'flag-token', 'a.js'], none, { QILIN_ADMIN_TOKEN: 'env-token' });
     assert.equal(flagWins.admin?.token, 'flag-token');
     assert.equal(plan(['a.js'], none, { QILIN_ADMIN_PASSWORD: 'x', QILIN_ADMIN_TOKEN: 'y' }).admin, null, 'secrets alone do not open it');
+    // Both secrets in the environment and no user name: the token is used, the password (with no user) left out.
+    const both = plan(['--admin', '0.0.0.0:9000', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'pw', QILIN_ADMIN_TOKEN: 'env-token' });
+    assert.deepEqual(both.admin, { listen: '0.0.0.0:9000', token: 'env-token' });
     assert.equal(plan(['a.js']).options.admin, null);
   });
 

@@ -96,6 +96,21 @@ describe('SignalController', () => {
     );
   });
 
+  test('after a shutdown asked without a signal (qilin stop), the first SIGTERM joins it; only a second one forces', async () => {
+    const { cluster, controller, events } = setup();
+    void controller.shutdown();
+    controller.handle('SIGTERM');
+    await tick();
+    assert.deepEqual(cluster.calls, ['shutdown'], 'no worker is killed by the first signal');
+    controller.handle('SIGTERM');
+    assert.deepEqual(await within(1_000, 'the controller to stop', controller.stopped), { forced: true });
+    assert.deepEqual(cluster.calls, ['shutdown', 'terminate']);
+    assert.deepEqual(
+      events.map((e) => (e.event === 'signal' ? `${e.signal} ${e.action}` : e.event)),
+      ['SIGTERM shutdown', 'SIGTERM force'],
+    );
+  });
+
   test('SIGTTIN and SIGTTOU scale one at a time towards the newest target, never below 1', async () => {
     const { cluster, controller, events } = setup(2);
     controller.handle('SIGTTIN');

@@ -117,6 +117,20 @@ describe('signals to the qilin process', () => {
     assert.deepEqual([...(await slotsSeen(port, 4))], ['0']);
   });
 
+  test('a closed stdout and stderr (a log reader that went away) do not take the primary down', TIMEOUT, async (t) => {
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    await qilin.waitFor('started');
+    // Close the reading ends: every line qilin writes from now on fails with EPIPE.
+    qilin.child.stdout?.destroy();
+    qilin.child.stderr?.destroy();
+    qilin.signal('SIGHUP');
+    await until('the reload to serve generation 1', async () => parseIdentity((await get(port)).body).generation === '1');
+    assert.equal(qilin.running, true, 'the primary is still running');
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
+  });
+
   test('SIGHUP reloads, and a storm of reload and scale signals leaves the primary serving', TIMEOUT, async (t) => {
     const port = await freePort();
     const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
