@@ -1,4 +1,5 @@
 // The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
+import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, ClusterService } from './cluster.js';
@@ -88,6 +89,14 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
     const watcher = watch([...paths], { ignoreInitial: true, ignored, persistent: true });
     this.#watcher = watcher;
     watcher.on('all', (_event, file) => quiet.touch(file));
+    // chokidar stops watching a watched folder once it is removed, so a build that recreates it (`rm -rf dist
+    // && tsc`) would go unseen. Watching it again makes chokidar wait for it to come back.
+    const roots = new Set(paths.map((p) => path.resolve(p)));
+    watcher.on('unlinkDir', (dir) => {
+      if (this.#stopped || !roots.has(path.resolve(dir))) return;
+      watcher.unwatch(dir);
+      watcher.add(dir);
+    });
     watcher.on('error', (error: unknown) => {
       const err = error instanceof Error ? error : new Error(String(error));
       if (this.listenerCount('error') > 0) this.emit('error', err);

@@ -1,6 +1,6 @@
 // `qilin --watch`: a change reloads once after the quiet period; a burst of changes reloads once; ignored paths do not reload.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { appInTempDir, freePort, get, parseIdentity, startQilin, within, writeApp } from './helpers.js';
@@ -31,6 +31,25 @@ describe('qilin --watch', () => {
     // Nothing else is pending: no second reload comes after another quiet period.
     await pause(DELAY * 2);
     assert.equal(qilin.count('reloadStart'), 1);
+  });
+
+  test('a watched folder that a build removes and writes again (rm -rf dist && tsc) is still watched', TIMEOUT, async (t) => {
+    const { dir, app } = appInTempDir(t);
+    const build = path.join(dir, 'dist');
+    mkdirSync(build);
+    writeFileSync(path.join(build, 'index.js'), 'module.exports = 1;\n');
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--watch', build, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
+    await qilin.waitFor('started');
+    await qilin.waitFor('watching');
+    rmSync(build, { recursive: true });
+    await qilin.waitFor('reloadEnd');
+    const after = qilin.records.length;
+    mkdirSync(build);
+    writeFileSync(path.join(build, 'index.js'), 'module.exports = 2;\n');
+    await qilin.waitFor('reloadEnd', () => true, 10_000, after);
+    const changed = qilin.records.slice(after).find((r) => r.event === 'filesChanged');
+    assert.ok((changed?.files as string[]).includes(path.join(build, 'index.js')), JSON.stringify(changed));
   });
 
   test('a burst of changes to many files reloads once; changes under node_modules and dot-folders do not reload', TIMEOUT, async (t) => {
