@@ -117,6 +117,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Forks one worker per slot. Resolves when every slot has a ready worker; rejects with a StartError if one fails first (the cluster keeps respawning). Calling it again returns the same promise. */
   run = (): Promise<void> => {
     if (!nodeCluster.isPrimary) return Promise.resolve();
+    if (this.#status === 'stopping' || this.#status === 'stopped') {
+      // A stopped cluster does not start again: answering with the first start's old outcome would report workers that are gone.
+      return quiet(Promise.reject(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'Cannot run: the cluster was stopped; create a new one')));
+    }
     if (this.#firstStart) return this.#firstStart;
     if (this.options.runtime && !existsSync(RUNTIME_PATH)) {
       throw new QilinError('ERR_QILIN_NOT_RUNNING', `The worker runtime is missing at ${RUNTIME_PATH}; build the package, or pass runtime: false`);

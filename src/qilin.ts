@@ -68,7 +68,15 @@ export class Qilin {
       return settle(Promise.reject(new QilinError('ERR_QILIN_NOT_RUNNING', 'It has been started already')), cb);
     }
     this.#started = true;
-    return settle(this.cluster.run(), cb);
+    let running: Promise<void>;
+    try {
+      running = this.cluster.run();
+    } catch (error) {
+      // The worker runtime is missing from the package: said through the callback, as every other failure.
+      this.#started = false;
+      running = Promise.reject(error);
+    }
+    return settle(running, cb);
   }
 
   /** True once `start()` was called, until `shutdown()`. */

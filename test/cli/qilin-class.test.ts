@@ -24,6 +24,10 @@ describe('Qilin', () => {
     assert.equal(stopped, null);
     assert.equal(qilin.cluster.workers().length, 0);
     assert.equal(qilin.running(), false);
+    // Started again after the shutdown: an error, not a success with no worker running.
+    const restarted = await within(10_000, 'start(cb) to call back', new Promise<Error | null>((resolve) => qilin.start(resolve)));
+    assert.equal((restarted as { code?: string } | null)?.code, 'ERR_QILIN_SHUTTING_DOWN');
+    assert.equal(qilin.cluster.workers().length, 0);
   });
 
   test('unknown keys in either argument are named', () => {
