@@ -15,7 +15,7 @@ import { HELP, packageVersion } from './help.js';
 import { checkPidFile, removePidFile, writePidFile } from './pid-file.js';
 import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
-import { HANDLED_SIGNALS, SignalController } from './signals.js';
+import { HANDLED_SIGNALS, type HandledSignal, SignalController } from './signals.js';
 
 /** Reads flags, config file and the admin secrets in `env` into a checked plan. Throws a CliError naming what is wrong. */
 export async function planCommand(
@@ -104,110 +104,133 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   // A write to a closed pipe or terminal (a log reader that went away) does not throw: the stream emits an
   // 'error' event later, which with no listener would crash the primary, and its workers with it.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
-  const cwd = process.cwd();
-  let format: LogFormat = 'human';
-  const log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), format, cwd));
-  const fatal = (message: string): void => {
-    writeLine(process.stderr, `qilin: ${message}`);
-    if (format === 'json') log({ event: 'error', message });
-  };
-
-  let plan: Plan;
-  try {
-    const planned = await planCommand(argv, cwd);
-    if (planned === 'help') {
-      writeLine(process.stdout, HELP.trimEnd());
-      return EXIT.ok;
-    }
-    if (planned === 'version') {
-      writeLine(process.stdout, packageVersion());
-      return EXIT.ok;
-    }
-    plan = planned;
-    format = plan.logFormat;
-    for (const note of plan.notes) log({ event: 'warning', message: note });
-    assertAppExists(plan.app);
-    if (plan.pidFile) checkPidFile(plan.pidFile);
-  } catch (error) {
-    if (error instanceof CliError) {
-      fatal(error.message);
-      return error.exitCode;
-    }
-    throw error;
-  }
-
-  if (plan.psName) process.title = plan.psName;
-  // The command attaches its own watcher and admin server, to report the one and steer the other.
-  const { watch: _watch, admin: _admin, ...clusterOptions } = plan.clusterOptions;
-  // The admin secrets read from the environment are the primary's: the workers (and whatever they run) do not get them.
-  const secretsRemoved = { [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined };
-  const cluster = recluster(plan.app, { ...clusterOptions, env: { ...secretsRemoved, ...clusterOptions.env } });
-  const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : undefined;
-  if (watcher) cluster.attach(watcher);
-  reportEvents(cluster, log, watcher);
-  if (plan.options.silent) {
-    // Silent workers' stdout is a pipe: keep it drained so a chatty worker never blocks on a full pipe.
-    cluster.on('fork', (worker) => worker.process.stdout?.resume());
-  }
-
-  const controller = new SignalController(cluster, plan.options.workers, log);
-  const admin = plan.options.admin
-    ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(cluster, controller, log))
-    : null;
+  // Signals are caught from the very start: left to their default actions, a SIGHUP or SIGUSR2 that comes
+  // while the config loads would kill qilin, and a SIGTTIN would suspend it. Until the cluster runs they wait
+  // (a reload or a scale means nothing before it), except a stop, which the controller takes as soon as it exists.
+  let controller: SignalController | null = null;
+  let running = false;
+  const waiting: HandledSignal[] = [];
   const listeners = HANDLED_SIGNALS.map((signal) => {
-    const listener = (): void => controller.handle(signal);
+    const listener = (): void => {
+      if (controller && (running || signal === 'SIGTERM' || signal === 'SIGINT')) controller.handle(signal);
+      else waiting.push(signal);
+    };
     process.on(signal, listener);
     return [signal, listener] as const;
   });
-
-  let pidFileWritten = false;
-  let status: number = EXIT.ok;
   try {
-    log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
-    if (admin) {
-      const failure = await startAdmin(cluster, admin, log);
-      if (failure !== null) {
-        fatal(`cannot start: ${failure}`);
-        return EXIT.failed;
+    return await serve();
+  } finally {
+    for (const [signal, listener] of listeners) process.off(signal, listener);
+  }
+
+  async function serve(): Promise<number> {
+    const cwd = process.cwd();
+    let format: LogFormat = 'human';
+    const log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), format, cwd));
+    const fatal = (message: string): void => {
+      writeLine(process.stderr, `qilin: ${message}`);
+      if (format === 'json') log({ event: 'error', message });
+    };
+
+    let plan: Plan;
+    try {
+      const planned = await planCommand(argv, cwd);
+      if (planned === 'help') {
+        writeLine(process.stdout, HELP.trimEnd());
+        return EXIT.ok;
       }
+      if (planned === 'version') {
+        writeLine(process.stdout, packageVersion());
+        return EXIT.ok;
+      }
+      plan = planned;
+      format = plan.logFormat;
+      for (const note of plan.notes) log({ event: 'warning', message: note });
+      assertAppExists(plan.app);
+      if (plan.pidFile) checkPidFile(plan.pidFile);
+    } catch (error) {
+      if (error instanceof CliError) {
+        fatal(error.message);
+        return error.exitCode;
+      }
+      throw error;
     }
-    if (controller.stopping) {
-      // Stopped by a signal while the admin interface was opening: nothing was forked.
-      const stopped = await controller.stopped;
-      log({ event: 'stopped', forced: stopped.forced });
-      return stopped.forced ? EXIT.failed : EXIT.ok;
+
+    if (plan.psName) process.title = plan.psName;
+    // The command attaches its own watcher and admin server, to report the one and steer the other.
+    const { watch: _watch, admin: _admin, ...clusterOptions } = plan.clusterOptions;
+    // The admin secrets read from the environment are the primary's: the workers (and whatever they run) do not get them.
+    const secretsRemoved = { [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined };
+    const cluster = recluster(plan.app, { ...clusterOptions, env: { ...secretsRemoved, ...clusterOptions.env } });
+    const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : undefined;
+    if (watcher) cluster.attach(watcher);
+    reportEvents(cluster, log, watcher);
+    if (plan.options.silent) {
+      // Silent workers' stdout is a pipe: keep it drained so a chatty worker never blocks on a full pipe.
+      cluster.on('fork', (worker) => worker.process.stdout?.resume());
     }
-    const startedAt = Date.now();
-    const outcome = await Promise.race([
-      cluster.run().then(
-        () => 'started' as const,
-        (error: unknown) => error,
-      ),
-      controller.stopped.then(() => 'stopped' as const),
-    ]);
-    if (outcome === 'started') {
-      log({ event: 'started', workers: cluster.activeWorkers().length, durationMs: Date.now() - startedAt });
-      if (plan.pidFile) {
-        try {
-          writePidFile(plan.pidFile);
-          pidFileWritten = true;
-        } catch (error) {
-          fatal((error as Error).message);
-          status = EXIT.failed;
-          controller.shutdown();
+
+    const signals = new SignalController(cluster, plan.options.workers, log);
+    controller = signals;
+    // A stop that came while the config loaded is taken now; the rest wait for the cluster to run.
+    for (const signal of waiting.filter((s) => s === 'SIGTERM' || s === 'SIGINT')) signals.handle(signal);
+    const admin = plan.options.admin
+      ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(cluster, signals, log))
+      : null;
+
+    let pidFileWritten = false;
+    let status: number = EXIT.ok;
+    try {
+      log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
+      if (admin) {
+        const failure = await startAdmin(cluster, admin, log);
+        if (failure !== null) {
+          fatal(`cannot start: ${failure}`);
+          return EXIT.failed;
         }
       }
-    } else if (outcome !== 'stopped' && !controller.stopping) {
-      const reason = outcome instanceof Error ? outcome.message : String(outcome);
-      fatal(`cannot start ${path.relative(cwd, plan.app) || plan.app}: ${reason}`);
-      await controller.terminate();
-      return EXIT.failed;
+      if (signals.stopping) {
+        // Stopped by a signal while the config loaded or the admin interface was opening: nothing was forked.
+        const stopped = await signals.stopped;
+        log({ event: 'stopped', forced: stopped.forced });
+        return stopped.forced ? EXIT.failed : EXIT.ok;
+      }
+      const startedAt = Date.now();
+      const firstStart = cluster.run();
+      // Reloads and scale requests that waited are taken now: the cluster runs them once its first start settles.
+      running = true;
+      for (const signal of waiting.splice(0)) if (signal !== 'SIGTERM' && signal !== 'SIGINT') signals.handle(signal);
+      const outcome = await Promise.race([
+        firstStart.then(
+          () => 'started' as const,
+          (error: unknown) => error,
+        ),
+        signals.stopped.then(() => 'stopped' as const),
+      ]);
+      if (outcome === 'started') {
+        log({ event: 'started', workers: cluster.activeWorkers().length, durationMs: Date.now() - startedAt });
+        if (plan.pidFile) {
+          try {
+            writePidFile(plan.pidFile);
+            pidFileWritten = true;
+          } catch (error) {
+            fatal((error as Error).message);
+            status = EXIT.failed;
+            signals.shutdown();
+          }
+        }
+      } else if (outcome !== 'stopped' && !signals.stopping) {
+        const reason = outcome instanceof Error ? outcome.message : String(outcome);
+        fatal(`cannot start ${path.relative(cwd, plan.app) || plan.app}: ${reason}`);
+        await signals.terminate();
+        return EXIT.failed;
+      }
+      const stopped = await signals.stopped;
+      log({ event: 'stopped', forced: stopped.forced });
+      return stopped.forced ? EXIT.failed : status;
+    } finally {
+      if (pidFileWritten && plan.pidFile) removePidFile(plan.pidFile);
     }
-    const stopped = await controller.stopped;
-    log({ event: 'stopped', forced: stopped.forced });
-    return stopped.forced ? EXIT.failed : status;
-  } finally {
-    if (pidFileWritten && plan.pidFile) removePidFile(plan.pidFile);
-    for (const [signal, listener] of listeners) process.off(signal, listener);
   }
 }

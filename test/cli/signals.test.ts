@@ -1,6 +1,8 @@
 // Signals to the real `qilin` process: SIGUSR2 reloads under load with no failed request, SIGTERM drains, SIGTTIN/SIGTTOU scale, SIGHUP and a storm of signals.
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { appInTempDir, fixture, freePort, get, isAlive, parseIdentity, startQilin, until, within, writeApp } from './helpers.js';
 
@@ -115,6 +117,34 @@ describe('signals to the qilin process', () => {
     qilin.signal('SIGTTOU');
     await qilin.waitFor('warning', (r) => /already at 1 worker/.test(r.msg));
     assert.deepEqual([...(await slotsSeen(port, 4))], ['0']);
+  });
+
+  test('SIGHUP and SIGTTIN while the config file loads do not kill or suspend qilin: they are applied once it runs', TIMEOUT, async (t) => {
+    const { dir, app } = appInTempDir(t);
+    const port = await freePort();
+    const loading = path.join(dir, 'config-loading');
+    const config = path.join(dir, 'qilin.config.mjs');
+    // A config whose default export is async: it says it has begun, then takes 1.5 s.
+    writeFileSync(
+      config,
+      `import { writeFileSync } from 'node:fs';
+export default async () => {
+  writeFileSync(${JSON.stringify(loading)}, '');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return { app: ${JSON.stringify(app)}, workers: 1, env: { PORT: '${port}' } };
+};
+`,
+    );
+    const qilin = startQilin(t, ['--config', config, '--log-format', 'json']);
+    await until('the config to begin loading', () => existsSync(loading));
+    qilin.signal('SIGHUP');
+    qilin.signal('SIGTTIN');
+    await qilin.waitFor('started');
+    await qilin.waitFor('scaled', (r) => r.workers === 2);
+    await qilin.waitFor('reloadEnd');
+    assert.equal(qilin.running, true);
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
   });
 
   test('a closed stdout and stderr (a log reader that went away) do not take the primary down', TIMEOUT, async (t) => {
