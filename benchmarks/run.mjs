@@ -7,7 +7,7 @@ import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
-import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep } from './lib/util.mjs';
+import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep, throughputOf } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
 
@@ -203,7 +203,7 @@ async function runMode(mode) {
     for (const system of systems) {
       const { run } = system;
       run.steady = {
-        rps: median(run.steadyRounds.map((r) => r.requests / (r.durationMs / 1000))),
+        rps: median(run.steadyRounds.map(throughputOf)),
         p99: median(run.steadyRounds.map((r) => r.latencyMs.p99)),
         lost: run.steadyRounds.reduce((sum, r) => sum + lostOf(r), 0),
       };

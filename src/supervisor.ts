@@ -25,6 +25,12 @@ export function signalMargin(timeout: number): number {
   return Math.min(1_000, Math.ceil(timeout / 10));
 }
 
+/** The exception a worker reported, as `Name: message`; its fields come from another process, so they are checked. */
+function crashText(message: CrashMessage): string {
+  const { error } = message;
+  return error && typeof error.message === 'string' ? `${String(error.name)}: ${error.message}` : 'unknown error';
+}
+
 let stderrGuarded = false;
 
 /** Copies a worker's stderr to the primary's. A closed stderr (EPIPE) must not crash the primary, so its errors are ignored. */
@@ -362,7 +368,7 @@ export class Supervisor {
       case 'qilin:crash':
         // A new worker receives connections once it listens, before it takes over its slot (a reload holds it
         // until the whole batch is ready). One that has not listened yet exits at once and fails as an exit.
-        if (handle.listened && (handle.heldBy || handle.state === 'starting')) this.#crashedBeforeServing(handle, message);
+        if (handle.listened && (handle.heldBy || handle.state === 'starting')) this.#startFailed(handle, { kind: 'crash', error: crashText(message) });
         else this.#replace(handle, 'crashed');
         break;
       default:
@@ -388,12 +394,17 @@ export class Supervisor {
     if (!handle.hasTimer('kill')) handle.setTimer('kill', this.#options.killTimeout, () => handle.signal('SIGKILL'));
   }
 
-  /** A starting worker exited or missed `readyTimeout`. */
+  /**
+   * A starting worker exited, missed `readyTimeout`, or crashed (then it drains itself, like any crashed
+   * worker: a reload's new worker already gets connections once it listens, before it takes over its slot).
+   */
   #startFailed(handle: WorkerHandle, failure: StartFailure): void {
     const slot = this.slots[handle.slot];
     if (slot?.next === handle) slot.next = null;
     const held = handle.heldBy;
-    if (handle.alive) this.retire(handle, 'replace', false);
+    handle.heldBy = null;
+    if (failure.kind === 'crash') this.#leaveToDrain(handle);
+    else if (handle.alive) this.retire(handle, 'replace', false);
     if (held) {
       held.fail(handle, failure);
       return;
@@ -402,28 +413,13 @@ export class Supervisor {
     if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
   }
 
-  /**
-   * A worker crashed before it took over its slot: a reload's new worker that the load balancer already
-   * handed a request, or one still starting. Its start has failed, so it never takes over; it drains itself
-   * and exits, like any crashed worker, and is only signalled if it has not by the usual deadline.
-   */
-  #crashedBeforeServing(handle: WorkerHandle, message: CrashMessage): void {
-    const slot = this.slots[handle.slot];
-    if (slot?.next === handle) slot.next = null;
-    const held = handle.heldBy;
-    handle.heldBy = null;
+  /** A worker that has stopped accepting by itself (it crashed, or disconnected) drains itself: SIGTERM only if it has not exited within `timeout` + `killTimeout`. */
+  #leaveToDrain(handle: WorkerHandle): void {
     handle.state = 'retiring';
     handle.clearTimer('ready');
     handle.clearTimer('started');
+    handle.clearTimer('healthy');
     handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
-    const error = message.error && typeof message.error.message === 'string' ? `${String(message.error.name)}: ${message.error.message}` : 'unknown error';
-    const failure: StartFailure = { kind: 'crash', error };
-    if (held) {
-      held.fail(handle, failure);
-      return;
-    }
-    handle.watchedBy?.fail(handle, failure);
-    if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
   }
 
   /** A running worker must be replaced: its replacement starts now, and it is retired once the replacement is ready. */
@@ -441,11 +437,8 @@ export class Supervisor {
       crashed: 'had an uncaught exception',
     };
     if (reason === 'crashed' || reason === 'disconnected') {
-      // It has stopped accepting already, and drains itself within `timeout`; SIGTERM only if it has not exited by then.
       slot.active = null;
-      handle.state = 'retiring';
-      handle.clearTimer('healthy');
-      handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
+      this.#leaveToDrain(handle);
       this.refill(slot, handle, `${who} ${because[reason]}`, true);
       return;
     }

@@ -4,7 +4,8 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { type TestContext, describe, it } from 'node:test';
+import type { ClusterOptions } from 'qilin';
 import { get, isAlive, memoryLogger, nextEvent, portOf, testCluster, until, within } from './helpers.js';
 
 describe('hung workers', () => {
@@ -123,6 +124,19 @@ describe('maxMemory', () => {
   });
 });
 
+/** Reloads one worker of shutdown-hook.cjs and reads what its hook recorded (nothing, if it did not run). */
+async function hookAfterReload(t: TestContext, options: ClusterOptions): Promise<{ file: string | undefined; record: { reason?: string } | null }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
+  const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, env: { HOOK_FILE: path.join(dir, 'hook') }, ...options });
+  await cluster.run();
+  const old = cluster.activeWorkers()[0];
+  const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
+  await cluster.reload();
+  await exit;
+  const [file] = await readdir(dir);
+  return { file, record: file ? JSON.parse(await readFile(path.join(dir, file), 'utf8')) : null };
+}
+
 describe('shutdown hooks', () => {
   it('run after in-flight requests finish, with the reason and the deadline', { timeout: 30_000 }, async (t) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
@@ -140,16 +154,9 @@ describe('shutdown hooks', () => {
   });
 
   it('run on a reload too, with reason "reload"', { timeout: 30_000 }, async (t) => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
-    const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, env: { HOOK_FILE: path.join(dir, 'hook') } });
-    await cluster.run();
-    const old = cluster.activeWorkers()[0];
-    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
-    await cluster.reload();
-    await exit;
-    const [file] = await readdir(dir);
+    const { file, record } = await hookAfterReload(t, {});
     assert.ok(file);
-    assert.equal(JSON.parse(await readFile(path.join(dir, file), 'utf8')).reason, 'reload');
+    assert.equal(record?.reason, 'reload');
   });
 });
 
@@ -168,16 +175,9 @@ describe('shutdown hooks and the deadline', () => {
   });
 
   it('run without the runtime too, on recluster’s disconnect message, with the reason', { timeout: 30_000 }, async (t) => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-hooks-'));
-    const cluster = testCluster(t, 'shutdown-hook.cjs', { workers: 1, runtime: false, env: { HOOK_FILE: path.join(dir, 'hook') } });
-    await cluster.run();
-    const old = cluster.activeWorkers()[0];
-    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
-    await cluster.reload();
-    await exit;
-    const [file] = await readdir(dir);
+    const { file, record } = await hookAfterReload(t, { runtime: false });
     assert.ok(file, 'the hook ran');
-    assert.equal(JSON.parse(await readFile(path.join(dir, file), 'utf8')).reason, 'reload');
+    assert.equal(record?.reason, 'reload');
   });
 });
 

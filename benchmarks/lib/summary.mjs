@@ -1,5 +1,5 @@
 // Turns raw runs into the figures the report shows: per system and mode, and the targets.
-import { lostOf, max, median, mib, pairedRatios, quantile, ratio } from './util.mjs';
+import { lostOf, max, median, mib, pairedRatios, quantile, ratio, throughputOf } from './util.mjs';
 
 const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
 
@@ -15,9 +15,9 @@ export function figures(run) {
     reloads: run.reloads.length,
     failedReloads: run.reloads.filter((r) => r.error).length,
     steadyRps: run.steady.rps,
-    steadySlices: (run.steadyRounds ?? []).map((r) => r.requests / (r.durationMs / 1000)),
+    steadySlices: (run.steadyRounds ?? []).map(throughputOf),
     cpuSlices: (run.steadyRounds ?? []).map((r) => r.workerCpuUsPerRequest ?? null),
-    reloadRps: run.reloadPhase.requests / (run.reloadPhase.durationMs / 1000),
+    reloadRps: throughputOf(run.reloadPhase),
     steadyP99: run.steady.p99,
     reloadP99: run.reloadPhase.latencyMs.p99,
     reloadMax: run.reloadPhase.latencyMs.max,

@@ -71,6 +71,7 @@ export function lostOf(load) {
   return f.noResponse + f.non2xx + f.timeout + f.hung;
 }
 
+/** Responses per second of a load run; null for one that took no time. */
 export function throughputOf(load) {
-  return load.durationMs > 0 ? (load.requests / load.durationMs) * 1000 : null;
+  return load.durationMs > 0 ? load.requests / (load.durationMs / 1000) : null;
 }

@@ -101,12 +101,11 @@ export function adminFromDaemonConfig(config: DaemonConfigAdmin, env: Env): Daem
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 0 || number > 65_535) {
     throw new InvalidOptionError('daemon_port', 'a port number (0-65535)', port);
   }
-  const given = credentialsFrom(
-    { 'admin-user': optionalString(config.auth_username, 'auth_username'), 'admin-password': optionalString(config.auth_password, 'auth_password') },
-    env,
-  );
+  const fileUser = optionalString(config.auth_username, 'auth_username');
+  const filePassword = optionalString(config.auth_password, 'auth_password');
+  const given = credentialsFrom({ 'admin-user': fileUser, 'admin-password': filePassword }, env);
   // As on the command line: a password from the environment, with no user name, is left out when there is a token.
-  const envPasswordOnly = given.username === undefined && nonEmpty(config.auth_password as string | undefined) === undefined;
+  const envPasswordOnly = fileUser === undefined && filePassword === undefined;
   const secrets = envPasswordOnly && given.token !== undefined ? { ...given, password: undefined } : given;
   if (secrets.username !== undefined && secrets.password === undefined) {
     throw new InvalidOptionError('auth_password', `a non-empty string when \`auth_username\` is set (or ${ADMIN_ENV.password})`, config.auth_password);

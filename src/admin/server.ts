@@ -38,15 +38,16 @@ function refused(error: unknown): Answer {
 }
 
 /**
- * The error an action was refused with at once (the cluster is stopping, or not running yet), or null once it
- * is under way: a refusal rejects within the same turn of the event loop, before any worker is touched.
+ * For an action not waited for: 202 with `result` once it is under way, or the refusal's answer when it was
+ * refused (the cluster is stopping, or not running yet). A refusal rejects within the same turn of the event
+ * loop, before any worker is touched; an action under way cannot fail that soon.
  */
-function refusedAtOnce(outcome: Promise<unknown>): Promise<unknown> {
+function acceptedOrRefused(outcome: Promise<unknown>, result: object): Promise<Answer> {
   return new Promise((resolve) => {
-    const underWay = setImmediate(() => resolve(null));
+    const underWay = setImmediate(() => resolve(json(202, { error: null, result })));
     outcome.catch((error: unknown) => {
       clearImmediate(underWay);
-      resolve(error);
+      resolve(refused(error));
     });
   });
 }
@@ -289,10 +290,7 @@ export class AdminServer implements ClusterService {
     const outcome = actions.reload();
     // Nobody awaits the outcome of a reload that was not waited for; its failure is the cluster's reloadFailed event.
     outcome.catch(() => {});
-    if (!wait) {
-      const refusal = await refusedAtOnce(outcome);
-      return refusal === null || refusal instanceof ReloadError ? json(202, { error: null, result: { reloading: true } }) : refused(refusal);
-    }
+    if (!wait) return acceptedOrRefused(outcome, { reloading: true });
     try {
       return json(200, { error: null, result: reloadSucceeded(await outcome) });
     } catch (error) {
@@ -304,10 +302,7 @@ export class AdminServer implements ClusterService {
   async #scale(actions: AdminActions, workers: number, wait: boolean): Promise<Answer> {
     const done = actions.scale(workers);
     done.catch(() => {});
-    if (!wait) {
-      const refusal = await refusedAtOnce(done);
-      return refusal === null ? json(202, { error: null, result: { workers } }) : refused(refusal);
-    }
+    if (!wait) return acceptedOrRefused(done, { workers });
     try {
       await done;
       return json(200, { error: null, result: { workers } });

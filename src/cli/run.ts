@@ -45,6 +45,8 @@ function assertAppExists(app: string): void {
   if (!isFile) throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: ${app} is not a file`);
 }
 
+const isStop = (signal: HandledSignal): boolean => signal === 'SIGTERM' || signal === 'SIGINT';
+
 function writeLine(stream: NodeJS.WriteStream, line: string): void {
   try {
     stream.write(`${line}\n`);
@@ -112,7 +114,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const waiting: HandledSignal[] = [];
   const listeners = HANDLED_SIGNALS.map((signal) => {
     const listener = (): void => {
-      if (controller && (running || signal === 'SIGTERM' || signal === 'SIGINT')) controller.handle(signal);
+      if (controller && (running || isStop(signal))) controller.handle(signal);
       else waiting.push(signal);
     };
     process.on(signal, listener);
@@ -174,7 +176,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     const signals = new SignalController(cluster, plan.options.workers, log);
     controller = signals;
     // A stop that came while the config loaded is taken now; the rest wait for the cluster to run.
-    for (const signal of waiting.filter((s) => s === 'SIGTERM' || s === 'SIGINT')) signals.handle(signal);
+    for (const signal of waiting.filter(isStop)) signals.handle(signal);
     const admin = plan.options.admin
       ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(cluster, signals, log))
       : null;
@@ -200,7 +202,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       const firstStart = cluster.run();
       // Reloads and scale requests that waited are taken now: the cluster runs them once its first start settles.
       running = true;
-      for (const signal of waiting.splice(0)) if (signal !== 'SIGTERM' && signal !== 'SIGINT') signals.handle(signal);
+      for (const signal of waiting.splice(0)) if (!isStop(signal)) signals.handle(signal);
       const outcome = await Promise.race([
         firstStart.then(
           () => 'started' as const,
