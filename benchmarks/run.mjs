@@ -17,6 +17,8 @@ const DEFAULTS = {
   warmup: 3,
   steady: 48,
   rounds: 24,
+  focus: 'bare,bare-loaded,qilin',
+  'focus-rounds': 72,
   'idle-reloads': 5,
   'cold-starts': 3,
   connections: 32,
@@ -30,7 +32,7 @@ const DEFAULTS = {
   soak: 600,
   'soak-systems': 'bare,qilin,qilin-small-young',
 };
-const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -77,6 +79,8 @@ const config = {
   warmupSec: Number(option('warmup')),
   steadySec: Number(option('steady')),
   rounds: Number(option('rounds')),
+  focus: String(option('focus')).split(',').filter(Boolean),
+  focusRounds: Number(option('focus-rounds')),
   idleReloads: Number(option('idle-reloads')),
   coldStarts: Number(option('cold-starts')),
   connections: Number(option('connections')),
@@ -180,23 +184,33 @@ async function runMode(mode) {
 
     const sliceSec = config.steadySec / config.rounds;
     const steadyOrder = [];
-    let order = systems;
-    for (let round = 0; round < config.rounds; round += 1) {
-      // Rounds come in pairs: a new random order, then the same order reversed. Every system then has the same
-      // mean position within each pair and the same idle time before its slices on average, a drift of the
-      // machine's speed over the pair falls on all alike, and no system always follows the same one.
-      order = round % 2 === 0 ? shuffle(systems) : [...order].reverse();
-      steadyOrder.push(order.map((system) => system.run.name));
-      for (const system of order) {
-        const cpuBefore = system.workersCpuMs();
-        const primaryBefore = system.primaryCpuMs();
-        const slice = await system.load(sliceSec).result;
-        const cpuAfter = system.workersCpuMs();
-        // Workers' CPU time per request served: what serving costs, whatever the scheduler did to throughput.
-        slice.workerCpuUsPerRequest = cpuUsPerRequest(cpuBefore, cpuAfter, slice.requests);
-        slice.primaryCpuUsPerRequest = cpuUsPerRequest(primaryBefore, system.primaryCpuMs(), slice.requests);
-        system.run.steadyRounds.push(slice);
-        system.run.rssSteadySamples.push(system.rss());
+    // Every system in the first --rounds rounds; then --focus-rounds more for the systems the steady-state
+    // target compares (bare, the control and qilin), so that its figure rests on enough rounds to tell 3%
+    // from the noise (README, step 3). Slice i of every system is from round i: ratios pair by index.
+    const focused = systems.filter((system) => config.focus.includes(system.run.name));
+    const plan = [
+      { members: systems, rounds: config.rounds },
+      { members: focused.length > 1 ? focused : [], rounds: config.focusRounds },
+    ];
+    for (const { members, rounds } of plan) {
+      let order = members;
+      for (let round = 0; round < rounds && members.length > 0; round += 1) {
+        // Rounds come in pairs: a new random order, then the same order reversed. Every system then has the same
+        // mean position within each pair and the same idle time before its slices on average, a drift of the
+        // machine's speed over the pair falls on all alike, and no system always follows the same one.
+        order = round % 2 === 0 ? shuffle(members) : [...order].reverse();
+        steadyOrder.push(order.map((system) => system.run.name));
+        for (const system of order) {
+          const cpuBefore = system.workersCpuMs();
+          const primaryBefore = system.primaryCpuMs();
+          const slice = await system.load(sliceSec).result;
+          const cpuAfter = system.workersCpuMs();
+          // Workers' CPU time per request served: what serving costs, whatever the scheduler did to throughput.
+          slice.workerCpuUsPerRequest = cpuUsPerRequest(cpuBefore, cpuAfter, slice.requests);
+          slice.primaryCpuUsPerRequest = cpuUsPerRequest(primaryBefore, system.primaryCpuMs(), slice.requests);
+          system.run.steadyRounds.push(slice);
+          system.run.rssSteadySamples.push(system.rss());
+        }
       }
     }
     for (const system of systems) system.run.steadyOrder = steadyOrder;

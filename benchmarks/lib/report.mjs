@@ -23,6 +23,14 @@ function primaryCpuCell(soak) {
   return `${(soak.primaryCpuMs / 1000).toFixed(1)}${perRequest}`;
 }
 
+/** How many steady rounds each system had, where the systems the target compares had more (run.mjs). */
+function focusText(config) {
+  if (!config.focusRounds || !config.focus?.length) return '';
+  const total = config.rounds + config.focusRounds;
+  return ` ${config.focus.join(', ')} had ${config.focusRounds} more rounds among themselves, ${total} in all, so the
+steady-state target rests on ${total} paired ratios; its 95% interval is a bootstrap interval of their median.`;
+}
+
 function table(group, results) {
   const { rows } = group;
   const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
@@ -31,8 +39,10 @@ function table(group, results) {
     head,
     line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
     line('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
-    line(`Steady-state throughput (req/s), median (slowest-fastest of ${results.config.rounds} slices)`, (r) =>
-      r.steadySlices.length ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))})` : int(r.steadyRps),
+    line('Steady-state throughput (req/s), median (slowest-fastest slice; slices)', (r) =>
+      r.steadySlices.length
+        ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))}; ${r.steadySlices.length})`
+        : int(r.steadyRps),
     ),
     line('Steady state vs bare node:cluster, median of the rounds (middle half)', (r) =>
       r.steadyVsBareSpread ? `${x(r.steadyVsBare, 3)} (${r.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.steadyVsBare, 3),
@@ -112,7 +122,7 @@ ${groups.map((g) => `## ${MODE_TITLES[g.mode] ?? g.mode}\n\n${table(g, results)}
 Lost requests: *no response* is a request whose connection was reset, closed or refused under it; *hung* is a
 request still unanswered at the end of the reload phase, for more than ${config.timeoutSec} s, on a connection the
 server kept open; *timed out* is a response that came after ${config.timeoutSec} s. The steady-state slices show how
-much the throughput moved during the run: ratios within that spread are not a difference.
+much the throughput moved during the run: ratios within that spread are not a difference.${focusText(config)}
 
 PM2's primary is its daemon (\`pm2 reload\` is sent to it by PM2's API), so its memory row reads the daemon. Its
 cold start is from \`pm2 start\` until the port answers, with the daemon already running.

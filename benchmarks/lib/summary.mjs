@@ -1,5 +1,5 @@
 // Turns raw runs into the figures the report shows: per system and mode, and the issue's targets.
-import { lostOf, max, median, mib, pairedRatios, quantile, ratio, throughputOf } from './util.mjs';
+import { lostOf, max, median, medianInterval, mib, pairedRatios, quantile, ratio, throughputOf } from './util.mjs';
 
 const TARGETS = { steadyRatio: 0.97, memoryRatio: 1.2, reloadVsColdStart: 1.5 };
 
@@ -40,12 +40,16 @@ export function summarize(results) {
     const rows = results.runs.filter((r) => r.mode === mode).map(figures);
     const bare = rows.find((r) => r.name === 'bare');
     for (const row of rows) {
-      // The median of slice-by-slice ratios, with the middle half of them as the spread.
-      const paired = pairedRatios(row.steadySlices, bare?.steadySlices);
+      // The median of slice-by-slice ratios, with the middle half of them as the spread. Slice i of every
+      // system is from round i; the systems the target compares have more rounds than the others (run.mjs).
+      const sameRounds = (slices) => slices?.slice(0, row.steadySlices.length);
+      const paired = pairedRatios(row.steadySlices, sameRounds(bare?.steadySlices));
+      row.steadyRounds = paired.length;
       row.steadyVsBare = paired.length > 0 ? median(paired) : ratio(row.steadyRps, bare?.steadyRps);
       row.steadyVsBareSpread = paired.length > 0 ? [quantile(paired, 0.25), quantile(paired, 0.75)] : null;
+      row.steadyVsBareInterval = paired.length > 0 ? medianInterval(paired) : null;
       row.cpuPerRequest = median(row.cpuSlices);
-      const cpuPaired = pairedRatios(row.cpuSlices, bare?.cpuSlices);
+      const cpuPaired = pairedRatios(row.cpuSlices, sameRounds(bare?.cpuSlices));
       row.cpuVsBare = cpuPaired.length > 0 ? median(cpuPaired) : null;
       row.cpuVsBareSpread = cpuPaired.length > 0 ? [quantile(cpuPaired, 0.25), quantile(cpuPaired, 0.75)] : null;
       row.reloadVsSteady = ratio(row.reloadRps, row.steadyRps);
@@ -89,10 +93,16 @@ export function targets(results) {
       target: `steady-state throughput at least ${TARGETS.steadyRatio} of bare node:cluster`,
       detail: steady
         .map((q) => {
-          const spread = q.row.steadyVsBareSpread ? ` (middle half of the rounds ${q.row.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : '';
+          const range = (pair) => pair.map((v) => v.toFixed(3)).join('-');
+          const spread = q.row.steadyVsBareInterval
+            ? ` over ${q.row.steadyRounds} rounds (95% interval ${range(q.row.steadyVsBareInterval)})`
+            : '';
           const cpu = q.row.cpuVsBare === null ? '' : `; workers' CPU per request ${q.row.cpuVsBare.toFixed(3)}× bare`;
           // The control serves from the very same workers as bare: how far it lands from 1 is the run's noise.
-          const noise = q.control?.steadyVsBare == null ? '' : `; the control, bare with qilin imported but unused: ${q.control.steadyVsBare.toFixed(3)}`;
+          const noise =
+            q.control?.steadyVsBare == null
+              ? ''
+              : `; the control, bare with qilin imported but unused: ${q.control.steadyVsBare.toFixed(3)}${q.control.steadyVsBareInterval ? ` (${range(q.control.steadyVsBareInterval)})` : ''}`;
           return `${q.mode}: ${q.row.steadyVsBare.toFixed(3)}${spread}${cpu}${noise}`;
         })
         .join('; '),

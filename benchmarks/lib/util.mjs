@@ -43,6 +43,27 @@ export function pairedRatios(a, b) {
   return a.map((value, i) => ratio(value, b[i])).filter((r) => r !== null);
 }
 
+/**
+ * A 95% bootstrap interval of the median of `values`: the median of `resamples` draws with replacement, its
+ * 2.5th and 97.5th percentiles. The draws come from a fixed seed, so rendering a results file again gives the
+ * same figures.
+ */
+export function medianInterval(values, resamples = 4000) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  if (finite.length < 2) return null;
+  let seed = 0x9e3779b9;
+  // mulberry32: a small seeded generator; Math.random() cannot be seeded.
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const medians = [];
+  for (let i = 0; i < resamples; i += 1) medians.push(median(finite.map(() => finite[Math.floor(random() * finite.length)])));
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
+}
+
 /** A copy of `items` in random order (Fisher-Yates). */
 export function shuffle(items) {
   const copy = [...items];
