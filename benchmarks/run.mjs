@@ -133,8 +133,11 @@ async function soak(system) {
   let reloads = 0;
   let failedReloads = 0;
   let nextSample = startedAt;
+  const reloadTimes = [];
   while (Date.now() - startedAt < config.soakSec * 1000) {
+    const askedAt = Date.now();
     if ((await system.reload()).error) failedReloads += 1;
+    reloadTimes.push([askedAt, Date.now()]);
     reloads += 1;
     await sleep(config.gapMs);
     if (Date.now() >= nextSample) {
@@ -151,12 +154,27 @@ async function soak(system) {
     reloads,
     failedReloads,
     lost: lostOf(phase),
+    failures: phase.failures,
+    // Where any were lost: each time bucket with failures or with the slowest response over the timeout, and
+    // the reload nearest to it (ms from that reload's start; negative: before it).
+    failedBuckets: failedBucketsOf(phase, reloadTimes),
     samples,
     rss: median(late.map((s) => s.rss)),
     youngBytes: samples.at(-1)?.youngBytes ?? null,
     primaryCpuMs: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart,
     primaryCpuUsPerRequest: cpuUsPerRequest(cpuAtStart, cpuAtEnd, phase.requests),
   };
+}
+
+/** The time buckets of a load run with failed requests or a response slower than the timeout, each placed against the nearest reload. */
+function failedBucketsOf(phase, reloadTimes) {
+  if (!phase.buckets) return null;
+  return phase.buckets
+    .filter(([, , failed, non2xx, maxMs]) => failed > 0 || non2xx > 0 || maxMs > config.timeoutSec * 1000)
+    .map(([at, responses, failed, non2xx, maxMs]) => {
+      const nearest = reloadTimes.reduce((best, times) => (Math.abs(times[0] - at) < Math.abs(best[0] - at) ? times : best), reloadTimes[0] ?? [at, at]);
+      return { atSec: (at - phase.startAt) / 1000, responses, failed, non2xx, maxMs, fromReloadMs: at - nearest[0], reloadMs: nearest[1] - nearest[0] };
+    });
 }
 
 /**
