@@ -22,7 +22,7 @@ Options:
       --env <KEY=VALUE>      An environment variable for the workers (repeatable)
       --cwd <dir>            Working directory of the workers (default: the current one)
       --silent               Do not pass the workers' stdout and stderr through
-      --pid-file <path>      Write the primary's pid here once started; refuse to start if it names a running process
+      --pid-file <path>      Write the primary's pid here at start; refuse to start if it names a running process
       --watch <path>         Reload when a file under this path changes (repeatable: files or folders)
       --watch-delay <d>      Quiet period after the last change before the reload (default: 500ms)
       --ignore <glob>        Do not watch matching paths (repeatable); node_modules and dot-entries are never watched

@@ -12,7 +12,7 @@ import { findConfigFile, loadConfigFile } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { type LogEvent, type LogFormat, formatLine } from './format.js';
 import { HELP, packageVersion } from './help.js';
-import { checkPidFile, removePidFile, writePidFile } from './pid-file.js';
+import { claimPidFile, removePidFile } from './pid-file.js';
 import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
 import { HANDLED_SIGNALS, type HandledSignal, SignalController } from './signals.js';
@@ -150,7 +150,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       format = plan.logFormat;
       for (const note of plan.notes) log({ event: 'warning', message: note });
       assertAppExists(plan.app);
-      if (plan.pidFile) checkPidFile(plan.pidFile);
     } catch (error) {
       if (error instanceof CliError) {
         fatal(error.message);
@@ -182,8 +181,17 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       : null;
 
     let pidFileWritten = false;
-    let status: number = EXIT.ok;
     try {
+      if (plan.pidFile) {
+        // Claimed before the admin interface listens or anything forks, so a second instance refuses at once.
+        try {
+          claimPidFile(plan.pidFile);
+          pidFileWritten = true;
+        } catch (error) {
+          fatal((error as Error).message);
+          return EXIT.failed;
+        }
+      }
       log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
       if (admin) {
         const failure = await startAdmin(cluster, admin, log);
@@ -212,16 +220,6 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       ]);
       if (outcome === 'started') {
         log({ event: 'started', workers: cluster.activeWorkers().length, durationMs: Date.now() - startedAt });
-        if (plan.pidFile) {
-          try {
-            writePidFile(plan.pidFile);
-            pidFileWritten = true;
-          } catch (error) {
-            fatal((error as Error).message);
-            status = EXIT.failed;
-            signals.shutdown();
-          }
-        }
       } else if (outcome !== 'stopped' && !signals.stopping) {
         const reason = outcome instanceof Error ? outcome.message : String(outcome);
         fatal(`cannot start ${path.relative(cwd, plan.app) || plan.app}: ${reason}`);
@@ -230,7 +228,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       }
       const stopped = await signals.stopped;
       log({ event: 'stopped', forced: stopped.forced });
-      return stopped.forced ? EXIT.failed : status;
+      return stopped.forced ? EXIT.failed : EXIT.ok;
     } finally {
       if (pidFileWritten && plan.pidFile) removePidFile(plan.pidFile);
     }

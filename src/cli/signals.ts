@@ -80,7 +80,7 @@ export class SignalController {
           return;
         case 'SIGTERM':
         case 'SIGINT':
-          // Only a second signal forces. A shutdown asked for another way (`qilin stop`, a failed pid file) is
+          // Only a second signal forces. A shutdown asked for another way (`qilin stop`, `POST /quit`) is
           // followed by a supervisor's first SIGTERM (systemd's ExecStop, docker stop): that one just joins it.
           if (!this.#stopping || !this.#signalled) this.#shutdown(signal);
           else if (!this.#forced) this.#force(signal);

@@ -1,9 +1,9 @@
 // The built `qilin` command: starting workers, help and version, errors before and at start, config files, the pid file.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, until } from './helpers.js';
+import { fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, until, within } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
 
@@ -117,14 +117,15 @@ describe('qilin command', () => {
     assert.match(bad.stderr, /qilin-daemon\.json: unknown key `reload_dealy`/);
   });
 
-  test('the pid file is written once started, refuses a second instance, and is removed on exit', TIMEOUT, async (t) => {
+  test('the pid file is written at start, refuses a second instance, and is removed on exit', TIMEOUT, async (t) => {
     const dir = tempDir(t);
     const pidFile = path.join(dir, 'qilin.pid');
     const port = await freePort();
     const first = startQilin(t, ['-w', '1', '--log-format', 'json', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
-    await first.waitFor('started');
-    await until('the pid file is written', () => existsSync(pidFile), 5_000);
+    // Claimed before the 'start' line, so before anything forks.
+    await first.waitFor('start');
     assert.equal(readFileSync(pidFile, 'utf8').trim(), String(first.pid));
+    await first.waitFor('started');
 
     const second = await runQilin(t, ['-w', '1', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
     assert.equal(second.exit.code, 1);
@@ -140,5 +141,25 @@ describe('qilin command', () => {
     await until('the stale pid file is replaced', () => readFileSync(pidFile, 'utf8').trim() === String(stale.pid), 5_000);
     stale.signal('SIGTERM');
     assert.equal((await stale.waitExit()).code, 0);
+  });
+
+  test('of two instances started at once with the same pid file, one runs and the other refuses', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const pidFile = path.join(dir, 'qilin.pid');
+    const port = await freePort();
+    const args = ['-w', '1', '--log-format', 'json', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')];
+    const both = [startQilin(t, args), startQilin(t, args)];
+    // The one that refuses exits; the other starts its worker and keeps running.
+    const first = Promise.race(both.map((qilin) => qilin.exited.then((exit) => ({ qilin, exit }))));
+    const { qilin: refused, exit } = await within(15_000, 'one of the two to exit', first);
+    assert.equal(exit.code, 1, refused.stderr);
+    const runs = both.find((qilin) => qilin !== refused) as (typeof both)[number];
+    assert.match(refused.stderr, new RegExp(`names process ${runs.pid}, which is running`));
+    await runs.waitFor('started');
+    assert.equal(readFileSync(pidFile, 'utf8').trim(), String(runs.pid));
+    assert.deepEqual(readdirSync(dir), ['qilin.pid'], 'no temporary file is left beside it');
+    runs.signal('SIGTERM');
+    assert.equal((await runs.waitExit()).code, 0);
+    assert.equal(existsSync(pidFile), false);
   });
 });
