@@ -1,4 +1,5 @@
 // The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
@@ -54,6 +55,49 @@ export class QuietPeriod {
   }
 }
 
+/** How often the watched folders themselves are looked at (RootFolders). */
+const ROOT_CHECK_MS = 1000;
+
+/**
+ * The watched paths that are folders, each with the inode chokidar last saw it at (null: removed), so that a
+ * removal or replacement chokidar did not report can be found by looking at the folder.
+ */
+export class RootFolders {
+  readonly #known = new Map<string, number | null>();
+
+  constructor(paths: readonly string[]) {
+    for (const given of paths) {
+      const dir = path.resolve(given);
+      const stats = statSync(dir, { throwIfNoEntry: false });
+      if (stats?.isDirectory()) this.#known.set(dir, stats.ino);
+    }
+  }
+
+  /** chokidar reported `dir` added or removed; true if it is a watched folder. */
+  seen(dir: string, present: boolean): boolean {
+    const resolved = path.resolve(dir);
+    if (!this.#known.has(resolved)) return false;
+    this.#known.set(resolved, present ? inodeOf(resolved) : null);
+    return true;
+  }
+
+  /** The watched folders that were removed, made again or replaced without chokidar reporting it; now known. */
+  missed(): string[] {
+    const missed: string[] = [];
+    for (const [dir, known] of this.#known) {
+      const now = inodeOf(dir);
+      if (now === known) continue;
+      this.#known.set(dir, now);
+      missed.push(dir);
+    }
+    return missed;
+  }
+}
+
+function inodeOf(file: string): number | null {
+  return statSync(file, { throwIfNoEntry: false })?.ino ?? null;
+}
+
 /**
  * Watches files and folders with chokidar and reloads the cluster once after each burst of changes.
  * Attach it with `cluster.attach(new FileWatcher(options))`; `recluster(file, { watch })` does that.
@@ -64,6 +108,7 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
   #watcher: FSWatcher | null = null;
   #started = false;
   #quiet: QuietPeriod | null = null;
+  #check: NodeJS.Timeout | null = null;
   #stopped = false;
 
   constructor(options: ResolvedWatch) {
@@ -91,12 +136,26 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
     watcher.on('all', (_event, file) => quiet.touch(file));
     // chokidar stops watching a watched folder once it is removed, so a build that recreates it (`rm -rf dist
     // && tsc`) would go unseen. Watching it again makes chokidar wait for it to come back.
-    const roots = new Set(paths.map((p) => path.resolve(p)));
-    watcher.on('unlinkDir', (dir) => {
-      if (this.#stopped || !roots.has(path.resolve(dir))) return;
+    const folders = new RootFolders(paths);
+    const watchAgain = (dir: string): void => {
       watcher.unwatch(dir);
       watcher.add(dir);
+    };
+    watcher.on('unlinkDir', (dir) => {
+      if (this.#stopped || !folders.seen(dir, false)) return;
+      watchAgain(dir);
     });
+    watcher.on('addDir', (dir) => folders.seen(dir, true));
+    // An empty watched folder that is removed gives chokidar no event at all. A look at each watched folder
+    // every second catches what chokidar did not report, and counts it as a change.
+    this.#check = setInterval(() => {
+      if (this.#stopped) return;
+      for (const dir of folders.missed()) {
+        watchAgain(dir);
+        quiet.touch(dir);
+      }
+    }, ROOT_CHECK_MS);
+    this.#check.unref();
     watcher.on('error', (error: unknown) => {
       const err = error instanceof Error ? error : new Error(String(error));
       if (this.listenerCount('error') > 0) this.emit('error', err);
@@ -113,6 +172,7 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#quiet?.cancel();
+    if (this.#check) clearInterval(this.#check);
     const watcher = this.#watcher;
     this.#watcher = null;
     await watcher?.close();

@@ -52,6 +52,25 @@ describe('qilin --watch', () => {
     assert.ok((changed?.files as string[]).includes(path.join(build, 'index.js')), JSON.stringify(changed));
   });
 
+  test('an empty watched folder that is removed and made again is still watched', TIMEOUT, async (t) => {
+    const { dir, app } = appInTempDir(t);
+    const build = path.join(dir, 'dist');
+    mkdirSync(build);
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--watch', build, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
+    await qilin.waitFor('started');
+    await qilin.waitFor('watching');
+    // chokidar reports nothing for this removal; the removal reloads, as a folder with files in it does.
+    rmSync(build, { recursive: true });
+    await qilin.waitFor('reloadEnd');
+    const after = qilin.records.length;
+    mkdirSync(build);
+    writeFileSync(path.join(build, 'index.js'), 'module.exports = 2;\n');
+    await qilin.waitFor('reloadEnd', () => true, 10_000, after);
+    const changed = qilin.records.slice(after).filter((r) => r.event === 'filesChanged');
+    assert.ok(changed.some((r) => (r.files as string[]).includes(path.join(build, 'index.js'))), JSON.stringify(changed));
+  });
+
   test('a burst of changes to many files reloads once; changes under node_modules and dot-folders do not reload', TIMEOUT, async (t) => {
     const { dir, app } = appInTempDir(t);
     mkdirSync(path.join(dir, 'lib'));
