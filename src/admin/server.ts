@@ -199,8 +199,9 @@ export class AdminServer implements ClusterService {
     response.setHeader('Cache-Control', 'no-store');
     response.setHeader('X-Content-Type-Options', 'nosniff');
     for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
-    // A request whose body was not read cannot be followed by another on the same connection.
-    if (!request.complete) response.setHeader('Connection', 'close');
+    // A request whose body was not read cannot be followed by another on the same connection; a client
+    // refused for its credentials or its origin does not keep a connection open either.
+    if (!request.complete || answer.status === 401 || answer.status === 403) response.setHeader('Connection', 'close');
     if (answer.afterSent) response.once('finish', answer.afterSent);
     response.end(answer.body);
   }

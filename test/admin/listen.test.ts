@@ -117,10 +117,10 @@ describe('slow and greedy clients', { timeout: 30_000 }, () => {
   const cleanup = suiteCleanup();
   after(() => cleanup.run());
 
-  async function slowServer(limits: Partial<AdminLimits> = {}): Promise<string> {
+  async function slowServer(limits: Partial<AdminLimits> = {}, token?: string): Promise<string> {
     // Built from the sources so the limits can be small; a cluster without workers is all the server needs.
     const cluster = new SourceCluster(APP, resolveOptions({ workers: 0, runtime: false, log: false }));
-    const options = resolveAdminOptions({ listen: 0 }) ?? assert.fail();
+    const options = resolveAdminOptions({ listen: 0, token }) ?? assert.fail();
     cluster.attach(new AdminServer(options, { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50, ...limits }));
     const address = new Promise<string>((resolve) => cluster.once('adminListening', resolve));
     cleanup.add(() => cluster.shutdown());
@@ -172,5 +172,13 @@ describe('slow and greedy clients', { timeout: 30_000 }, () => {
       for (const socket of held) socket.destroy();
     }
     await until('a new connection to be served', () => request(admin, { path: '/healthz' }).then((r) => r.status === 200, () => false));
+  });
+
+  test('an answer refusing credentials closes its connection', async () => {
+    // A keep-alive timeout longer than the wait below: the connection closes because of the 401, not of idleness.
+    const admin = await slowServer({ keepAliveTimeout: 20_000, headersTimeout: 20_000, requestTimeout: 30_000 }, TOKEN);
+    const answer = await raw(admin, 'GET /info HTTP/1.1\r\nHost: x\r\n\r\n', 5_000, { end: false });
+    assert.match(answer, /^HTTP\/1\.1 401 /);
+    assert.match(answer, /\r\nConnection: close\r\n/i);
   });
 });
