@@ -72,9 +72,12 @@ function table(group, results) {
                 ),
               ]
             : []),
-          line('Lost requests during that soak', (r) =>
-            r.soak ? `**${int(r.soak.lost)}** over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}` : 'not run',
-          ),
+          line('Lost requests during that soak', (r) => {
+            if (!r.soak) return 'not run';
+            // Runs before the soak kept its failures by kind have only the total.
+            const lost = r.soak.failures ? lostCell({ ...r.soak, failedReloads: 0 }) : `**${int(r.soak.lost)}**`;
+            return `${lost} over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}`;
+          }),
           ...(rows.some((r) => r.soak?.primaryCpuMs != null)
             ? [line('Primary CPU during that soak (s; µs per request)', (r) => primaryCpuCell(r.soak))]
             : []),
