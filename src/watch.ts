@@ -62,7 +62,7 @@ const ROOT_CHECK_MS = 1000;
  * The watched paths that are folders, each with the inode chokidar last saw it at (null: removed), so that a
  * removal or replacement chokidar did not report can be found by looking at the folder.
  */
-export class RootFolders {
+class RootFolders {
   readonly #known = new Map<string, number | null>();
 
   constructor(paths: readonly string[]) {

@@ -3,7 +3,7 @@ import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync }
 import { CliError } from './errors.js';
 
 /** True while a process with this pid exists (EPERM: it exists, but belongs to someone else). */
-export function isRunning(pid: number): boolean {
+function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -13,7 +13,7 @@ export function isRunning(pid: number): boolean {
 }
 
 /** The pid a pid file names, or null when it is missing, empty or not a pid. */
-export function readPidFile(file: string): number | null {
+function readPidFile(file: string): number | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

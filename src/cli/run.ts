@@ -180,13 +180,13 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(cluster, signals, log))
       : null;
 
-    let pidFileWritten = false;
+    let pidFileClaimed = false;
     try {
       if (plan.pidFile) {
         // Claimed before the admin interface listens or anything forks, so a second instance refuses at once.
         try {
           claimPidFile(plan.pidFile);
-          pidFileWritten = true;
+          pidFileClaimed = true;
         } catch (error) {
           fatal((error as Error).message);
           return EXIT.failed;
@@ -230,7 +230,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       log({ event: 'stopped', forced: stopped.forced });
       return stopped.forced ? EXIT.failed : EXIT.ok;
     } finally {
-      if (pidFileWritten && plan.pidFile) removePidFile(plan.pidFile);
+      if (pidFileClaimed && plan.pidFile) removePidFile(plan.pidFile);
     }
   }
 }

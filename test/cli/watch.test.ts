@@ -2,14 +2,36 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
-import { appInTempDir, freePort, get, parseIdentity, startQilin, within, writeApp } from './helpers.js';
+import { type TestContext, describe, test } from 'node:test';
+import { type LogRecord, appInTempDir, freePort, get, parseIdentity, startQilin, within, writeApp } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
 const DELAY = 400;
 
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Watches a `dist` folder (holding index.js with `content`, or empty when null), removes it, waits for that
+ * reload, makes it again with a new index.js and waits for the next: the log records from the second part.
+ */
+async function removeAndWriteAgain(t: TestContext, content: string | null): Promise<{ build: string; changed: LogRecord[] }> {
+  const { dir, app } = appInTempDir(t);
+  const build = path.join(dir, 'dist');
+  mkdirSync(build);
+  if (content !== null) writeFileSync(path.join(build, 'index.js'), content);
+  const port = await freePort();
+  const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--watch', build, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
+  await qilin.waitFor('started');
+  await qilin.waitFor('watching');
+  rmSync(build, { recursive: true });
+  await qilin.waitFor('reloadEnd');
+  const after = qilin.records.length;
+  mkdirSync(build);
+  writeFileSync(path.join(build, 'index.js'), 'module.exports = 2;\n');
+  await qilin.waitFor('reloadEnd', () => true, 10_000, after);
+  return { build, changed: qilin.records.slice(after) };
+}
 
 describe('qilin --watch', () => {
   test('a file change reloads once, after the quiet period, and serves the new code', TIMEOUT, async (t) => {
@@ -34,41 +56,16 @@ describe('qilin --watch', () => {
   });
 
   test('a watched folder that a build removes and writes again (rm -rf dist && tsc) is still watched', TIMEOUT, async (t) => {
-    const { dir, app } = appInTempDir(t);
-    const build = path.join(dir, 'dist');
-    mkdirSync(build);
-    writeFileSync(path.join(build, 'index.js'), 'module.exports = 1;\n');
-    const port = await freePort();
-    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--watch', build, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
-    await qilin.waitFor('started');
-    await qilin.waitFor('watching');
-    rmSync(build, { recursive: true });
-    await qilin.waitFor('reloadEnd');
-    const after = qilin.records.length;
-    mkdirSync(build);
-    writeFileSync(path.join(build, 'index.js'), 'module.exports = 2;\n');
-    await qilin.waitFor('reloadEnd', () => true, 10_000, after);
-    const changed = qilin.records.slice(after).find((r) => r.event === 'filesChanged');
-    assert.ok((changed?.files as string[]).includes(path.join(build, 'index.js')), JSON.stringify(changed));
+    const { build, changed } = await removeAndWriteAgain(t, 'module.exports = 1;\n');
+    const first = changed.find((r) => r.event === 'filesChanged');
+    assert.ok((first?.files as string[]).includes(path.join(build, 'index.js')), JSON.stringify(first));
   });
 
   test('an empty watched folder that is removed and made again is still watched', TIMEOUT, async (t) => {
-    const { dir, app } = appInTempDir(t);
-    const build = path.join(dir, 'dist');
-    mkdirSync(build);
-    const port = await freePort();
-    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--watch', build, '--watch-delay', `${DELAY}ms`, '--env', `PORT=${port}`, app]);
-    await qilin.waitFor('started');
-    await qilin.waitFor('watching');
     // chokidar reports nothing for this removal; the removal reloads, as a folder with files in it does.
-    rmSync(build, { recursive: true });
-    await qilin.waitFor('reloadEnd');
-    const after = qilin.records.length;
-    mkdirSync(build);
-    writeFileSync(path.join(build, 'index.js'), 'module.exports = 2;\n');
-    await qilin.waitFor('reloadEnd', () => true, 10_000, after);
-    const changed = qilin.records.slice(after).filter((r) => r.event === 'filesChanged');
-    assert.ok(changed.some((r) => (r.files as string[]).includes(path.join(build, 'index.js'))), JSON.stringify(changed));
+    const { build, changed } = await removeAndWriteAgain(t, null);
+    const all = changed.filter((r) => r.event === 'filesChanged');
+    assert.ok(all.some((r) => (r.files as string[]).includes(path.join(build, 'index.js'))), JSON.stringify(all));
   });
 
   test('a burst of changes to many files reloads once; changes under node_modules and dot-folders do not reload', TIMEOUT, async (t) => {
