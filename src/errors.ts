@@ -48,13 +48,6 @@ export class InvalidOptionError extends TypeError {
     this.name = 'InvalidOptionError';
     this.option = option;
   }
-
-  /** An option nobody knows: names it and lists the known ones. */
-  static unknown(option: string, known: readonly string[]): InvalidOptionError {
-    const error = new InvalidOptionError(option, '', undefined);
-    error.message = `Unknown option \`${option}\`: expected one of ${known.join(', ')}`;
-    return error;
-  }
 }
 
 /** Renders a value for an error message: `-1` (number), `'abc'` (string), an object's keys, a function's name. */

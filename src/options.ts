@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
+import { warnUnknownKeys } from './unknown-keys.js';
 import { MAX_TIMER, parseDuration, parseSize } from './units.js';
 
 /** A duration: a number of seconds (as in recluster), or a string with a unit read by `ms`: `'500ms'`, `'30s'`, `'1h'`. */
@@ -213,7 +214,7 @@ function env(value: unknown, name: string): Readonly<Record<string, string | und
 function log(value: unknown, name: string): Readonly<Required<LogOptions>> {
   if (value === false) return Object.freeze({ respawns: false, reloads: false });
   const input = plainObject(value, name);
-  rejectUnknownKeys(input, ['respawns', 'reloads'], `${name}.`);
+  warnUnknownKeys(input, ['respawns', 'reloads'], `${name}.`);
   const read = (key: keyof LogOptions): boolean => (input[key] === undefined ? true : boolean(input[key], `${name}.${key}`));
   return Object.freeze({ respawns: read('respawns'), reloads: read('reloads') });
 }
@@ -246,7 +247,7 @@ function watch(value: unknown, name: string): ResolvedWatch | null {
   if (value === false) return null;
   const input: Record<string, unknown> =
     typeof value === 'string' || Array.isArray(value) ? { paths: value } : plainObject(value, name);
-  rejectUnknownKeys(input, ['paths', 'delay', 'ignore'], `${name}.`);
+  warnUnknownKeys(input, ['paths', 'delay', 'ignore'], `${name}.`);
   const paths = input.paths === undefined ? [] : stringOrStrings(input.paths, `${name}.paths`);
   if (paths.length === 0 || paths.some((p) => p === '')) {
     throw new InvalidOptionError(`${name}.paths`, 'one or more non-empty paths', input.paths);
@@ -284,12 +285,6 @@ const KNOWN_KEYS = [
   'admin',
 ] as const satisfies readonly (keyof ClusterOptions)[];
 
-function rejectUnknownKeys(input: Record<string, unknown>, known: readonly string[], prefix = ''): void {
-  for (const key of Object.keys(input)) {
-    if (!known.includes(key)) throw InvalidOptionError.unknown(`${prefix}${key}`, known);
-  }
-}
-
 /** Reads the worker script's path: a non-empty string, made absolute against the primary's working directory. */
 export function resolveFile(file: unknown): string {
   if (typeof file !== 'string' || file === '') throw new InvalidOptionError('file', 'the path of the worker script', file);
@@ -298,11 +293,13 @@ export function resolveFile(file: unknown): string {
 
 /**
  * The options pipeline: copy, default, validate, convert to canonical units, freeze. Throws an
- * InvalidOptionError naming the first wrong option. The caller's object is read, never changed.
+ * InvalidOptionError naming the first wrong option. An unknown key is ignored with a warning (recluster
+ * ignored them, and code that spreads a wider config object into the options has some). The caller's
+ * object is read, never changed.
  */
 export function resolveOptions(input: ClusterOptions | undefined = {}, environment: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const given = plainObject(input ?? {}, 'options');
-  rejectUnknownKeys(given, KNOWN_KEYS);
+  warnUnknownKeys(given, KNOWN_KEYS);
   const pick = <T>(key: (typeof KNOWN_KEYS)[number], read: Reader<T>, fallback: T): T =>
     given[key] === undefined ? fallback : read(given[key], key);
 

@@ -3,6 +3,7 @@ import type { Cluster } from './cluster.js';
 import { InvalidOptionError, QilinError } from './errors.js';
 import type { ClusterOptions } from './options.js';
 import { recluster } from './recluster.js';
+import { warnUnknownKeys } from './unknown-keys.js';
 
 /** The first argument: what to run, as qilin passed it on to `cluster.setupMaster()`. */
 export interface QilinClusterArguments {
@@ -50,16 +51,15 @@ export class Qilin {
     if (typeof clusterArguments !== 'object' || clusterArguments === null) {
       throw new InvalidOptionError('clusterArguments', 'an object such as { exec, args, silent }', clusterArguments);
     }
-    for (const key of Object.keys(clusterArguments)) {
-      if (!CLUSTER_KEYS.includes(key)) throw InvalidOptionError.unknown(key, CLUSTER_KEYS);
-    }
+    warnUnknownKeys(clusterArguments as unknown as Record<string, unknown>, CLUSTER_KEYS);
     for (const key of ['args', 'silent', 'execArgv', 'cwd']) {
       if (qilinArguments && key in qilinArguments) {
         throw new InvalidOptionError(key, 'given in the first argument ({ exec, args, silent, execArgv, cwd })', (qilinArguments as Record<string, unknown>)[key]);
       }
     }
     const { exec, ...rest } = clusterArguments;
-    this.cluster = recluster(exec, { ...qilinArguments, ...rest } as ClusterOptions);
+    const known = Object.fromEntries(Object.entries(rest).filter(([key]) => CLUSTER_KEYS.includes(key)));
+    this.cluster = recluster(exec, { ...qilinArguments, ...known } as ClusterOptions);
   }
 
   /** Forks the workers; `cb(null)` once every worker is ready, `cb(error)` if they cannot start or were started already. */

@@ -1,5 +1,6 @@
 // The `admin` option: its public type, and the step of the options pipeline that validates it and refuses unsafe addresses.
 import { InvalidOptionError } from '../errors.js';
+import { warnUnknownKeys } from '../unknown-keys.js';
 import { type AdminAddress, formatAdminAddress, isLocalOnly, parseAdminAddress } from './address.js';
 import { AdminAuth } from './auth.js';
 
@@ -48,9 +49,7 @@ export function resolveAdminOptions(value: unknown, name = 'admin'): ResolvedAdm
     throw new InvalidOptionError(name, 'an object such as { listen: 9000 }, or false', value);
   }
   const given = value as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!(KEYS as readonly string[]).includes(key)) throw InvalidOptionError.unknown(`${name}.${key}`, KEYS);
-  }
+  warnUnknownKeys(given, KEYS, `${name}.`);
 
   const listen = parseAdminAddress(given.listen);
   if (!listen) throw new InvalidOptionError(`${name}.listen`, LISTEN_EXPECTED, given.listen);

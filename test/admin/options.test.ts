@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { ADMIN_SERVER_FLAGS, adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/admin/config.js';
 import { resolveAdminOptions } from '../../src/admin/options.js';
 import { resolveOptions } from '../../src/options.js';
+import { warningsDuring } from '../warnings.js';
 
 function throwsNaming(fn: () => unknown, option: string, message?: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -43,11 +44,18 @@ describe('the admin option', { timeout: 5_000 }, () => {
     assert.equal(bearer?.auth?.bearer, true);
   });
 
+  test('ignores an unknown key with a warning that names it', async () => {
+    const warnings = await warningsDuring(() => assert.equal(resolveOptions({ admin: { listen: 9000, tokn: 'x' } as never }).admin?.auth, null));
+    assert.deepEqual(
+      warnings.map((w) => w.message),
+      ['Unknown option `admin.tokn` is ignored; did you mean `admin.token`?'],
+    );
+  });
+
   test('names each wrong key', () => {
     throwsNaming(() => resolveOptions({ admin: 9000 as never }), 'admin', /an object/);
     throwsNaming(() => resolveOptions({ admin: {} as never }), 'admin.listen', /got `undefined`/);
     throwsNaming(() => resolveOptions({ admin: { listen: 'nope' } }), 'admin.listen', /got `"nope"` \(string\)/);
-    throwsNaming(() => resolveOptions({ admin: { listen: 9000, port: 1 } as never }), 'admin.port', /Unknown option `admin\.port`/);
     throwsNaming(() => resolveOptions({ admin: { listen: 9000, username: 'ops' } }), 'admin.password', /admin\.username/);
     throwsNaming(() => resolveOptions({ admin: { listen: 9000, password: 'x' } }), 'admin.username', /admin\.password/);
     throwsNaming(() => resolveOptions({ admin: { listen: 9000, username: 'a:b', password: 'x' } }), 'admin.username');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidOptionError, QilinError } from '../../src/errors.js';
 import { type ClusterOptions, resolveFile, resolveOptions } from '../../src/options.js';
+import { warningsDuring } from '../warnings.js';
 
 function rejects(options: unknown, option: string, pattern: RegExp): void {
   assert.throws(
@@ -107,9 +108,24 @@ describe('options', () => {
     rejects({ heartbeatTimeout: 0 }, 'heartbeatTimeout', /or false/);
   });
 
-  it('refuses unknown keys, naming them', () => {
-    rejects({ wrokers: 2 }, 'wrokers', /^Unknown option `wrokers`: expected one of workers, timeout/);
-    rejects({ log: { errors: true } }, 'log.errors', /^Unknown option `log.errors`/);
+  it('ignores unknown keys with one warning each, naming them and the closest known option', async () => {
+    const warnings = await warningsDuring(() => {
+      assert.equal(resolveOptions({ wrokers: 2 } as ClusterOptions).workers, availableParallelism());
+      resolveOptions({ wrokers: 3 } as ClusterOptions);
+      resolveOptions({ log: { respawn: false } } as unknown as ClusterOptions);
+      resolveOptions({ file: 'app.js', ready_timeout: 5 } as ClusterOptions);
+    });
+    assert.deepEqual(
+      warnings.map((w) => [w.name, w.code, w.message]),
+      [
+        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `wrokers` is ignored; did you mean `workers`?'],
+        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `log.respawn` is ignored; did you mean `log.respawns`?'],
+        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `file` is ignored; known options: workers, timeout, respawn, backoff, readyWhen, args, execArgv, log, logger, readyTimeout, killTimeout, env, cwd, silent, serialization, strategy, batch, heartbeatTimeout, maxMemory, runtime, watch, admin'],
+        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `ready_timeout` is ignored; did you mean `readyTimeout`?'],
+      ],
+    );
+    // A wrong value for a known key is still an error.
+    rejects({ wrokers: 2, workers: -1 }, 'workers', /non-negative integer/);
   });
 
   it('refuses runtime features without the runtime', () => {
