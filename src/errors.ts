@@ -69,11 +69,15 @@ export function describeValue(value: unknown): string {
   return `\`${String(value)}\` (${typeof value})`;
 }
 
-/** How a starting worker failed: it exited, it did not become ready in time, or it crashed (an uncaught exception) before it took over its slot. */
+/**
+ * How a starting worker failed: it exited, it did not become ready in time, it crashed (an uncaught exception)
+ * before it took over its slot, or one of its servers could not listen (the port is taken, say).
+ */
 export type StartFailure =
   | { readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
   | { readonly kind: 'timeout'; readonly afterMs: number }
-  | { readonly kind: 'crash'; readonly error: string };
+  | { readonly kind: 'crash'; readonly error: string }
+  | { readonly kind: 'listen'; readonly code: string; readonly address: string; readonly error: string };
 
 /** What is known about one worker that failed to start. */
 export interface FailedStart {
@@ -85,12 +89,26 @@ export interface FailedStart {
   readonly stderr: readonly string[];
 }
 
+/** What the usual listen errors mean, in a few words. */
+const LISTEN_HINTS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'another process uses this address',
+  EACCES: 'not allowed: ports below 1024 need privileges',
+  EADDRNOTAVAIL: 'no interface on this machine has this address',
+};
+
+/** A failed listen in words: `could not listen on port 8000: EADDRINUSE (another process uses this address)`. */
+export function describeListenFailure(failure: { readonly code: string; readonly address: string }): string {
+  const hint = LISTEN_HINTS[failure.code];
+  return `could not listen on ${failure.address}: ${failure.code}${hint ? ` (${hint})` : ''}`;
+}
+
 /** Renders a failed start in words: `slot 1 (pid 4242) exited with code 1 before it was ready`. */
 export function describeFailedStart(start: FailedStart): string {
   const who = `slot ${start.slot}${start.pid === undefined ? '' : ` (pid ${start.pid})`}`;
   const f = start.failure;
   if (f.kind === 'timeout') return `${who} was not ready within ${f.afterMs} ms`;
   if (f.kind === 'crash') return `${who} had an uncaught exception (${f.error}) before it took over its slot`;
+  if (f.kind === 'listen') return `${who} ${describeListenFailure(f)}`;
   const how = f.signal ? `was killed by ${f.signal}` : `exited with code ${f.code ?? 'unknown'}`;
   return `${who} ${how} before it was ready`;
 }

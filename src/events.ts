@@ -1,7 +1,8 @@
 // The cluster's one event map: every event, its arguments and their meaning.
 import type { Address, Worker } from 'node:cluster';
 import type { ReloadError, SlotGeneration } from './errors.js';
-import type { ReloadStrategy } from './options.js';
+import type { ReadyWhen, ReloadStrategy } from './options.js';
+import type { RetireReason } from './protocol.js';
 
 /** Why a worker is being replaced while it still runs. */
 export type ReplaceReason =
@@ -38,6 +39,33 @@ export interface ReloadResult {
   readonly slots: readonly SlotGeneration[];
 }
 
+/** Sent with `cut`: what a retiring worker's deadline ended. */
+export interface CutInfo {
+  readonly slot: number;
+  readonly generation: number;
+  /** HTTP/1 requests whose response was still being written. */
+  readonly requests: number;
+  /** Connections still open (upgraded ones, such as WebSockets, included). */
+  readonly connections: number;
+  /** The deadline in force: `timeout`, in ms. */
+  readonly timeout: number;
+  /** Why the worker was leaving. */
+  readonly reason: RetireReason;
+}
+
+/** Sent with `slowStart`: a starting worker is taking long to become ready. */
+export interface SlowStart {
+  readonly slot: number;
+  readonly generation: number;
+  /** Since the fork, in ms. */
+  readonly waitedMs: number;
+  readonly readyWhen: ReadyWhen;
+  /** It has called `listen()` (and so may be serving already). */
+  readonly listened: boolean;
+  /** When it will count as a failed start (`readyTimeout`, in ms from the fork), or null for never. */
+  readonly readyTimeout: number | null;
+}
+
 /** Every event of a cluster, with its arguments. Events about one worker pass the worker first, as in recluster. */
 export interface ClusterEvents {
   /** A worker process was forked for `slot`. */
@@ -58,6 +86,10 @@ export interface ClusterEvents {
   respawn: [slot: number, delay: number, previous: Worker | null];
   /** A running worker is being replaced; it is stopped once its replacement is ready. */
   replace: [worker: Worker, reason: ReplaceReason];
+  /** A starting worker is still not ready a few seconds after its fork; it is logged with a hint. */
+  slowStart: [worker: Worker, info: SlowStart];
+  /** A retiring worker's deadline (`timeout`) ended requests or connections still under way. */
+  cut: [worker: Worker, info: CutInfo];
   /** A reload began (a reload asked for during another starts when that one ends). */
   reloadStart: [info: ReloadStart];
   /** A reload ended with every slot served by the new generation. */

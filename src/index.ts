@@ -15,7 +15,7 @@ export type {
   ResolvedWatch,
   WatchOptions,
 } from './options.js';
-export type { ClusterEvents, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason } from './events.js';
+export type { ClusterEvents, CutInfo, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
 export type { WorkerState } from './worker-handle.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';

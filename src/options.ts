@@ -48,6 +48,8 @@ export interface LogOptions {
   readonly respawns?: boolean;
   /** Failed reloads, with the reason. @default true */
   readonly reloads?: boolean;
+  /** Workers slow to become ready, and requests cut at a retiring worker's deadline, each with a hint. @default true */
+  readonly warnings?: boolean;
 }
 
 /** Options of `recluster(file, options)`. Every field is optional. */
@@ -70,7 +72,7 @@ export interface ClusterOptions {
   readonly args?: readonly string[];
   /** Node.js options for the worker processes, such as `--max-old-space-size=512`. @default [] */
   readonly execArgv?: readonly string[];
-  /** What to log; `false` logs nothing. @default { respawns: true, reloads: true } */
+  /** What to log; `false` logs nothing. @default { respawns: true, reloads: true, warnings: true } */
   readonly log?: LogOptions | false;
   /** Where log lines go. @default console */
   readonly logger?: Logger;
@@ -212,11 +214,11 @@ function env(value: unknown, name: string): Readonly<Record<string, string | und
 }
 
 function log(value: unknown, name: string): Readonly<Required<LogOptions>> {
-  if (value === false) return Object.freeze({ respawns: false, reloads: false });
+  if (value === false) return Object.freeze({ respawns: false, reloads: false, warnings: false });
   const input = plainObject(value, name);
-  warnUnknownKeys(input, ['respawns', 'reloads'], `${name}.`);
+  warnUnknownKeys(input, ['respawns', 'reloads', 'warnings'], `${name}.`);
   const read = (key: keyof LogOptions): boolean => (input[key] === undefined ? true : boolean(input[key], `${name}.${key}`));
-  return Object.freeze({ respawns: read('respawns'), reloads: read('reloads') });
+  return Object.freeze({ respawns: read('respawns'), reloads: read('reloads'), warnings: read('warnings') });
 }
 
 function logger(value: unknown, name: string): Logger {
@@ -321,7 +323,7 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
     readyWhen: pick('readyWhen', oneOf<ReadyWhen>('listening', 'started', 'ready'), 'listening'),
     args: pick('args', stringArray, Object.freeze([])),
     execArgv: pick('execArgv', stringArray, Object.freeze([])),
-    log: pick('log', log, Object.freeze({ respawns: true, reloads: true })),
+    log: pick('log', log, Object.freeze({ respawns: true, reloads: true, warnings: true })),
     logger: pick('logger', logger, console),
     readyTimeout: pick('readyTimeout', positiveDurationOrOff, 30_000),
     killTimeout: pick('killTimeout', duration, 5_000),

@@ -42,6 +42,25 @@ export interface CrashMessage {
   readonly error: { readonly name: string; readonly message: string; readonly stack: string | undefined };
 }
 
+/** A server in the worker failed to listen (EADDRINUSE, EACCES...), even if the app handled the error itself (Express 5 does): the worker cannot serve. */
+export interface ListenErrorMessage {
+  readonly cmd: 'qilin:listen-error';
+  readonly error: {
+    readonly code: string;
+    readonly message: string;
+    /** Where it tried: `127.0.0.1:8000`, `port 8000` (every address), or a socket path. */
+    readonly address: string;
+  };
+}
+
+/** The drain deadline ended connections still open, `requests` of them in the middle of a response. Sent just before the worker leaves. */
+export interface CutMessage {
+  readonly cmd: 'qilin:cut';
+  readonly requests: number;
+  readonly connections: number;
+  readonly reason: RetireReason;
+}
+
 /** Why a worker is retired. */
 export type RetireReason = 'reload' | 'replace' | 'shutdown' | 'scale' | 'crash';
 
@@ -54,14 +73,14 @@ export interface RetireMessage {
   readonly reason: RetireReason;
 }
 
-export type WorkerToPrimary = ReadyMessage | DisconnectMessage | HelloMessage | HeartbeatMessage | CrashMessage;
+export type WorkerToPrimary = ReadyMessage | DisconnectMessage | HelloMessage | HeartbeatMessage | CrashMessage | ListenErrorMessage | CutMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
 }
 
 /** Qilin's own messages, which are not passed on as `message` events. */
-export type InternalMessage = HelloMessage | HeartbeatMessage | CrashMessage | RetireMessage;
+export type InternalMessage = HelloMessage | HeartbeatMessage | CrashMessage | ListenErrorMessage | CutMessage | RetireMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

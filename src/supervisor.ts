@@ -2,17 +2,21 @@
 import type { Address, Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { SlotBackoff, healthyAfter } from './backoff.js';
-import { type FailedStart, type SlotGeneration, StartError, type StartFailure, describeFailedStart } from './errors.js';
+import { type FailedStart, type SlotGeneration, StartError, type StartFailure, describeFailedStart, describeListenFailure } from './errors.js';
 import type { ClusterEvents, ReadyDetail, ReplaceReason } from './events.js';
 import { forkWorker } from './fork.js';
 import type { ResolvedOptions } from './options.js';
 import { type CrashMessage, ENV, type InternalMessage, type RetireReason, isCommand, isInternalMessage } from './protocol.js';
 import { BatchFailure, BatchStart } from './reload/batch-start.js';
+import { describeCut, describeSlowStart } from './notices.js';
 import { formatDuration, formatSize } from './units.js';
 import { WorkerHandle } from './worker-handle.js';
 
 /** With `readyWhen: 'started'`, how long a worker must stay up after `online` to count as started. */
 export const STARTED_WINDOW = 1_000;
+
+/** How long after its fork a worker that is not ready yet is logged as slow to start, with a hint. */
+export const SLOW_START_NOTICE = 5_000;
 
 /** The longest time between two heartbeats of a worker, in ms. */
 const MAX_HEARTBEAT_INTERVAL = 10_000;
@@ -63,7 +67,7 @@ export interface SupervisorHost {
   /** False once the cluster was stopped: worker events are no longer passed on. */
   readonly emitting: boolean;
   emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void;
-  log(category: 'respawns' | 'reloads', line: string): void;
+  log(category: keyof ResolvedOptions['log'], line: string): void;
 }
 
 export class Supervisor {
@@ -168,6 +172,9 @@ export class Supervisor {
       const limit = options.readyTimeout;
       handle.setTimer('ready', limit, () => this.#startFailed(handle, { kind: 'timeout', afterMs: limit }));
     }
+    if (options.readyTimeout === null || options.readyTimeout > SLOW_START_NOTICE * 1.5) {
+      handle.setTimer('slow', SLOW_START_NOTICE, () => this.#slowStart(handle));
+    }
     this.#host.emit('fork', worker, slot.index, generation);
     return handle;
   }
@@ -204,6 +211,7 @@ export class Supervisor {
     handle.state = 'retiring';
     handle.clearTimer('ready');
     handle.clearTimer('started');
+    handle.clearTimer('slow');
     handle.clearTimer('healthy');
     const { timeout } = this.#options;
     if (!graceful || timeout === 0) {
@@ -365,6 +373,27 @@ export class Supervisor {
         if (limit !== null && handle.rss !== null && handle.rss > limit) this.#replace(handle, 'memory');
         break;
       }
+      case 'qilin:listen-error': {
+        const { error } = message;
+        if (!error || typeof error.code !== 'string') break;
+        const failure = { kind: 'listen', code: error.code, address: String(error.address), error: String(error.message) } as const;
+        // A worker that cannot listen serves nothing: a start (or a reload's worker, even one ready by another
+        // server) fails now, naming the error, rather than at readyTimeout. One already serving keeps serving.
+        if (handle.state === 'starting' || handle.heldBy) this.#startFailed(handle, failure);
+        else if (handle.state === 'ready') {
+          this.#host.log('warnings', `worker ${handle.pid ?? '?'} in slot ${handle.slot} ${describeListenFailure(failure)}; it keeps serving on its other servers`);
+        }
+        break;
+      }
+      case 'qilin:cut': {
+        const requests = Number(message.requests);
+        const connections = Number(message.connections);
+        if (!(connections > 0)) break;
+        const info = { slot: handle.slot, generation: handle.generation, requests: requests > 0 ? requests : 0, connections, timeout: this.#options.timeout, reason: message.reason };
+        this.#host.emit('cut', handle.worker, info);
+        this.#host.log('warnings', describeCut(handle.pid, info));
+        break;
+      }
       case 'qilin:crash':
         // A new worker receives connections once it listens, before it takes over its slot (a reload holds it
         // until the whole batch is ready). One that has not listened yet exits at once and fails as an exit.
@@ -383,10 +412,19 @@ export class Supervisor {
     handle.lastHeartbeat = performance.now();
     handle.clearTimer('ready');
     handle.clearTimer('started');
+    handle.clearTimer('slow');
     if (handle.heldBy) handle.heldBy.ready(handle);
     else this.promote(handle);
     handle.watchedBy?.ready(handle);
     this.#host.emit('ready', handle.worker, detail);
+  }
+
+  #slowStart(handle: WorkerHandle): void {
+    if (handle.state !== 'starting') return;
+    const { readyWhen, readyTimeout } = this.#options;
+    const info = { slot: handle.slot, generation: handle.generation, waitedMs: SLOW_START_NOTICE, readyWhen, listened: handle.listened, readyTimeout };
+    this.#host.emit('slowStart', handle.worker, info);
+    this.#host.log('warnings', describeSlowStart(handle.pid, info));
   }
 
   #terminateProcess(handle: WorkerHandle): void {
@@ -418,6 +456,7 @@ export class Supervisor {
     handle.state = 'retiring';
     handle.clearTimer('ready');
     handle.clearTimer('started');
+    handle.clearTimer('slow');
     handle.clearTimer('healthy');
     handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
   }

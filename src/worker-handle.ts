@@ -13,7 +13,7 @@ import { MAX_TIMER } from './units.js';
  */
 export type WorkerState = 'starting' | 'ready' | 'retiring' | 'exited';
 
-type TimerName = 'ready' | 'started' | 'healthy' | 'term' | 'kill' | 'disconnected';
+type TimerName = 'ready' | 'started' | 'slow' | 'healthy' | 'term' | 'kill' | 'disconnected';
 
 const noop = (): void => {};
 

@@ -134,7 +134,12 @@ describe('reload', () => {
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     process.on('SIGUSR2', cluster.reload);
+    // Node 24's test runner turns on diagnostic reports on SIGUSR2 in the test process (`node --test` alone does
+    // this), which would write a report.*.json into the checkout for each signal sent below.
+    const reportOnSignal = process.report.reportOnSignal;
+    process.report.reportOnSignal = false;
     t.after(() => {
+      process.report.reportOnSignal = reportOnSignal;
       process.off('SIGUSR2', cluster.reload);
       process.off('unhandledRejection', onUnhandled);
     });

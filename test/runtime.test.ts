@@ -192,6 +192,47 @@ function upgrade(port: number): Promise<net.Socket> {
   });
 }
 
+describe('requests cut at the deadline', () => {
+  it('are logged in one line, with the timeout in force and how to raise it, and in a cut event', { timeout: 30_000 }, async (t) => {
+    const logger = memoryLogger();
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 1, timeout: 0.5, logger, log: { respawns: false, reloads: false } });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const [old] = cluster.activeWorkers();
+    const began = nextEvent(cluster, 'message', (_w, message) => (message as { event?: string }).event === 'slow-request');
+    const slow = get(port, '/slow?ms=3000').then(
+      () => 'answered',
+      (error: Error) => error.message,
+    );
+    await began;
+    const cut = nextEvent(cluster, 'cut');
+    await cluster.reload();
+    const [worker, info] = await cut;
+    assert.equal(worker, old);
+    assert.deepEqual(info, { slot: 0, generation: 0, requests: 1, connections: 1, timeout: 500, reason: 'reload' });
+    assert.notEqual(await slow, 'answered');
+    assert.deepEqual(logger.lines, [
+      `qilin: worker ${old?.process.pid} in slot 0 reached its 500 ms deadline (\`timeout\`) with 1 request under way on 1 open connection: cut. ` +
+        'Raise `timeout` if requests (or WebSocket sessions) may take longer',
+    ]);
+  });
+
+  it('are not reported when every request finished in time', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 1, timeout: 5 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const cuts: unknown[] = [];
+    cluster.on('cut', (...args) => cuts.push(args));
+    const began = nextEvent(cluster, 'message', (_w, message) => (message as { event?: string }).event === 'slow-request');
+    const slow = get(port, '/slow?ms=300');
+    await began;
+    const [old] = cluster.activeWorkers();
+    const exited = nextEvent(cluster, 'exit', (w) => w === old);
+    await cluster.reload();
+    assert.equal((await slow).status, 200);
+    await exited;
+    assert.deepEqual(cuts, []);
+  });
+});
+
 describe('upgraded sockets', () => {
   it('are left to the app: a hook that closes them lets the worker leave early', { timeout: 30_000 }, async (t) => {
     const cluster = testCluster(t, 'holds-upgraded-socket.cjs', { workers: 1, timeout: 20, env: { CLOSE_ON_SHUTDOWN: '1' } });

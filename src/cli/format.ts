@@ -1,6 +1,11 @@
 // The command's log lines: one per lifecycle event, human-readable or JSON, from plain data (no process I/O here).
 import path from 'node:path';
+import type { CutInfo, SlowStart } from '../events.js';
+import { type OptionNames, describeCut, describeSlowStart } from '../notices.js';
 import { formatDuration } from '../units.js';
+
+/** The command's names for the options its hints mention. */
+const FLAG_NAMES: OptionNames = { timeout: '`--timeout`', readyWhen: '`--ready-when`', readyTimeout: '`--ready-timeout`' };
 
 /** Every event the command reports, as plain data. */
 export type LogEvent =
@@ -18,6 +23,8 @@ export type LogEvent =
       readonly retired: boolean;
     }
   | { readonly event: 'respawn'; readonly slot: number; readonly delayMs: number }
+  | ({ readonly event: 'slowStart'; readonly pid: number | null } & SlowStart)
+  | ({ readonly event: 'cut'; readonly pid: number | null } & CutInfo)
   | { readonly event: 'replace'; readonly slot: number | null; readonly pid: number | null; readonly reason: string }
   | { readonly event: 'reloadStart'; readonly generation: number; readonly strategy: string; readonly slots: number }
   | { readonly event: 'reloadProgress'; readonly generation: number; readonly ready: number; readonly slots: number }
@@ -123,6 +130,10 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
     }
     case 'respawn':
       return { level: 'warn', message: `slot ${e.slot}: respawning in ${formatDuration(e.delayMs)}` };
+    case 'slowStart':
+      return { level: 'warn', message: describeSlowStart(e.pid ?? undefined, e, FLAG_NAMES) };
+    case 'cut':
+      return { level: 'warn', message: describeCut(e.pid ?? undefined, e, FLAG_NAMES) };
     case 'replace':
       return {
         level: 'warn',

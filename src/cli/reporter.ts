@@ -42,6 +42,8 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
     });
   });
   cluster.on('respawn', (slot, delay) => log({ event: 'respawn', slot, delayMs: delay }));
+  cluster.on('slowStart', (worker, info) => log({ event: 'slowStart', pid: pid(worker), ...info }));
+  cluster.on('cut', (worker, info) => log({ event: 'cut', pid: pid(worker), ...info }));
   cluster.on('replace', (worker, reason) => log({ event: 'replace', slot: known.get(worker)?.slot ?? null, pid: pid(worker), reason }));
   cluster.on('reloadStart', (info) => {
     reload = { generation: info.generation, slots: info.slots, ready: 0 };

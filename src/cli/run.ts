@@ -222,7 +222,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
         log({ event: 'started', workers: cluster.activeWorkers().length, durationMs: Date.now() - startedAt });
       } else if (outcome !== 'stopped' && !signals.stopping) {
         const reason = outcome instanceof Error ? outcome.message : String(outcome);
-        fatal(`cannot start ${path.relative(cwd, plan.app) || plan.app}: ${reason}`);
+        const relative = path.relative(cwd, plan.app);
+        fatal(`cannot start ${relative && !relative.startsWith('..') ? relative : plan.app}: ${reason}`);
         await signals.terminate();
         return EXIT.failed;
       }

@@ -26,6 +26,12 @@ interface IdleMark {
   bytesRead: number;
 }
 
+/** What a deadline ended: open connections (upgraded ones, such as WebSockets, included), and HTTP/1 requests still being answered on them. */
+export interface Cut {
+  requests: number;
+  connections: number;
+}
+
 /** How often a draining worker checks whether its connections are done. */
 const DRAIN_TICK = 25;
 /** How long a connection must have been idle, once retirement has begun, before it is closed: a client that has just sent a request on it gets its answer. */
@@ -172,19 +178,23 @@ export class ServerRegistry {
     });
   }
 
-  /** Waits until every connection, upgraded ones included, has closed, or until `deadline`; then destroys what is left. */
-  async settle(deadline: number): Promise<void> {
+  /** Waits until every connection, upgraded ones included, has closed, or until `deadline`; then destroys what is left and says what that was. */
+  async settle(deadline: number): Promise<Cut> {
     await this.#until(deadline, () => [...this.#servers.values()].every((t) => t.sockets.size === 0 && t.sessions.size === 0));
-    this.destroyAll();
+    return this.destroyAll();
   }
 
-  /** Destroys every connection left, for the deadline. */
-  destroyAll(): void {
+  /** Destroys every connection left, for the deadline; returns how many there were, and how many of them had a request under way. */
+  destroyAll(): Cut {
+    const cut = { requests: 0, connections: 0 };
     for (const tracked of this.#servers.values()) {
+      cut.connections += tracked.sockets.size;
+      for (const socket of tracked.httpSockets) if (!socket.destroyed && responseOn(socket) !== null) cut.requests += 1;
       for (const session of tracked.sessions) session.destroy();
       for (const socket of tracked.sockets) socket.destroy();
       for (const socket of tracked.httpSockets) socket.destroy();
     }
+    return cut;
   }
 
   #stopAccepting(tracked: Tracked): void {

@@ -11,14 +11,66 @@ const state = sharedState();
 const MEMORY_CHECK_INTERVAL = 1_000;
 const servers = new ServerRegistry();
 let retiring = false;
+/** The app has called `listen()`: from then on it may be serving requests. */
+let listened = false;
 
-function send(message: object): void {
-  if (typeof process.send !== 'function' || !process.connected) return;
-  try {
-    process.send(message, undefined, undefined, () => {});
-  } catch {
-    // The primary has gone; the worker exits on its own when the channel closes.
+/** Sends a message to the primary; resolves once it is written (or could not be), so a worker about to exit can wait for it. */
+function send(message: object): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof process.send !== 'function' || !process.connected) return resolve();
+    try {
+      process.send(message, undefined, undefined, () => resolve());
+    } catch {
+      // The primary has gone; the worker exits on its own when the channel closes.
+      resolve();
+    }
+  });
+}
+
+/** Where a failed listen tried, in words: `127.0.0.1:8000`, `[::1]:8000`, `port 8000` (every address), or a socket path. */
+function listenAddress(error: { address?: unknown; port?: unknown }): string {
+  const { address, port } = error;
+  if (typeof port === 'number' && port >= 0) {
+    if (typeof address !== 'string' || address === '') return `port ${port}`;
+    return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
   }
+  return typeof address === 'string' && address !== '' ? address : 'its address';
+}
+
+const watchedForListenErrors = new WeakSet<net.Server>();
+
+/**
+ * Tells the primary when `server` fails to listen. Apps often handle that error themselves (Express 5 passes
+ * it to the listen callback, which then prints "listening" regardless), and the worker would then sit there,
+ * up but serving nothing, until readyTimeout. The error is seen where the server emits it, so an app without
+ * an 'error' listener still gets the throw it would get anyway.
+ */
+function reportListenErrors(server: net.Server): void {
+  if (watchedForListenErrors.has(server)) return;
+  watchedForListenErrors.add(server);
+  const emit = server.emit;
+  // `arguments` rather than rest parameters: this runs for every event of the server, and must not allocate.
+  server.emit = function emitWatched(this: net.Server, event: string | symbol, error?: unknown): boolean {
+    if (event === 'error' && error instanceof Error) {
+      const failure = error as NodeJS.ErrnoException & { address?: unknown; port?: unknown };
+      if ((failure.syscall === 'listen' || failure.syscall === 'bind') && typeof failure.code === 'string') {
+        void send({ cmd: 'qilin:listen-error', error: { code: failure.code, message: failure.message, address: listenAddress(failure) } });
+      }
+    }
+    return Reflect.apply(emit, this, arguments) as boolean;
+  } as typeof server.emit;
+}
+
+/**
+ * A SyntaxError raised while Node compiled a module (every frame of its stack is in Node's own modules). Node stores the
+ * file, line and a caret on such an error, and prints them only when the error reaches its own fatal
+ * handler; `inspect()` cannot show them.
+ */
+function isCompileError(error: unknown): boolean {
+  if (!(error instanceof SyntaxError) || typeof error.stack !== 'string') return false;
+  const frames = error.stack.split('\n').filter((line) => /^\s+at /.test(line));
+  // `at fn (node:internal/...:1:2)` or `at node:internal/...:1:2`: the location is one of Node's own modules.
+  return frames.every((line) => /^\s+at (?:.*\()?node:/.test(line));
 }
 
 function readNumber(name: string, fallback: number): number {
@@ -38,7 +90,9 @@ async function retire(reason: RetireReason, deadlineMs: number): Promise<void> {
   const deadline = now() + deadlineMs;
   await servers.drain(deadline);
   await runShutdownHooks(reason, deadline);
-  await servers.settle(deadline);
+  const cut = await servers.settle(deadline);
+  // The primary logs this: a request cut at the deadline is otherwise an empty reply nobody hears about.
+  if (cut.connections > 0) await Promise.race([send({ cmd: 'qilin:cut', ...cut, reason }), new Promise((resolve) => setTimeout(resolve, 100))]);
   if (reason === 'crash') {
     process.exit(1);
   }
@@ -55,7 +109,9 @@ function install(): void {
   // Every server that listens in this worker is tracked, whatever created it (http, https, http2, express, fastify...).
   const listen = net.Server.prototype.listen;
   net.Server.prototype.listen = function patchedListen(this: net.Server, ...args: unknown[]) {
+    listened = true;
     servers.track(this);
+    reportListenErrors(this);
     return (listen as (...a: unknown[]) => net.Server).apply(this, args);
   } as typeof listen;
 
@@ -72,15 +128,25 @@ function install(): void {
   });
 
   // One bad request should not cut every other request on this worker: report, stop accepting, finish the rest, exit 1.
-  process.on('uncaughtException', (error: unknown, origin: string) => {
+  process.on('uncaughtException', function onUncaught(error: unknown, origin: string) {
     if (process.listenerCount('uncaughtException') > 1) return; // The app handles its own.
+    if (!listened && isCompileError(error)) {
+      // The app's code does not compile (an ESM syntax error comes as a rejection): nothing is served yet, so
+      // there is nothing to contain. Handing the error back to Node prints what plain node prints, the file,
+      // line and caret included, and exits 1, which the primary reports as a failed start with those lines.
+      process.off('uncaughtException', onUncaught);
+      process.nextTick(() => {
+        throw error;
+      });
+      return;
+    }
     process.stderr.write(`${origin === 'unhandledRejection' ? 'Unhandled rejection' : 'Uncaught exception'} in worker ${process.pid}: ${inspect(error)}\n`);
     if (retiring) {
       process.exitCode = 1;
       return;
     }
     const err = error instanceof Error ? error : new Error(String(error));
-    send({ cmd: 'qilin:crash', error: { name: err.name, message: err.message, stack: err.stack } });
+    void send({ cmd: 'qilin:crash', error: { name: err.name, message: err.message, stack: err.stack } });
     void retire('crash', readNumber(ENV.timeout, 1_000));
   });
 
@@ -88,7 +154,7 @@ function install(): void {
   // Costs), so they are sparse. Memory is read locally every second and reported only when above maxMemory.
   const interval = readNumber(ENV.heartbeatInterval, 0);
   const maxMemory = readNumber(ENV.maxMemory, 0);
-  const beat = (rss: number = process.memoryUsage.rss()): void => send({ cmd: 'qilin:heartbeat', rss });
+  const beat = (rss: number = process.memoryUsage.rss()): void => void send({ cmd: 'qilin:heartbeat', rss });
   if (interval > 0) setInterval(beat, interval).unref();
   if (maxMemory > 0) {
     setInterval(() => {
@@ -98,7 +164,7 @@ function install(): void {
   }
   if (interval > 0 || maxMemory > 0) beat();
 
-  send({ cmd: 'qilin:hello' });
+  void send({ cmd: 'qilin:hello' });
 }
 
 if (cluster.isWorker && typeof process.send === 'function' && !state.runtime) install();

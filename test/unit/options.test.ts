@@ -31,7 +31,7 @@ describe('options', () => {
     assert.equal(o.readyWhen, 'listening');
     assert.deepEqual(o.args, []);
     assert.deepEqual(o.execArgv, []);
-    assert.deepEqual(o.log, { respawns: true, reloads: true });
+    assert.deepEqual(o.log, { respawns: true, reloads: true, warnings: true });
     assert.equal(o.logger, console);
     assert.equal(o.readyTimeout, 30_000);
     assert.equal(o.killTimeout, 5_000);
@@ -67,7 +67,7 @@ describe('options', () => {
     assert.equal(o.readyTimeout, null);
     assert.equal(o.heartbeatTimeout, null);
     assert.equal(o.maxMemory, null);
-    assert.deepEqual(o.log, { respawns: false, reloads: false });
+    assert.deepEqual(o.log, { respawns: false, reloads: false, warnings: false });
   });
 
   it('reads memory sizes with units', () => {

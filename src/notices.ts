@@ -1,0 +1,38 @@
+// The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline), shared by the library's log and the command's.
+import type { CutInfo, SlowStart } from './events.js';
+import { formatDuration } from './units.js';
+
+/** How to name an option in a hint: the library's `timeout`, the command's `--timeout`. */
+export type OptionNames = Readonly<Record<'timeout' | 'readyWhen' | 'readyTimeout', string>>;
+
+export const LIBRARY_NAMES: OptionNames = { timeout: '`timeout`', readyWhen: '`readyWhen`', readyTimeout: '`readyTimeout`' };
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** `worker 4242 in slot 1 was not ready after 5 seconds: it has not called listen() yet ...`. */
+export function describeSlowStart(pid: number | undefined, info: SlowStart, names: OptionNames = LIBRARY_NAMES): string {
+  const who = `worker ${pid ?? '?'} in slot ${info.slot}`;
+  let waiting: string;
+  if (info.readyWhen === 'ready') {
+    waiting =
+      `it has not sent {cmd: 'ready'} or called ready() from qilin/worker yet (${names.readyWhen} is 'ready')` +
+      (info.listened ? ', although it listens' : '');
+  } else if (info.readyWhen === 'listening') {
+    waiting =
+      `it has not called listen() yet (${names.readyWhen} is 'listening'); ` +
+      `an app that does not listen, or listens only after other work, should use ${names.readyWhen} 'ready' and call ready()`;
+  } else {
+    waiting = 'its process has not come online yet';
+  }
+  const deadline = info.readyTimeout === null ? `it has no ${names.readyTimeout}` : `it counts as failed at ${formatDuration(info.readyTimeout)} (${names.readyTimeout})`;
+  return `${who} is not ready after ${formatDuration(info.waitedMs)}: ${waiting}; ${deadline}`;
+}
+
+/** `worker 4242 in slot 1 reached its 1 second deadline (timeout) with 1 request under way on 1 open connection: cut; ...`. */
+export function describeCut(pid: number | undefined, info: CutInfo, names: OptionNames = LIBRARY_NAMES): string {
+  const what = info.requests > 0 ? `${plural(info.requests, 'request')} under way on ${plural(info.connections, 'open connection')}` : plural(info.connections, 'open connection');
+  return (
+    `worker ${pid ?? '?'} in slot ${info.slot} reached its ${formatDuration(info.timeout)} deadline (${names.timeout}) with ${what}: cut. ` +
+    `Raise ${names.timeout} if requests (or WebSocket sessions) may take longer`
+  );
+}
