@@ -2,7 +2,7 @@
 import { defineConfig } from 'tsup';
 
 const common = {
-  target: 'node20',
+  target: 'node22',
   platform: 'node',
   sourcemap: true,
   shims: true,
