@@ -17,6 +17,7 @@ export type {
 } from './options.js';
 export type { ClusterEvents, CutInfo, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
 export type { WorkerState } from './worker-handle.js';
+export { DEFAULT_WATCH_EXTENSIONS } from './options.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';
 export type { AdminOptions, ResolvedAdminOptions } from './admin/options.js';

@@ -15,7 +15,7 @@ export type ReadyWhen = 'listening' | 'started' | 'ready';
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';
 
-/** Files or folders to watch, and how: any change, after a quiet period, reloads the cluster once. */
+/** Files or folders to watch, and how: a change to a code or config file, after a quiet period, reloads the cluster once. */
 export interface WatchOptions {
   /** Files or folders to watch (folders recursively), relative to the primary's working directory. */
   readonly paths: string | readonly string[];
@@ -23,19 +23,35 @@ export interface WatchOptions {
   readonly delay?: Duration;
   /** Globs of paths not to watch, added to the defaults (`node_modules` and entries starting with a dot). @default [] */
   readonly ignore?: string | readonly string[];
+  /**
+   * Which files under a watched folder count, by the end of their name (`'js'`, `'.hbs'`, `'d.ts'`): these
+   * replace the defaults; `'*'` counts every file. A watched path that is a file always counts. Log files and
+   * the primary's own stdout and stderr never do. @default DEFAULT_WATCH_EXTENSIONS
+   */
+  readonly extensions?: string | readonly string[];
 }
 
-/** The `watch` option once resolved: absolute paths, the delay in milliseconds, and every ignore glob (defaults first). */
+/** The `watch` option once resolved: absolute paths, the delay in milliseconds, every ignore glob (defaults first), and the extensions. */
 export interface ResolvedWatch {
   readonly paths: readonly string[];
   readonly delay: number;
   readonly ignore: readonly string[];
+  /** Lower case, without the leading dot; null when every file counts (`'*'`). */
+  readonly extensions: readonly string[] | null;
 }
 
 /** Default quiet period of the file watcher, in milliseconds. */
 export const DEFAULT_WATCH_DELAY = 500;
 /** What the file watcher never watches unless named as a watched path itself: node_modules and dot-entries. */
 export const DEFAULT_IGNORE: readonly string[] = Object.freeze(['node_modules', '.*']);
+/**
+ * The files under a watched folder whose change reloads by default: what a Node.js server loads once at
+ * start (code, and config it reads with require or a parser). Not templates, styles or static files: a
+ * server reads those per request or serves them as they are, so a change needs no reload.
+ */
+export const DEFAULT_WATCH_EXTENSIONS: readonly string[] = Object.freeze([
+  'js', 'mjs', 'cjs', 'jsx', 'ts', 'mts', 'cts', 'tsx', 'json', 'json5', 'yaml', 'yml', 'toml',
+]);
 
 /** A console-compatible logger: only `log` is required, as in recluster. */
 export interface Logger {
@@ -99,8 +115,9 @@ export interface ClusterOptions {
   /** Load Qilin's worker runtime into every worker (graceful draining, heartbeats, crash containment). @default true */
   readonly runtime?: boolean;
   /**
-   * Reload when files change: a path or paths to watch, or `{ paths, delay, ignore }`. A burst of changes
-   * reloads once, `delay` after the last one. `node_modules` and dot-entries are ignored. @default false
+   * Reload when files change: a path or paths to watch, or `{ paths, delay, ignore, extensions }`. A burst of
+   * changes to code and config files reloads once, `delay` after the last one. `node_modules`, dot-entries,
+   * log files and the primary's own output are ignored. @default false
    */
   readonly watch?: string | readonly string[] | WatchOptions | false;
   /** The admin HTTP interface in the primary (status, reload, stop, scale, metrics); see docs/admin.md. @default false */
@@ -245,11 +262,27 @@ function stringOrStrings(value: unknown, name: string): readonly string[] {
   return stringArray(value, name);
 }
 
+const EXTENSION = /^(?:\*?\.)?([^\s/\\*,]+)$/;
+
+/** `'js'`, `'.JS'`, `'*.js'` and `'d.ts'` become `js` and `d.ts`; `'*'` anywhere in the list (null) counts every file. */
+function extensions(value: unknown, name: string): readonly string[] | null {
+  const given = stringOrStrings(value, name);
+  if (given.length === 0) throw new InvalidOptionError(name, "one or more extensions such as 'js', or '*' for every file", value);
+  if (given.includes('*')) return null;
+  return Object.freeze(
+    given.map((ext, index) => {
+      const match = EXTENSION.exec(ext.trim());
+      if (!match) throw new InvalidOptionError(`${name}[${index}]`, "an extension such as 'js' or '.js', or '*' for every file", ext);
+      return (match[1] as string).toLowerCase();
+    }),
+  );
+}
+
 function watch(value: unknown, name: string): ResolvedWatch | null {
   if (value === false) return null;
   const input: Record<string, unknown> =
     typeof value === 'string' || Array.isArray(value) ? { paths: value } : plainObject(value, name);
-  warnUnknownKeys(input, ['paths', 'delay', 'ignore'], `${name}.`);
+  warnUnknownKeys(input, ['paths', 'delay', 'ignore', 'extensions'], `${name}.`);
   const paths = input.paths === undefined ? [] : stringOrStrings(input.paths, `${name}.paths`);
   if (paths.length === 0 || paths.some((p) => p === '')) {
     throw new InvalidOptionError(`${name}.paths`, 'one or more non-empty paths', input.paths);
@@ -259,6 +292,7 @@ function watch(value: unknown, name: string): ResolvedWatch | null {
     paths: Object.freeze(paths.map((p) => path.resolve(p))),
     delay: input.delay === undefined ? DEFAULT_WATCH_DELAY : duration(input.delay, `${name}.delay`),
     ignore: Object.freeze([...DEFAULT_IGNORE, ...ignore]),
+    extensions: input.extensions === undefined ? DEFAULT_WATCH_EXTENSIONS : extensions(input.extensions, `${name}.extensions`),
   });
 }
 

@@ -1,10 +1,11 @@
 // The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
-import { statSync } from 'node:fs';
+import { fstatSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster, ClusterService } from './cluster.js';
-import type { ResolvedWatch } from './options.js';
+import { DEFAULT_WATCH_EXTENSIONS, type ResolvedWatch } from './options.js';
+import { type FileIdentity, type FileStats, changeMatcher, isOutputFile, outputFiles } from './watch-filter.js';
 
 /** Events of a FileWatcher. */
 export interface FileWatcherEvents {
@@ -99,7 +100,55 @@ function inodeOf(file: string): number | null {
 }
 
 /**
- * Watches files and folders with chokidar and reloads the cluster once after each burst of changes.
+ * The files the primary's stdout and stderr are written to, when they are files (`qilin --watch . app.js >
+ * out.txt`), which workers write to as well unless silent: a change to one is the process's own output, and
+ * reloading on it would reload forever. Known by device and inode, which need no /proc and hold through
+ * symlinks and renames.
+ */
+class OwnOutput {
+  readonly #files: FileIdentity[];
+  /** Paths seen to be one of them: the removal of one (a log rotated away) cannot be stat'ed, and does not count either. */
+  readonly #paths = new Set<string>();
+
+  constructor() {
+    this.#files = outputFiles([1, 2].map((fd) => fstatOf(fd)));
+    // Where /proc tells the paths at once (Linux), a removal before any write is known too.
+    for (const fd of [1, 2]) {
+      try {
+        this.has(readlinkSync(`/proc/self/fd/${fd}`));
+      } catch {
+        // No /proc, or not a path: the files are found by their inode as they change.
+      }
+    }
+  }
+
+  /** True if `file` is one of the primary's output files. */
+  has(file: string): boolean {
+    if (this.#files.length === 0) return false;
+    if (this.#paths.has(file)) return true;
+    let stats: FileIdentity | undefined;
+    try {
+      stats = statSync(file, { bigint: true, throwIfNoEntry: false });
+    } catch {
+      return false; // Gone or unreadable by now (ENOTDIR, EACCES): not a file this process writes to.
+    }
+    if (!stats || !isOutputFile(stats, this.#files)) return false;
+    this.#paths.add(file);
+    return true;
+  }
+}
+
+function fstatOf(fd: number): FileStats | undefined {
+  try {
+    return fstatSync(fd, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Watches files and folders with chokidar and reloads the cluster once after each burst of changes to the
+ * files that count (watch-filter.ts): code and config files, never log files or the primary's own output.
  * Attach it with `cluster.attach(new FileWatcher(options))`; `recluster(file, { watch })` does that.
  * Its `error` events are passed on to the cluster's `error` event.
  */
@@ -122,7 +171,7 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
     // Loaded here rather than at the top, so a primary that watches nothing never loads chokidar or picomatch.
     const [{ watch }, { ignoreMatcher }] = await Promise.all([import('chokidar'), import('./watch-ignore.js')]);
     if (this.#stopped) return;
-    const { paths, delay, ignore } = this.options;
+    const { paths, delay, ignore, extensions } = this.options;
     const quiet = new QuietPeriod(delay, (files) => {
       if (this.#stopped) return;
       this.emit('change', files);
@@ -133,7 +182,12 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
     const ignored = ignoreMatcher(paths, ignore);
     const watcher = watch([...paths], { ignoreInitial: true, ignored, persistent: true });
     this.#watcher = watcher;
-    watcher.on('all', (_event, file) => quiet.touch(file));
+    // A ResolvedWatch made by hand without `extensions` gets the defaults, as the pipeline would give.
+    const counts = changeMatcher(paths, extensions === undefined ? DEFAULT_WATCH_EXTENSIONS : extensions);
+    const output = new OwnOutput();
+    watcher.on('all', (event, file) => {
+      if (counts(file, event === 'addDir' || event === 'unlinkDir') && !output.has(file)) quiet.touch(file);
+    });
     // chokidar stops watching a watched folder once it is removed, so a build that recreates it (`rm -rf dist
     // && tsc`) would go unseen. Watching it again makes chokidar wait for it to come back.
     const folders = new RootFolders(paths);

@@ -35,6 +35,7 @@ const FLAGS = {
   watch: { type: 'string', multiple: true },
   'watch-delay': { type: 'string' },
   ignore: { type: 'string', multiple: true },
+  'watch-ext': { type: 'string', multiple: true },
   config: { type: 'string', short: 'c' },
   'log-format': { type: 'string' },
   // --admin, --admin-user, --admin-password, --admin-token, --admin-public-health: the same as the library's `admin` keys.
@@ -209,6 +210,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (values.ignore !== undefined) {
     watch.ignore = values.ignore;
     origins.set('watch.ignore', { kind: 'flag', flag: '--ignore' });
+  }
+  if (values['watch-ext'] !== undefined) {
+    // `--watch-ext js,ts,hbs`, or the flag repeated; an empty list is left for the pipeline to refuse.
+    watch.extensions = values['watch-ext'].flatMap((list) => list.split(',')).map((ext) => ext.trim()).filter((ext) => ext !== '');
+    origins.set('watch.extensions', { kind: 'flag', flag: '--watch-ext' });
   }
   if (Object.keys(watch).length > 0) settings.watch = watch;
 

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
 import { CliError } from './errors.js';
 import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
-import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, type WatchSettings } from './settings.js';
+import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings.js';
 
 /** Config files looked for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['qilin.config.json', 'qilin-daemon.json'] as const;
@@ -107,13 +107,13 @@ export function readQilinConfig(file: string, raw: Record<string, unknown>): Sou
       } else if (typeof value === 'object' && value !== null) {
         const watch: WatchSettings = {};
         for (const [part, partValue] of Object.entries(value as Record<string, unknown>)) {
-          if (part !== 'paths' && part !== 'delay' && part !== 'ignore') throw unknownKey(file, `watch.${part}`, ['paths', 'delay', 'ignore'], 'qilin.config');
-          watch[part] = part === 'paths' ? strings(file, 'watch.paths', partValue).map((p) => path.resolve(dir, p)) : partValue;
+          if (!(WATCH_KEYS as readonly string[]).includes(part)) throw unknownKey(file, `watch.${part}`, WATCH_KEYS, 'qilin.config');
+          watch[part as (typeof WATCH_KEYS)[number]] = part === 'paths' ? strings(file, 'watch.paths', partValue).map((p) => path.resolve(dir, p)) : partValue;
           origins.set(`watch.${part}`, from(`watch.${part}`));
         }
         settings.watch = watch;
       } else {
-        throw configError(file, `expected \`watch\` to be a path, paths, { paths, delay, ignore } or false, got ${describeValue(value)}`);
+        throw configError(file, `expected \`watch\` to be a path, paths, { paths, delay, ignore, extensions } or false, got ${describeValue(value)}`);
       }
       origins.set('watch', from('watch'));
       continue;

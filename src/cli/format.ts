@@ -2,6 +2,7 @@
 import path from 'node:path';
 import type { CutInfo, SlowStart } from '../events.js';
 import { type OptionNames, describeCut, describeSlowStart } from '../notices.js';
+import { DEFAULT_WATCH_EXTENSIONS } from '../options.js';
 import { formatDuration } from '../units.js';
 
 /** The command's names for the options its hints mention. */
@@ -30,7 +31,13 @@ export type LogEvent =
   | { readonly event: 'reloadProgress'; readonly generation: number; readonly ready: number; readonly slots: number }
   | { readonly event: 'reloadEnd'; readonly generation: number; readonly durationMs: number }
   | { readonly event: 'reloadFailed'; readonly generation: number; readonly reason: string }
-  | { readonly event: 'watching'; readonly paths: readonly string[]; readonly delayMs: number }
+  | {
+      readonly event: 'watching';
+      readonly paths: readonly string[];
+      readonly delayMs: number;
+      /** The extensions that count, or null for every file. */
+      readonly extensions: readonly string[] | null;
+    }
   | { readonly event: 'filesChanged'; readonly files: readonly string[] }
   | { readonly event: 'signal'; readonly signal: string; readonly action: SignalAction; readonly workers?: number }
   | { readonly event: 'scaled'; readonly workers: number }
@@ -71,6 +78,16 @@ function elapsed(ms: number): string {
 
 function pidText(pid: number | null): string {
   return pid === null ? 'pid ?' : `pid ${pid}`;
+}
+
+/** Which files the watcher counts: `code and config files` (the defaults), `every file`, or `.js and .hbs files`. */
+function watchedFiles(extensions: readonly string[] | null): string {
+  if (extensions === null) return 'every file';
+  if (extensions.length === DEFAULT_WATCH_EXTENSIONS.length && extensions.every((ext, i) => ext === DEFAULT_WATCH_EXTENSIONS[i])) {
+    return 'code and config files';
+  }
+  const named = extensions.map((ext) => `.${ext}`);
+  return `${named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named.at(-1) as string}` : named[0]} files`;
 }
 
 function listFiles(files: readonly string[], cwd: string): string {
@@ -148,7 +165,9 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
     case 'reloadFailed':
       return { level: 'error', message: `reload to generation ${e.generation} failed: ${e.reason}` };
     case 'watching':
-      return info(`watching ${e.paths.map((p) => path.relative(cwd, p) || '.').join(', ')} (reload ${formatDuration(e.delayMs)} after the last change)`);
+      return info(
+        `watching ${e.paths.map((p) => path.relative(cwd, p) || '.').join(', ')} (${watchedFiles(e.extensions)}; reload ${formatDuration(e.delayMs)} after the last change)`,
+      );
     case 'filesChanged':
       return info(`${e.files.length} file${e.files.length === 1 ? '' : 's'} changed (${listFiles(e.files, cwd)}): reloading`);
     case 'signal':

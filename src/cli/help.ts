@@ -26,6 +26,8 @@ Options:
       --watch <path>         Reload when a file under this path changes (repeatable: files or folders)
       --watch-delay <d>      Quiet period after the last change before the reload (default: 500ms)
       --ignore <glob>        Do not watch matching paths (repeatable); node_modules and dot-entries are never watched
+      --watch-ext <list>     Extensions whose changes reload, replacing the defaults: js,ts,hbs, or '*' for every file
+                             (default: js,mjs,cjs,jsx,ts,mts,cts,tsx,json,json5,yaml,yml,toml; never log files or qilin's own output)
   -c, --config <file>        Read settings from a .json, .js or .mjs file (default: ./qilin.config.json or ./qilin-daemon.json)
       --log-format <f>       human | json: one line per event, as text or JSON lines (default: human)
       --admin <address>      Open the admin HTTP interface on a port (127.0.0.1), host:port or unix:/path

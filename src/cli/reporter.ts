@@ -63,7 +63,7 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
     log({ event: 'error', message: error.message });
   });
   if (watcher) {
-    watcher.on('ready', (paths) => log({ event: 'watching', paths, delayMs: watcher.options.delay }));
+    watcher.on('ready', (paths) => log({ event: 'watching', paths, delayMs: watcher.options.delay, extensions: watcher.options.extensions }));
     watcher.on('change', (files) => log({ event: 'filesChanged', files }));
     watcher.on('error', (error) => log({ event: 'warning', message: `file watcher: ${error.message}` }));
   }

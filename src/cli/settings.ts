@@ -16,7 +16,11 @@ export interface WatchSettings {
   paths?: unknown;
   delay?: unknown;
   ignore?: unknown;
+  extensions?: unknown;
 }
+
+/** The keys of a config file's `watch` object, as the library's `watch` option has them. */
+export const WATCH_KEYS = ['paths', 'delay', 'ignore', 'extensions'] as const satisfies readonly (keyof WatchSettings)[];
 
 /**
  * Everything the command can be told, by the library's option names plus the command's own (`app`,
@@ -185,7 +189,7 @@ export function planFrom(
   const watch = settings.watch;
   if (watch) {
     if (watch.paths === undefined) {
-      const which = watch.delay !== undefined ? 'watch.delay' : 'watch.ignore';
+      const which = `watch.${WATCH_KEYS.find((key) => watch[key] !== undefined) ?? 'delay'}`;
       throw new CliError(
         origins.get(which)?.kind === 'file' ? 'ERR_QILIN_CONFIG' : 'ERR_QILIN_USAGE',
         `${displayName(which, origins)} needs something to watch: add \`--watch <path>\``,

@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { adminCommandOf, durationOrRaw, parseCommandLine, splitArgs } from '../../src/cli/args.js';
 import { CliError } from '../../src/cli/errors.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from '../../src/cli/settings.js';
+import { DEFAULT_WATCH_EXTENSIONS } from '../../src/options.js';
 
 const none: SourcedSettings = { settings: {}, origins: new Map() };
 const cwd = '/srv/app';
@@ -25,7 +26,8 @@ describe('parseCommandLine', () => {
       '-w', '3', '--ready-when', 'ready', '--ready-timeout', '10s', '--timeout', '45', '--kill-timeout', '2s', '--respawn', '500ms',
       '--backoff', '1m', '--strategy', 'rolling', '--batch', '2', '--node-args', '--max-old-space-size=256 --title "my app"',
       '--env', 'PORT=8080', '--env', 'A=b=c', '--cwd', '/tmp', '--silent', '--pid-file', 'run/q.pid', '--watch', 'src',
-      '--watch', 'views', '--watch-delay', '1s', '--ignore', '*.log', '--log-format', 'json', 'server.js', '--', '--port', '8080',
+      '--watch', 'views', '--watch-delay', '1s', '--ignore', '*.log', '--watch-ext', 'js, ts', '--watch-ext', '.hbs', '--log-format', 'json',
+      'server.js', '--', '--port', '8080',
     ]);
     assert.deepEqual(line.flags.settings, {
       app: 'server.js',
@@ -45,7 +47,7 @@ describe('parseCommandLine', () => {
       silent: true,
       pidFile: 'run/q.pid',
       logFormat: 'json',
-      watch: { paths: ['src', 'views'], delay: '1s', ignore: ['*.log'] },
+      watch: { paths: ['src', 'views'], delay: '1s', ignore: ['*.log'], extensions: ['js', 'ts', '.hbs'] },
     });
     assert.equal(line.help, false);
   });
@@ -148,12 +150,22 @@ describe('planFrom', () => {
     usage(() => plan(['--watch-delay', 'x', '--watch', 'src', 'a.js']), /^Expected `--watch-delay` to be a duration/);
     usage(() => plan(['--log-format', 'xml', 'a.js']), /^Expected `--log-format` to be one of 'human', 'json', got `"xml"`/);
     usage(() => plan(['--watch-delay', '1s', 'a.js']), /`--watch-delay` needs something to watch/);
+    usage(() => plan(['--watch-ext', 'hbs', 'a.js']), /^`--watch-ext` needs something to watch: add `--watch <path>`/);
+    usage(() => plan(['--watch', 'src', '--watch-ext', ',', 'a.js']), /^Expected `--watch-ext` to be one or more extensions such as 'js', or '\*' for every file/);
+    usage(() => plan(['--watch', 'src', '--watch-ext', 'js,src/*.ts', 'a.js']), /^Expected `--watch-ext` to be an extension such as 'js' or '.js', or '\*' for every file, got `"src\/\*.ts"`/);
     usage(() => plan([]), /No app given/);
   });
 
   test('watch flags resolve to absolute paths, the delay in ms, and ignore globs after the defaults', () => {
     const p = plan(['--watch', 'src', '--watch-delay', '2', '--ignore', 'dist/**', 'a.js']);
-    assert.deepEqual(p.options.watch, { paths: [path.resolve('src')], delay: 2_000, ignore: ['node_modules', '.*', 'dist/**'] });
+    assert.deepEqual(p.options.watch, {
+      paths: [path.resolve('src')],
+      delay: 2_000,
+      ignore: ['node_modules', '.*', 'dist/**'],
+      extensions: DEFAULT_WATCH_EXTENSIONS,
+    });
+    assert.deepEqual(plan(['--watch', 'src', '--watch-ext', 'js,HBS', 'a.js']).options.watch?.extensions, ['js', 'hbs']);
+    assert.equal(plan(['--watch', 'src', '--watch-ext', '*', 'a.js']).options.watch?.extensions, null, "'*': every file");
   });
 
   test('flags win over the config file; env merges per variable; watch merges per part', () => {

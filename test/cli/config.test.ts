@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { configFormat, findConfigFile, loadConfigFile, readConfig } from '../../src/cli/config.js';
 import { CliError } from '../../src/cli/errors.js';
 import { mergeSettings, planFrom } from '../../src/cli/settings.js';
+import { DEFAULT_WATCH_EXTENSIONS } from '../../src/options.js';
 import { tempDir } from './helpers.js';
 
 function configError(fn: () => unknown, message: RegExp): void {
@@ -34,7 +35,7 @@ describe('qilin.config.json', () => {
       cwd: '.',
       silent: true,
       execArgv: ['--enable-source-maps'],
-      watch: { paths: ['src'], delay: '2s', ignore: ['*.tmp'] },
+      watch: { paths: ['src'], delay: '2s', ignore: ['*.tmp'], extensions: ['js', 'hbs'] },
       pidFile: 'run/qilin.pid',
       logFormat: 'json',
     });
@@ -45,7 +46,7 @@ describe('qilin.config.json', () => {
     assert.equal(p.options.cwd, '/srv/app');
     assert.equal(p.pidFile, '/srv/app/run/qilin.pid');
     assert.equal(p.logFormat, 'json');
-    assert.deepEqual(p.options.watch, { paths: ['/srv/app/src'], delay: 2_000, ignore: ['node_modules', '.*', '*.tmp'] });
+    assert.deepEqual(p.options.watch, { paths: ['/srv/app/src'], delay: 2_000, ignore: ['node_modules', '.*', '*.tmp'], extensions: ['js', 'hbs'] });
     assert.equal(p.admin, null);
   });
 
@@ -53,11 +54,16 @@ describe('qilin.config.json', () => {
     assert.deepEqual(plan('/srv/qilin.config.json', { app: 'a.js', watch: 'lib' }).options.watch?.paths, ['/srv/lib']);
     assert.deepEqual(plan('/srv/qilin.config.json', { app: 'a.js', watch: ['lib', '/abs'] }).options.watch?.paths, ['/srv/lib', '/abs']);
     assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', watch: false }).options.watch, null);
+    assert.deepEqual(plan('/srv/qilin.config.json', { app: 'a.js', watch: 'lib' }).options.watch?.extensions, DEFAULT_WATCH_EXTENSIONS);
+    assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'lib', extensions: '*' } }).options.watch?.extensions, null);
   });
 
   test('an unknown key is an error that names it and the file', () => {
     configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', wokers: 2 }), /^\/srv\/qilin\.config\.json: unknown key `wokers` \(qilin\.config format\)/);
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }), /unknown key `watch\.path`/);
+    configError(
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }),
+      /unknown key `watch\.path` \(qilin\.config format\): expected one of paths, delay, ignore, extensions$/,
+    );
     configError(() => readConfig('/srv/qilin.config.json', { logger: {} }), /unknown key `logger`/);
     configError(() => readConfig('/srv/qilin.config.json', [1, 2]), /expected an object of settings/);
   });
@@ -65,6 +71,11 @@ describe('qilin.config.json', () => {
   test('a wrong value is named by its key in the file', () => {
     configError(() => plan('/srv/qilin.config.json', { app: 'a.js', killTimeout: 'later' }), /^Expected `killTimeout` in \/srv\/qilin\.config\.json to be a duration/);
     configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 'x' } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json/);
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', extensions: ['js', 'a b'] } }),
+      /^Expected `watch\.extensions\[1\]` in \/srv\/qilin\.config\.json to be an extension such as 'js'/,
+    );
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { extensions: ['js'] } }), /^`watch\.extensions` in \/srv\/qilin\.config\.json needs something to watch/);
   });
 
   test('admin takes the library keys; a relative socket is relative to the file; secrets may come from the environment', () => {

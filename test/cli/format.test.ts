@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type LogEvent, describeEvent, formatLine } from '../../src/cli/format.js';
+import { DEFAULT_WATCH_EXTENSIONS } from '../../src/options.js';
 
 const time = new Date('2024-05-01T10:00:00.000Z');
 const cwd = '/srv/app';
@@ -43,7 +44,15 @@ describe('describeEvent', () => {
       words({ event: 'start', version: '1.2.3', app: '/srv/app/server.js', workers: 2, pid: 100 }).message,
       'qilin 1.2.3 starting server.js with 2 workers (primary pid 100; reload: kill -USR2 100; stop: kill -TERM 100)',
     );
-    assert.equal(words({ event: 'watching', paths: ['/srv/app/src', '/srv/app'], delayMs: 500 }).message, 'watching src, . (reload 500 ms after the last change)');
+    assert.equal(
+      words({ event: 'watching', paths: ['/srv/app/src', '/srv/app'], delayMs: 500, extensions: DEFAULT_WATCH_EXTENSIONS }).message,
+      'watching src, . (code and config files; reload 500 ms after the last change)',
+    );
+    assert.equal(words({ event: 'watching', paths: ['/srv/app'], delayMs: 500, extensions: null }).message, 'watching . (every file; reload 500 ms after the last change)');
+    assert.equal(
+      words({ event: 'watching', paths: ['/srv/app'], delayMs: 500, extensions: ['js', 'ts', 'hbs'] }).message,
+      'watching . (.js, .ts and .hbs files; reload 500 ms after the last change)',
+    );
     assert.equal(
       words({ event: 'filesChanged', files: ['/srv/app/a.js', '/srv/app/b.js', '/srv/app/c.js', '/srv/app/d.js'] }).message,
       '4 files changed (a.js, b.js, c.js and 1 more): reloading',

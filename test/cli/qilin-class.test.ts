@@ -42,7 +42,7 @@ describe('Qilin', () => {
       [
         'Unknown option `uid` is ignored; known options: exec, args, silent, execArgv, cwd',
         'Unknown option `wokers` is ignored; did you mean `workers`?',
-        'Unknown option `watch.every` is ignored; known options: paths, delay, ignore',
+        'Unknown option `watch.every` is ignored; known options: paths, delay, ignore, extensions',
       ],
     );
   });

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidOptionError, QilinError } from '../../src/errors.js';
-import { type ClusterOptions, resolveFile, resolveOptions } from '../../src/options.js';
+import { type ClusterOptions, DEFAULT_WATCH_EXTENSIONS, resolveFile, resolveOptions } from '../../src/options.js';
 import { warningsDuring } from '../warnings.js';
 
 function rejects(options: unknown, option: string, pattern: RegExp): void {
@@ -141,6 +141,23 @@ describe('options', () => {
     assert.deepEqual(input, copy);
     assert.ok(Object.isFrozen(o) && Object.isFrozen(o.args) && Object.isFrozen(o.env) && Object.isFrozen(o.log));
     assert.notEqual(o.args, input.args);
+  });
+
+  it('watch.extensions: the code and config defaults, a list normalized and replacing them, or * for every file', () => {
+    const extensionsOf = (extensions: string | readonly string[]) => resolveOptions({ watch: { paths: '.', extensions } }).watch?.extensions;
+    const defaults = resolveOptions({ watch: 'src' }).watch?.extensions;
+    assert.deepEqual(defaults, DEFAULT_WATCH_EXTENSIONS);
+    assert.ok(defaults?.includes('js') && defaults.includes('ts') && defaults.includes('json') && !defaults.includes('log'));
+    assert.deepEqual(extensionsOf(['.JS', '*.hbs', ' d.ts ']), ['js', 'hbs', 'd.ts']);
+    assert.deepEqual(extensionsOf('vue'), ['vue']);
+    assert.equal(extensionsOf('*'), null);
+    assert.equal(extensionsOf(['js', '*']), null);
+    assert.ok(Object.isFrozen(extensionsOf(['js'])));
+    rejects({ watch: { paths: '.', extensions: [] } }, 'watch.extensions', /^Expected `watch.extensions` to be one or more extensions such as 'js', or '\*' for every file, got an array of 0$/);
+    rejects({ watch: { paths: '.', extensions: ['js', 'a b'] } }, 'watch.extensions[1]', /an extension such as 'js' or '.js', or '\*' for every file, got `"a b"`/);
+    rejects({ watch: { paths: '.', extensions: ['js,ts'] } }, 'watch.extensions[0]', /an extension such as 'js'/);
+    rejects({ watch: { paths: '.', extensions: ['src/*.js'] } }, 'watch.extensions[0]', /an extension such as 'js'/);
+    rejects({ watch: { paths: '.', extensions: 3 } as never }, 'watch.extensions', /an array of strings/);
   });
 
   it('makes the worker script path absolute and refuses an empty one', () => {
