@@ -24,7 +24,7 @@ const MAX_HEARTBEAT_INTERVAL = 10_000;
 /** The worker runtime, preloaded into every worker with --require. */
 export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
 
-/** How long after a retiring worker's own deadline the primary sends SIGTERM: a tenth of `timeout`, at most 1 s. */
+/** How long before SIGTERM (at `timeout`) a retiring worker's own drain deadline comes: a tenth of `timeout`, at most 1 s. */
 export function signalMargin(timeout: number): number {
   return Math.min(1_000, Math.ceil(timeout / 10));
 }
@@ -219,10 +219,11 @@ export class Supervisor {
       return;
     }
     if (handle.hasRuntime) {
-      handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout, reason });
-      // At its deadline the runtime itself destroys what is left and aborts the shutdown hooks' signal; the
-      // margin lets that happen, and lets hooks react to the abort, before SIGTERM ends the process.
-      handle.setTimer('term', timeout + signalMargin(timeout), () => this.#terminateProcess(handle));
+      // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
+      // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
+      // hooks react to the abort before SIGTERM ends the process.
+      handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout - signalMargin(timeout), reason });
+      handle.setTimer('term', timeout, () => this.#terminateProcess(handle));
     } else {
       handle.send({ cmd: 'disconnect', reason });
       handle.disconnect();
@@ -441,7 +442,7 @@ export class Supervisor {
     if (slot?.next === handle) slot.next = null;
     const held = handle.heldBy;
     handle.heldBy = null;
-    if (failure.kind === 'crash') this.#leaveToDrain(handle);
+    if (failure.kind === 'crash') this.#leaveToDrain(handle, this.#options.timeout + this.#options.killTimeout);
     else if (handle.alive) this.retire(handle, 'replace', false);
     if (held) {
       held.fail(handle, failure);
@@ -451,14 +452,18 @@ export class Supervisor {
     if (slot) this.refill(slot, handle, describeFailedStart(this.failedStart(handle, failure)));
   }
 
-  /** A worker that has stopped accepting by itself (it crashed, or disconnected) drains itself: SIGTERM only if it has not exited within `timeout` + `killTimeout`. */
-  #leaveToDrain(handle: WorkerHandle): void {
+  /**
+   * A worker that has stopped accepting by itself drains itself: SIGTERM only if it has not exited within
+   * `termAfter` ms. One that disconnected itself gets `timeout`, as recluster's kill timeout; a crashed one,
+   * whose runtime exits by itself at its own deadline, gets `killTimeout` more.
+   */
+  #leaveToDrain(handle: WorkerHandle, termAfter: number): void {
     handle.state = 'retiring';
     handle.clearTimer('ready');
     handle.clearTimer('started');
     handle.clearTimer('slow');
     handle.clearTimer('healthy');
-    handle.setTimer('term', this.#options.timeout + this.#options.killTimeout, () => this.#terminateProcess(handle));
+    handle.setTimer('term', termAfter, () => this.#terminateProcess(handle));
   }
 
   /** A running worker must be replaced: its replacement starts now, and it is retired once the replacement is ready. */
@@ -477,7 +482,8 @@ export class Supervisor {
     };
     if (reason === 'crashed' || reason === 'disconnected') {
       slot.active = null;
-      this.#leaveToDrain(handle);
+      const { timeout, killTimeout } = this.#options;
+      this.#leaveToDrain(handle, reason === 'disconnected' ? timeout : timeout + killTimeout);
       this.refill(slot, handle, `${who} ${because[reason]}`, true);
       return;
     }

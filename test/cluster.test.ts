@@ -232,6 +232,39 @@ describe('replacement on request', () => {
   });
 });
 
+describe('replacement on request, for a worker that stays up (recluster timing)', () => {
+  it('one that disconnected itself is sent SIGTERM `timeout` after it disconnected', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'disconnects-itself.cjs', { workers: 1, timeout: 0.3, env: { LINGER: '1' } });
+    const port = portOf(cluster);
+    await cluster.run();
+    const [old] = cluster.activeWorkers();
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
+    const replaced = nextEvent(cluster, 'replace');
+    await get(await port, '/leave');
+    await replaced;
+    const since = Date.now();
+    // Within killTimeout (5 s): before, SIGTERM came only at timeout + killTimeout.
+    const [, , signal] = await within(3_000, 'the lingering worker to be ended', exit);
+    assert.equal(signal, 'SIGTERM');
+    assert.ok(Date.now() - since >= 250, 'not before its timeout');
+  });
+
+  it("one that sent {cmd: 'disconnect'} is sent SIGTERM `timeout` after its replacement took over", { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'asks-to-be-replaced.cjs', { workers: 1, timeout: 0.3, env: { LINGER: '1' } });
+    const port = portOf(cluster);
+    await cluster.run();
+    const [old] = cluster.activeWorkers();
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === old);
+    const fresh = nextEvent(cluster, 'ready', (worker) => worker !== old);
+    await get(await port, '/replace-me');
+    await fresh;
+    const since = Date.now();
+    const [, , signal] = await within(3_000, 'the lingering worker to be ended', exit);
+    assert.equal(signal, 'SIGTERM');
+    assert.ok(Date.now() - since >= 250, 'not before its timeout');
+  });
+});
+
 describe('stopping', () => {
   it('terminate() kills every worker at once and calls back', { timeout: 30_000 }, async (t) => {
     const cluster = testCluster(t, 'ignores-sigterm.cjs', { workers: 2 });

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { describe, test } from 'node:test';
 import { durationOrRaw } from '../../src/cli/args.js';
-import { signalMargin } from '../../src/supervisor.js';
 import { parseDuration } from '../../src/units.js';
 import { BIN, QilinProcess, fixture, freePort, get, isAlive, parseIdentity, startQilin, until, within } from './helpers.js';
 
@@ -28,10 +27,10 @@ function flagMs(args: readonly string[], flag: string): number {
   return ms;
 }
 
-/** The longest a graceful shutdown with these flags takes: the drain deadline, SIGTERM a margin later, then SIGKILL after --kill-timeout. */
+/** The longest a graceful shutdown with these flags takes: SIGTERM at --timeout (the drain's own deadline comes a margin before), then SIGKILL after --kill-timeout. */
 function longestShutdownMs(args: readonly string[]): number {
   const timeout = flagMs(args, '--timeout');
-  return timeout + signalMargin(timeout) + flagMs(args, '--kill-timeout');
+  return timeout + flagMs(args, '--kill-timeout');
 }
 
 /** Qilin's flags from a command line that runs it, without the program and the app. */
