@@ -6,7 +6,7 @@ import type { ClusterEvents, ReloadResult } from '../events.js';
 import { formatAdminAddress, isLocalOnly } from './address.js';
 import { type Envelope, type InfoAnswer, buildInfo, buildReady, reloadFailed, reloadSucceeded } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
-import { listen } from './listen.js';
+import { listen, removeOwnSocket } from './listen.js';
 import { AdminMetrics } from './metrics.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
@@ -139,7 +139,10 @@ export class AdminServer implements ClusterService {
     const asked = this.options.listen;
     let bound;
     try {
-      bound = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
+      const listening = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
+      bound = listening.address;
+      const own = listening.socket;
+      if (own) server.once('close', () => removeOwnSocket(own));
     } catch (error) {
       this.#detach();
       this.#server = null;

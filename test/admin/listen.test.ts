@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +48,22 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal(envelope(reply).result.workers.length, 1);
     await within(10_000, 'the cluster to shut down', cluster.shutdown());
     await until('the socket file to be removed', () => !existsSync(socket));
+  });
+
+  test('stopping one instance leaves another instance’s socket at the same path in place', async () => {
+    const socket = path.join(await tmp(), 'shared.sock');
+    const first = await startCluster(cleanup.add, { workers: 0, admin: { listen: `unix:${socket}` } });
+    // The first one's socket file is deleted (by a person, a tmp cleaner), and a second instance takes the path.
+    await rm(socket);
+    const second = await startCluster(cleanup.add, { workers: 0, admin: { listen: `unix:${socket}` } });
+    const before = await lstat(socket);
+    await within(10_000, 'the first cluster to shut down', first.cluster.shutdown());
+    const after = await lstat(socket);
+    assert.deepEqual([after.dev, after.ino], [before.dev, before.ino], 'the second instance’s socket is still there');
+    assert.equal((await request(second.admin, { path: '/healthz' })).status, 200);
+    await within(10_000, 'the second cluster to shut down', second.cluster.shutdown());
+    await until('the second instance’s socket to be removed by it', () => !existsSync(socket));
+    assert.deepEqual((await readdir(path.dirname(socket))).filter((name) => name.startsWith('shared.sock')), [], 'no temporary socket name is left');
   });
 
   test('a stale socket left by a dead process is replaced', async () => {

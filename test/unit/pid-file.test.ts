@@ -1,7 +1,7 @@
 // The pid file claim: exclusive, whole, stale files replaced, and exactly one winner among instances started at once.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type TestContext, describe, it } from 'node:test';
@@ -55,6 +55,27 @@ describe('claimPidFile', () => {
     writeFileSync(file, `${GONE}\n`);
     writeFileSync(`${file}.lock`, `${GONE + 1}\n`);
     assert.throws(() => claimPidFile(file), { code: 'ERR_QILIN_CANNOT_START', message: /qilin\.pid\.lock is left by an instance stopped while it replaced a stale pid file; remove it/ });
+    assert.equal(readFileSync(file, 'utf8'), `${GONE}\n`);
+  });
+
+  it('never writes through a symlink planted at the file, a temporary name or the lock', (t) => {
+    const { dir, file } = pidFileIn(t);
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'precious\n');
+    // The names a predictable scheme would use for the temporary file.
+    for (const name of [`${file}.${process.pid}.tmp`, `${file}.tmp`]) symlinkSync(victim, name);
+    symlinkSync(victim, file);
+    claimPidFile(file);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.ok(lstatSync(file).isFile(), 'the planted link was replaced by a file, not followed');
+    assert.equal(readFileSync(file, 'utf8'), `${process.pid}\n`);
+    assert.deepEqual(readdirSync(dir).sort(), ['qilin.pid', `qilin.pid.${process.pid}.tmp`, 'qilin.pid.tmp', 'victim'], 'nothing else was made or removed');
+
+    rmSync(file);
+    writeFileSync(file, `${GONE}\n`);
+    symlinkSync(victim, `${file}.lock`);
+    assert.throws(() => claimPidFile(file), { code: 'ERR_QILIN_CANNOT_START', message: /qilin\.pid\.lock is in the way and is not a lock qilin made; remove it/ });
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
     assert.equal(readFileSync(file, 'utf8'), `${GONE}\n`);
   });
 
