@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
+import { type Balance, applyBalance } from './fork.js';
 import type { ResolvedOptions } from './options.js';
 import { ReloadQueue } from './reload/queue.js';
 import { runReload } from './reload/run.js';
@@ -77,6 +78,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #stopping = new AbortController();
   readonly #services: ClusterService[] = [];
   readonly #reloads: ReloadQueue<ReloadResult>;
+  #balance: Balance | null = null;
 
   constructor(file: string, options: ResolvedOptions) {
     super();
@@ -109,6 +111,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
   }
 
+  /** How connections reach the workers: the `balance` option, or, once running, the one in force (see `run()`). */
+  get balance(): Balance {
+    return this.#balance ?? this.options.balance;
+  }
+
   /** The generation serving now: 0 after `run()`, one more after each successful reload. */
   get generation(): number {
     return this.#supervisor.serving;
@@ -126,6 +133,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       throw new QilinError('ERR_QILIN_NOT_RUNNING', `The worker runtime is missing at ${RUNTIME_PATH}; build the package, or pass runtime: false`);
     }
     this.#status = 'running';
+    this.#balance = applyBalance(this.options.balance);
+    if (this.#balance !== this.options.balance) {
+      process.emitWarning(
+        `balance '${this.options.balance}' cannot apply: node:cluster has one scheduling policy per process, fixed at its first fork, ` +
+          `and something forked before this cluster with '${this.#balance}'`,
+        { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
+      );
+    }
     const supervisor = this.#supervisor;
     for (let i = 0; i < this.options.workers; i += 1) supervisor.addSlot();
     this.#firstStart = quiet(

@@ -1,5 +1,8 @@
-// Forks one worker with this cluster's own settings, leaving node:cluster's process-wide settings as they were.
+// Forks one worker with this cluster's own settings, leaving node:cluster's process-wide settings as they were; and node:cluster's one scheduling policy.
 import cluster, { type ClusterSettings, type Worker } from 'node:cluster';
+
+/** How connections reach workers: each worker accepts on the shared listening socket, or the primary accepts and hands them out. */
+export type Balance = 'kernel' | 'round-robin';
 
 export interface ForkSpec {
   readonly exec: string;
@@ -9,6 +12,28 @@ export interface ForkSpec {
   readonly cwd: string | undefined;
   readonly silent: boolean;
   readonly serialization: 'json' | 'advanced';
+}
+
+const POLICY_OF: Readonly<Record<Balance, number>> = { kernel: cluster.SCHED_NONE, 'round-robin': cluster.SCHED_RR };
+
+/** Shared by every copy of this module in the process (the ESM and CommonJS builds may both be loaded). */
+const FROZEN = Symbol.for('qilin.cluster.schedulingPolicy');
+type Holder = { [FROZEN]?: number };
+
+/**
+ * node:cluster has one scheduling policy per process, read at its first fork (or first `setupPrimary()`) and
+ * fixed from then on. Sets it to `wanted` if nothing has forked yet, and returns the balance in force, which
+ * differs from `wanted` when something else (another cluster, the app itself) forked first.
+ */
+export function applyBalance(wanted: Balance): Balance {
+  const holder = globalThis as Holder;
+  if (holder[FROZEN] === undefined) {
+    // Settings are filled in by node:cluster's first setupPrimary(); empty, and no worker yet: not frozen.
+    const untouched = Object.keys(cluster.settings).length === 0 && Object.keys(cluster.workers ?? {}).length === 0;
+    if (untouched) cluster.schedulingPolicy = POLICY_OF[wanted];
+    holder[FROZEN] = cluster.schedulingPolicy;
+  }
+  return holder[FROZEN] === cluster.SCHED_NONE ? 'kernel' : 'round-robin';
 }
 
 /**

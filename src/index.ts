@@ -5,6 +5,7 @@ export { recluster };
 export default recluster;
 export { Cluster, STARTED_WINDOW, type ClusterService, type WorkerInfo } from './cluster.js';
 export type {
+  Balance,
   ClusterOptions,
   Duration,
   Logger,

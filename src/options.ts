@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
+import type { Balance } from './fork.js';
 import { warnUnknownKeys } from './unknown-keys.js';
 import { MAX_TIMER, parseDuration, parseSize } from './units.js';
 
@@ -11,6 +12,9 @@ export type Duration = number | string;
 
 /** When a starting worker counts as ready to serve. */
 export type ReadyWhen = 'listening' | 'started' | 'ready';
+
+/** How connections reach workers: `'kernel'`, each worker accepts on the shared listening socket; `'round-robin'`, the primary accepts each one and hands it to the next worker. */
+export type { Balance } from './fork.js';
 
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';
@@ -122,6 +126,13 @@ export interface ClusterOptions {
   readonly watch?: string | readonly string[] | WatchOptions | false;
   /** The admin HTTP interface in the primary (status, reload, stop, scale, metrics); see docs/admin.md. @default false */
   readonly admin?: AdminOptions | false;
+  /**
+   * How connections reach workers: `'kernel'`, every worker accepts on the shared listening socket (the primary
+   * is not in the data path); `'round-robin'`, the primary accepts each connection and hands it to the next
+   * worker (node:cluster's default on Linux). One per process: see docs/runtime.md.
+   * @default 'kernel', or what NODE_CLUSTER_SCHED_POLICY says ('rr' or 'none') when it is set
+   */
+  readonly balance?: Balance;
 }
 
 /** Options after the pipeline: every field present, durations in milliseconds, sizes in bytes, frozen. */
@@ -153,6 +164,7 @@ export interface ResolvedOptions {
   readonly watch: ResolvedWatch | null;
   /** The admin interface's settings, or null when it is off. */
   readonly admin: ResolvedAdminOptions | null;
+  readonly balance: Balance;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT = 30_000;
@@ -319,7 +331,13 @@ const KNOWN_KEYS = [
   'runtime',
   'watch',
   'admin',
+  'balance',
 ] as const satisfies readonly (keyof ClusterOptions)[];
+
+/** node:cluster's own setting, NODE_CLUSTER_SCHED_POLICY ('rr' or 'none'), when it is set; else the kernel. */
+function balanceFromEnvironment(environment: NodeJS.ProcessEnv): Balance {
+  return environment.NODE_CLUSTER_SCHED_POLICY === 'rr' ? 'round-robin' : 'kernel';
+}
 
 /** Reads the worker script's path: a non-empty string, made absolute against the primary's working directory. */
 export function resolveFile(file: unknown): string {
@@ -372,5 +390,6 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
     runtime,
     watch: pick('watch', watch, null),
     admin: pick('admin', resolveAdminOptions, null),
+    balance: pick('balance', oneOf<Balance>('kernel', 'round-robin'), balanceFromEnvironment(environment)),
   });
 }
