@@ -10,6 +10,7 @@ import { ReloadQueue } from './reload/queue.js';
 import { runReload } from './reload/run.js';
 import { RUNTIME_PATH, Supervisor, type SupervisorHost } from './supervisor.js';
 import type { WorkerHandle, WorkerState } from './worker-handle.js';
+import { MAX_WORKERS, isWorkerCount } from './worker-count.js';
 
 export { STARTED_WINDOW } from './supervisor.js';
 
@@ -175,10 +176,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return callBack(this.#reloads.request(), cb);
   };
 
-  /** Changes the number of slots at run time: new slots get workers, the highest slots are retired gracefully. */
+  /** Changes the number of slots at run time (0 to 1024): new slots get workers, the highest slots are retired gracefully. */
   scale = (workers: number): Promise<void> => {
-    if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 0) {
-      return quiet(Promise.reject(new InvalidOptionError('workers', 'a non-negative integer', workers)));
+    if (!isWorkerCount(workers)) {
+      return quiet(Promise.reject(new InvalidOptionError('workers', `an integer from 0 to ${MAX_WORKERS}`, workers)));
     }
     if (this.#status !== 'running') return quiet(Promise.reject(this.#notRunning('scale')));
     return quiet(

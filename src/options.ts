@@ -6,6 +6,7 @@ import { InvalidOptionError } from './errors.js';
 import type { Balance } from './fork.js';
 import { warnUnknownKeys } from './unknown-keys.js';
 import { MAX_TIMER, parseDuration, parseSize } from './units.js';
+import { workerCount } from './worker-count.js';
 
 /** A duration: a number of seconds (as in recluster), or a string with a unit read by `ms`: `'500ms'`, `'30s'`, `'1h'`. */
 export type Duration = number | string;
@@ -74,7 +75,7 @@ export interface LogOptions {
 
 /** Options of `recluster(file, options)`. Every field is optional. */
 export interface ClusterOptions {
-  /** Number of worker slots; `WORKER_ID` in each worker is its slot, `'0'` to `String(workers - 1)`. @default os.availableParallelism() */
+  /** Number of worker slots, at most 1024; `0` means one per CPU, as in recluster. `WORKER_ID` in each worker is its slot, `'0'` to `String(workers - 1)`. @default os.availableParallelism() */
   readonly workers?: number;
   /**
    * How long a retiring worker may take to finish its requests before it is sent SIGTERM: after a reload, on
@@ -368,7 +369,7 @@ export function resolveOptions(input: ClusterOptions | undefined = {}, environme
   }
 
   return Object.freeze({
-    workers: pick('workers', integer(0), availableParallelism()),
+    workers: pick('workers', workerCount, availableParallelism()),
     timeout: pick('timeout', duration, environment.NODE_ENV === 'production' ? 3_600_000 : 1_000),
     respawn: pick('respawn', duration, 1_000),
     backoff: pick('backoff', duration, 0),

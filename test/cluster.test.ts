@@ -265,6 +265,21 @@ describe('replacement on request, for a worker that stays up (recluster timing)'
   });
 });
 
+describe('scale', () => {
+  it('refuses more than 1024 workers by name, as the `workers` option does, and keeps its workers', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'http-server.cjs', { workers: 1 });
+    await within(10_000, 'the first start', cluster.run());
+    for (const workers of [1025, 1e6, -1, 1.5]) {
+      await assert.rejects(cluster.scale(workers), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'ERR_QILIN_INVALID_OPTION');
+        assert.match(error.message, /^Expected `workers` to be an integer from 0 to 1024, got /);
+        return true;
+      });
+    }
+    assert.equal(cluster.activeWorkers().length, 1);
+  });
+});
+
 describe('stopping', () => {
   it('terminate() kills every worker at once and calls back', { timeout: 30_000 }, async (t) => {
     const cluster = testCluster(t, 'ignores-sigterm.cjs', { workers: 2 });

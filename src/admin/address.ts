@@ -61,6 +61,17 @@ export function formatAdminAddress(address: AdminAddress): string {
   return isIP(address.host) === 6 ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
+/**
+ * Where a client on this machine connects to reach a server listening on `address`: a wildcard host
+ * (`0.0.0.0`, `::`, as a qilin-daemon.json's `daemon_port` with credentials listens) is reached on loopback.
+ */
+export function clientAddress(address: AdminAddress): AdminAddress {
+  if (address.kind !== 'tcp') return address;
+  if (address.host === '0.0.0.0') return { ...address, host: '127.0.0.1' };
+  if (isIP(address.host) === 6 && /^[0:]+$/.test(address.host)) return { ...address, host: '::1' };
+  return address;
+}
+
 /** True for hosts only this machine can reach: `localhost`, 127.0.0.0/8, `::1` and 127.x written as IPv4-mapped IPv6. */
 export function isLoopbackHost(host: string): boolean {
   const lower = host.toLowerCase();

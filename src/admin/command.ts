@@ -1,9 +1,13 @@
 // `qilin status|reload|stop|scale`: the command-line client of the admin interface, as one function the `qilin` command calls.
 import { parseArgs } from 'node:util';
-import { type AdminAddress, formatAdminAddress, parseAdminAddress } from './address.js';
+import { CliError } from '../cli/errors.js';
+import { closestName } from '../suggest.js';
+import { MAX_WORKERS } from '../worker-count.js';
+import { type AdminAddress, clientAddress, formatAdminAddress, parseAdminAddress } from './address.js';
 import type { InfoAnswer } from './answers.js';
+import type { Secrets } from './auth.js';
 import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './client.js';
-import { ADMIN_ENV, ADMIN_FLAGS, credentialsFrom } from './config.js';
+import { ADMIN_ENV, ADMIN_FLAGS, type AdminFlags, credentialsFrom } from './config.js';
 import { ADMIN_COMMANDS, type AdminCommand } from './command-names.js';
 import { renderStatus } from './status-table.js';
 
@@ -18,23 +22,46 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 /** How often `qilin reload` looks at the cluster while it waits, to show progress. */
 const PROGRESS_INTERVAL = 500;
 
-export const ADMIN_USAGE = `Usage: qilin <command> --admin <port | host:port | unix:/path> [options]
+export const ADMIN_USAGE = `Usage: qilin <command> [--admin <port | host:port | unix:/path>] [options]
 
 Commands:
   status             the primary and every worker: pid, state, generation, CPU, memory, uptime, restarts
   reload             replace every worker with the code on disk; exits 1 if the reload failed
   stop               stop the cluster gracefully
-  scale <N>          change the number of workers to N
+  scale <N>          change the number of workers to N (0 to ${MAX_WORKERS})
 
 Options:
-  --admin <address>         where the admin interface listens (a bare port means 127.0.0.1)
+  --admin <address>         where the admin interface listens (a bare port means 127.0.0.1); without it, the
+                            address and credentials the server reads from ./qilin.config.json or
+                            ./qilin-daemon.json (or --config)
   --admin-user <name>       HTTP Basic user name
   --admin-password <secret> HTTP Basic password; better in ${ADMIN_ENV.password}, out of the process list
   --admin-token <secret>    bearer token; better in ${ADMIN_ENV.token}
+  -c, --config <file>       the server's config file, for the address and credentials when --admin is not given
   --json                    print the answer as JSON, for scripts
   --no-wait                 reload, scale: return once the action has begun
   -h, --help                show this help
 `;
+
+/** The admin interface as the config file the server reads sets it, for a client run without `--admin`. */
+export interface ConfiguredTarget {
+  /** Where to connect (a wildcard host already turned into loopback). */
+  readonly address: AdminAddress;
+  /** The file's credentials, with QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN where it sets none. */
+  readonly credentials: Secrets;
+}
+
+/**
+ * Reads the admin interface from `--config <file>` (as given), or from the config file in the working
+ * directory. Resolves with null when there is no config file; throws a CliError when the file cannot be
+ * read or sets no admin interface.
+ */
+export type TargetFromConfig = (config: string | undefined) => Promise<ConfiguredTarget | null>;
+
+/** The message when no address was found anywhere: both ways to give one. */
+export const MISSING_ADMIN =
+  'Missing --admin: give the address of the admin interface (a port, host:port or unix:/path) with --admin, ' +
+  'or run where the qilin.config.json (or qilin-daemon.json) that sets it is, or point at it with --config <file>';
 
 class UsageError extends Error {}
 
@@ -47,35 +74,84 @@ interface Parsed {
   readonly wait: boolean;
 }
 
-function parse(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Parsed | 'help' {
+const OPTIONS = {
+  ...ADMIN_FLAGS,
+  config: { type: 'string', short: 'c' },
+  json: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const LONG_OPTIONS = Object.keys(OPTIONS).map((name) => `--${name}`);
+
+/** parseArgs' error as one line that names the flag, with the closest known flag when one is close. */
+function optionError(error: unknown): UsageError {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if ((error as { code?: string }).code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || !unknown) return new UsageError(message);
+  const option = unknown[1] as string;
+  const suggestion = option.startsWith('--') ? closestName(option, LONG_OPTIONS) : undefined;
+  return new UsageError(suggestion === undefined ? `Unknown option \`${option}\`` : `Unknown option \`${option}\`; did you mean \`${suggestion}\`?`);
+}
+
+/** The command line read, before the address is looked for in a config file when `--admin` is not there. */
+interface Line extends Omit<Parsed, 'address' | 'target'> {
+  readonly values: AdminFlags & { readonly config?: string | undefined };
+}
+
+function parse(argv: readonly string[]): Line | 'help' {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: { ...ADMIN_FLAGS, json: { type: 'boolean' }, 'no-wait': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw optionError(error);
   }
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   const [command, ...rest] = positionals;
   if (!command) throw new UsageError('Missing the command: status, reload, stop or scale');
-  if (!(ADMIN_COMMANDS as readonly string[]).includes(command)) throw new UsageError(`Unknown command \`${command}\`: expected status, reload, stop or scale`);
+  if (!(ADMIN_COMMANDS as readonly string[]).includes(command)) {
+    const suggestion = closestName(command, ADMIN_COMMANDS);
+    throw new UsageError(`Unknown command \`${command}\`${suggestion === undefined ? '' : `; did you mean \`${suggestion}\`?`}: expected status, reload, stop or scale`);
+  }
   let workers: number | null = null;
   if (command === 'scale') {
     const [count, ...extra] = rest;
-    if (count === undefined || !/^(0|[1-9]\d{0,3})$/.test(count)) throw new UsageError(`\`scale\` needs the number of workers, a whole number such as 4; got ${count === undefined ? 'nothing' : `\`${count}\``}`);
+    if (count === undefined || !/^(0|[1-9]\d*)$/.test(count) || Number(count) > MAX_WORKERS) {
+      throw new UsageError(`\`scale\` needs the number of workers, a whole number from 0 to ${MAX_WORKERS}; got ${count === undefined ? 'nothing' : `\`${count}\``}`);
+    }
     if (extra.length > 0) throw new UsageError(`Unexpected argument \`${extra[0]}\``);
     workers = Number(count);
   } else if (rest.length > 0) {
-    throw new UsageError(`Unexpected argument \`${rest[0]}\``);
+    // PM2's `stop all`, `stop 0`, `reload api`: one qilin runs one app.
+    throw new UsageError(`Unexpected argument \`${rest[0]}\`: \`qilin ${command}\` takes no app name or id, it asks the one qilin at its admin address`);
   }
-  if (values.admin === undefined) throw new UsageError('Missing --admin: the address of the admin interface (a port, host:port or unix:/path)');
-  const address = parseAdminAddress(values.admin);
-  if (!address) throw new UsageError(`--admin must be a port, host:port, [ipv6]:port or unix:/path; got \`${values.admin}\``);
+  if ((values['no-wait'] ?? false) && command !== 'reload' && command !== 'scale') throw new UsageError('--no-wait applies to reload and scale only');
+  return { command: command as AdminCommand, workers, values, json: values.json ?? false, wait: !(values['no-wait'] ?? false) };
+}
+
+const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+
+/**
+ * Where to connect, and with what: `--admin` and the credential flags (or QILIN_ADMIN_PASSWORD and
+ * QILIN_ADMIN_TOKEN); without `--admin`, the config file's address and credentials, each credential flag
+ * still winning over the file's.
+ */
+async function targetOf(line: Line, env: Readonly<Record<string, string | undefined>>, fromConfig: TargetFromConfig | undefined): Promise<Parsed> {
+  const { values } = line;
+  if (values.admin === undefined) {
+    const configured = fromConfig ? await fromConfig(values.config) : null;
+    if (configured === null) throw new UsageError(MISSING_ADMIN);
+    const credentials: Secrets = {
+      username: nonEmpty(values['admin-user']) ?? configured.credentials.username,
+      password: nonEmpty(values['admin-password']) ?? configured.credentials.password,
+      token: nonEmpty(values['admin-token']) ?? configured.credentials.token,
+    };
+    return { ...line, address: configured.address, target: { address: configured.address, credentials } };
+  }
+  const given = parseAdminAddress(values.admin);
+  if (!given) throw new UsageError(`--admin must be a port, host:port, [ipv6]:port or unix:/path; got \`${values.admin}\``);
+  const address = clientAddress(given);
   const credentials = credentialsFrom(values, env);
   if (credentials.password !== undefined && credentials.username === undefined && credentials.token === undefined) {
     throw new UsageError('A password needs a user name: add --admin-user');
@@ -83,15 +159,7 @@ function parse(argv: readonly string[], env: Readonly<Record<string, string | un
   if (credentials.username !== undefined && credentials.password === undefined) {
     throw new UsageError(`--admin-user needs a password: --admin-password, or ${ADMIN_ENV.password}`);
   }
-  if ((values['no-wait'] ?? false) && command !== 'reload' && command !== 'scale') throw new UsageError('--no-wait applies to reload and scale only');
-  return {
-    command: command as AdminCommand,
-    workers,
-    address,
-    target: { address, credentials },
-    json: values.json ?? false,
-    wait: !(values['no-wait'] ?? false),
-  };
+  return { ...line, address, target: { address, credentials } };
 }
 
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
@@ -171,21 +239,34 @@ async function run(options: Parsed, stdout: Output, stderr: Output): Promise<num
 
 /**
  * Runs `qilin status|reload|stop|scale` with `argv` (the arguments after `qilin`, command first) and returns
- * the exit code: 0 done, 1 failed, 2 wrong usage. Credentials come from the flags, else from
- * QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN in `env`. Never exits the process: the caller does.
+ * the exit code: 0 done, 1 failed, 2 wrong usage. The address and credentials come from the flags (credentials
+ * else from QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN in `env`); without `--admin`, from `fromConfig`, the
+ * config file the server reads. Never exits the process: the caller does.
  */
-export async function runAdminCommand(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, stdout: Output, stderr: Output): Promise<number> {
-  let options: Parsed | 'help';
+export async function runAdminCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  stdout: Output,
+  stderr: Output,
+  fromConfig?: TargetFromConfig,
+): Promise<number> {
+  let options: Parsed;
   try {
-    options = parse(argv, env);
+    const line = parse(argv);
+    if (line === 'help') {
+      stdout.write(ADMIN_USAGE);
+      return EXIT.ok;
+    }
+    options = await targetOf(line, env, fromConfig);
   } catch (error) {
+    if (error instanceof CliError) {
+      // The config file is wrong: the message names it and the key, the usage would only hide that.
+      stderr.write(`qilin: ${error.message}\n`);
+      return error.exitCode;
+    }
     if (!(error instanceof UsageError)) throw error;
     stderr.write(`qilin: ${error.message}\n\n${ADMIN_USAGE}`);
     return EXIT.usage;
-  }
-  if (options === 'help') {
-    stdout.write(ADMIN_USAGE);
-    return EXIT.ok;
   }
   try {
     return await run(options, stdout, stderr);

@@ -1,5 +1,6 @@
 // The admin interface's routes: which method and path reach which endpoint, and strict reading of their query parameters.
 import { InvalidOptionError } from '../errors.js';
+import { MAX_WORKERS } from '../worker-count.js';
 
 export type Endpoint = 'info' | 'metrics' | 'healthz' | 'readyz' | 'reload' | 'quit' | 'scale';
 
@@ -22,9 +23,6 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
 
 /** The endpoints a probe may call without credentials when `publicHealth` is on. */
 export const HEALTH_ENDPOINTS: ReadonlySet<Endpoint> = new Set(['healthz', 'readyz']);
-
-/** Highest `workers` value `/scale` accepts: a typo should not fork thousands of processes. */
-export const MAX_SCALE = 1024;
 
 export type RouteMatch =
   | { readonly kind: 'endpoint'; readonly endpoint: Endpoint; readonly route: Route }
@@ -85,9 +83,10 @@ export function readParams(match: Extract<RouteMatch, { kind: 'endpoint' }>, que
   let workers: number | null = null;
   if (match.endpoint === 'scale') {
     const text = query.get('workers');
-    workers = text !== null && /^(0|[1-9]\d{0,3})$/.test(text) ? Number(text) : null;
-    if (workers === null || workers > MAX_SCALE) {
-      return { ok: false, message: new InvalidOptionError('workers', `an integer from 0 to ${MAX_SCALE}`, text ?? undefined).message };
+    // At most MAX_WORKERS, as the `workers` option: a typo should not fork thousands of processes.
+    workers = text !== null && /^(0|[1-9]\d*)$/.test(text) ? Number(text) : null;
+    if (workers === null || workers > MAX_WORKERS) {
+      return { ok: false, message: new InvalidOptionError('workers', `an integer from 0 to ${MAX_WORKERS}`, text ?? undefined).message };
     }
   }
   return { ok: true, params: { wait: waitText !== 'false', workers } };

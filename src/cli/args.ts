@@ -2,7 +2,9 @@
 import { parseArgs } from 'node:util';
 import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command-names.js';
 import { ADMIN_SERVER_FLAGS } from '../admin/config.js';
+import { closestName } from '../suggest.js';
 import { CliError } from './errors.js';
+import { pm2Hint } from './pm2.js';
 import type { AdminSettings } from './admin-settings.js';
 import type { Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
 
@@ -105,13 +107,27 @@ function envPairs(values: readonly string[]): Record<string, string> {
   return env;
 }
 
+/** The long flags, as typed (`--workers`), for did-you-mean. */
+const LONG_FLAGS = Object.keys(FLAGS).map((name) => `--${name}`);
+
+/**
+ * "Unknown option `--worker`; did you mean `--workers`?", or a pointer at --help when no flag is close.
+ * Only long flags are suggested: any one letter is one edit from every short flag.
+ */
+function unknownOption(option: string): string {
+  const suggestion = option.startsWith('--') ? closestName(option, LONG_FLAGS) : undefined;
+  return suggestion === undefined
+    ? `Unknown option \`${option}\`. Run \`qilin --help\` for the options.`
+    : `Unknown option \`${option}\`; did you mean \`${suggestion}\`? Run \`qilin --help\` for the options.`;
+}
+
 /** Turns node's parseArgs errors into one line that names the flag and points at --help. */
 function usageError(error: unknown): CliError {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
   const unknown = /Unknown option '([^']+)'/.exec(message);
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
-    return new CliError('ERR_QILIN_USAGE', `Unknown option \`${unknown[1]}\`. Run \`qilin --help\` for the options.`);
+    return new CliError('ERR_QILIN_USAGE', unknownOption(unknown[1] as string));
   }
   const missing = /Option '(?:-\w, )?(--[\w-]+)[^']*' argument missing/.exec(message);
   if (missing) return new CliError('ERR_QILIN_USAGE', `Option \`${missing[1]}\` needs a value. Run \`qilin --help\` for the options.`);
@@ -153,12 +169,17 @@ function joinValues(argv: readonly string[]): string[] {
 /**
  * Parses `qilin [options] <app.js> [-- app args...]`. Values are turned into the library's types where
  * they plainly are one (a whole number of workers, a bare number of seconds); anything else is passed
- * on as written, so the library's pipeline refuses it with the flag's name.
+ * on as written, so the library's pipeline refuses it with the flag's name. A line in PM2's form
+ * (`start app.js`, `-i 4`) is refused with Qilin's form of it.
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
+  const words = joinValues(argv);
+  // PM2's words (`start`, `-i 4`) are answered with Qilin's form before anything else is said about them.
+  const habit = pm2Hint(words);
+  if (habit !== null) throw new CliError('ERR_QILIN_USAGE', habit);
   let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true; tokens: true; strict: true }>>;
   try {
-    parsed = parseArgs({ args: joinValues(argv), options: FLAGS, allowPositionals: true, tokens: true, strict: true });
+    parsed = parseArgs({ args: words, options: FLAGS, allowPositionals: true, tokens: true, strict: true });
   } catch (error) {
     throw usageError(error);
   }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
+import { closestName } from '../suggest.js';
 import { CliError } from './errors.js';
 import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
 import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings.js';
@@ -48,8 +49,15 @@ function configError(file: string, message: string): CliError {
   return new CliError('ERR_QILIN_CONFIG', `${file}: ${message}`);
 }
 
+/**
+ * An unknown key stays an error here, unlike in the library's options: the command stops on a typo in its
+ * own config file before anything forks, rather than run with a setting silently left out.
+ */
 function unknownKey(file: string, key: string, known: readonly string[], format: string): CliError {
-  return configError(file, `unknown key \`${key}\` (${format} format): expected one of ${known.join(', ')}`);
+  const dot = key.lastIndexOf('.');
+  const suggestion = closestName(key.slice(dot + 1), known);
+  const hint = suggestion === undefined ? ': expected' : `; did you mean \`${key.slice(0, dot + 1)}${suggestion}\`? Expected`;
+  return configError(file, `unknown key \`${key}\` (${format} format)${hint} one of ${known.join(', ')}`);
 }
 
 function strings(file: string, key: string, value: unknown): string[] {

@@ -4,12 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const HELP = `Usage: qilin [options] <app.js> [-- app arguments...]
-       qilin <status | reload | stop | scale <n>> --admin <address> [options]
+       qilin <status | reload | stop | scale <n>> [--admin <address>] [options]
 
 Runs app.js in a cluster of worker processes that reloads without dropping a request.
 
 Options:
-  -w, --workers <n>          Worker processes (default: the number of CPUs)
+  -w, --workers <n>          Worker processes, 1 to 1024 (default: the number of CPUs)
       --ready-when <when>    listening | started | ready: when a starting worker counts as ready (default: listening)
       --ready-timeout <d>    A starting worker not ready in this time failed; "off" waits forever (default: 30s)
       --timeout <d>          Time a retiring worker gets to finish its requests, on reload and shutdown (default: 30s)
@@ -44,7 +44,11 @@ run an app file named like one as ./status):
   qilin reload               Reload and wait for the outcome; exits 1 if it failed (--no-wait: return at once)
   qilin stop                 Stop gracefully
   qilin scale <n>            Change the number of workers
-  Each takes --admin <address> and the credentials as above. \`qilin status --help\` for more.
+  Each takes --admin <address> and the credentials as above; without --admin, they are read from the config
+  file the server reads (./qilin.config.json or ./qilin-daemon.json, or -c <file>). \`qilin status --help\` for more.
+
+Coming from PM2: qilin runs the app in the foreground, \`qilin -w 4 app.js\` (no start, no -i); restart is
+\`qilin reload\`, list and monit are \`qilin status\`. A PM2 command or flag is answered with Qilin's form.
 
 Durations (<d>): a number is seconds; a string takes a unit: 500ms, 30s, 2m.
 

@@ -6,12 +6,14 @@ import { ADMIN_ENV } from '../admin/config.js';
 import type { AdminActions, AdminServer } from '../admin/server.js';
 import type { Cluster } from '../cluster.js';
 import { recluster } from '../recluster.js';
+import { closestName } from '../suggest.js';
 import { FileWatcher } from '../watch.js';
 import { adminCommandOf, parseCommandLine } from './args.js';
 import { findConfigFile, loadConfigFile } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { type LogEvent, type LogFormat, formatLine } from './format.js';
 import { HELP, packageVersion } from './help.js';
+import { startedByNpm, watchParent } from './parent.js';
 import { claimPidFile, removePidFile } from './pid-file.js';
 import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
@@ -37,9 +39,13 @@ function assertAppExists(app: string): void {
     isFile = statSync(app).isFile();
   } catch {
     const name = path.basename(app);
+    // `qilin -w 2 status` (a command not as the first word), or `qilin stauts` (a command mistyped).
+    const close = path.extname(name) === '' ? closestName(name, ADMIN_COMMANDS) : undefined;
     const hint = (ADMIN_COMMANDS as readonly string[]).includes(name)
       ? ` (to ask a running qilin, put the command first: \`qilin ${name} --admin <address>\`)`
-      : '';
+      : close === undefined
+        ? ''
+        : ` (did you mean \`qilin ${close}\`, to ask a running qilin?)`;
     throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: the app file ${app} does not exist${hint}`);
   }
   if (!isFile) throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: ${app} is not a file`);
@@ -100,8 +106,9 @@ async function startAdmin(cluster: Cluster, admin: AdminServer, log: (event: Log
 export async function runCommand(argv: readonly string[]): Promise<number> {
   if (adminCommandOf(argv)) {
     // The admin client and the admin server are loaded only by the commands that use them.
-    const { runAdminCommand } = await import('../admin/command.js');
-    return runAdminCommand(argv, process.env, process.stdout, process.stderr);
+    const [{ runAdminCommand }, { adminTargetFromConfig }] = await Promise.all([import('../admin/command.js'), import('./admin-target.js')]);
+    const cwd = process.cwd();
+    return runAdminCommand(argv, process.env, process.stdout, process.stderr, (config) => adminTargetFromConfig(cwd, config, process.env));
   }
   // A write to a closed pipe or terminal (a log reader that went away) does not throw: the stream emits an
   // 'error' event later, which with no listener would crash the primary, and its workers with it.
@@ -174,6 +181,21 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 
     const signals = new SignalController(cluster, plan.options.workers, log);
     controller = signals;
+    // Under npm, a SIGTERM sent to npm reaches only the shell npm runs qilin's script in (as with `npx qilin`),
+    // which dies of it: qilin would go on with its workers, its port and no one to stop it. A script that
+    // starts qilin with `exec` passes the signal itself; this stops the rest gracefully, as a signal would.
+    const stopWatchingParent = startedByNpm(process.env)
+      ? watchParent((pid) => {
+          if (signals.stopping) return;
+          log({
+            event: 'warning',
+            message:
+              `the process that ran qilin for npm (pid ${pid}) has exited: stopping gracefully, as on SIGTERM ` +
+              '(npm passes SIGTERM and SIGINT only to the shell it runs a script in, which does not pass them on; see docs/deploying.md)',
+          });
+          void signals.shutdown();
+        })
+      : () => {};
     // A stop that came while the config loaded is taken now; the rest wait for the cluster to run.
     for (const signal of waiting.filter(isStop)) signals.handle(signal);
     const admin = plan.options.admin
@@ -231,6 +253,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
       log({ event: 'stopped', forced: stopped.forced });
       return stopped.forced ? EXIT.failed : EXIT.ok;
     } finally {
+      stopWatchingParent();
       if (pidFileClaimed && plan.pidFile) removePidFile(plan.pidFile);
     }
   }

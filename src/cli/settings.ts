@@ -3,6 +3,7 @@ import type { DaemonConfigAdmin } from '../admin/config.js';
 import type { AdminOptions } from '../admin/options.js';
 import { InvalidOptionError } from '../errors.js';
 import { type ClusterOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import { MAX_WORKERS, isWorkerCount } from '../worker-count.js';
 import { type AdminSettings, adminFrom } from './admin-settings.js';
 import { CliError } from './errors.js';
 import { type Origin, displayName, renameError } from './names.js';
@@ -182,6 +183,11 @@ export function planFrom(
     settings.pidFile === undefined ? null : resolvePath(cwd, cliOnly(settings.pidFile, 'pidFile', origins, 'a path', isNonEmptyString));
   const psName = settings.psName === undefined ? null : cliOnly(settings.psName, 'psName', origins, 'a non-empty string', isNonEmptyString);
 
+  // The library reads `workers: 0` as one per CPU, as recluster did; `-w 0` on a command line is more likely a
+  // slip, and one per CPU is what leaving it out gives, so the command refuses 0.
+  if (settings.workers !== undefined) {
+    cliOnly(settings.workers, 'workers', origins, `an integer from 1 to ${MAX_WORKERS} (leave it out for one per CPU)`, (v): v is number => isWorkerCount(v) && v > 0);
+  }
   const given: Record<string, unknown> = {};
   for (const key of LIBRARY_KEYS) if (settings[key] !== undefined) given[key] = settings[key];
   given.timeout ??= CLI_DEFAULTS.timeout;

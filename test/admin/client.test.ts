@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AdminRequestError, reload, scale, status, stop } from '../../src/admin/client.js';
-import { runAdminCommand } from '../../src/admin/command.js';
+import { type TargetFromConfig, runAdminCommand } from '../../src/admin/command.js';
+import { CliError } from '../../src/cli/errors.js';
 import { type Running, startCluster, suiteCleanup, until, within } from './helpers.js';
 
 const USER = 'ops';
@@ -18,13 +19,13 @@ interface Run {
   readonly stderr: string;
 }
 
-async function qilin(argv: string[], env: Record<string, string> = {}): Promise<Run> {
+async function qilin(argv: string[], env: Record<string, string> = {}, fromConfig?: TargetFromConfig): Promise<Run> {
   let stdout = '';
   let stderr = '';
   const code = await within(
     30_000,
     `qilin ${argv.join(' ')}`,
-    runAdminCommand(argv, env, { write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }),
+    runAdminCommand(argv, env, { write: (text: string) => (stdout += text) }, { write: (text: string) => (stderr += text) }, fromConfig),
   );
   return { code, stdout, stderr };
 }
@@ -138,24 +139,28 @@ describe('the command-line client', { timeout: 90_000 }, () => {
     assert.equal(running.cluster.activeWorkers().filter(Boolean).length, 3);
     await scale({ address: running.admin, credentials: { token: TOKEN } }, 2);
     assert.equal(running.cluster.activeWorkers().length, 2);
-    for (const count of ['abc', '1e3', '', '1.5', '99999', '0x2']) {
+    for (const count of ['abc', '1e3', '', '1.5', '99999', '1025', '0x2']) {
       const { code, stderr } = await qilin(['scale', count, ...token]);
       assert.equal(code, 2, count);
-      assert.match(stderr, /`scale` needs the number of workers/);
+      assert.match(stderr, /`scale` needs the number of workers, a whole number from 0 to 1024/);
     }
     const negative = await qilin(['scale', '-1', ...token]);
     assert.equal(negative.code, 2);
-    assert.match(negative.stderr, /Unknown option '-1'/);
+    assert.match(negative.stderr, /Unknown option `-1`/);
     assert.equal(running.cluster.activeWorkers().length, 2);
   });
 
   test('usage errors exit 2 and print the usage', async () => {
     const cases: [string[], RegExp][] = [
       [[], /Missing the command/],
-      [['restart', ...token], /Unknown command `restart`/],
-      [['status'], /Missing --admin/],
-      [['status', ...token, '--verbose'], /Unknown option '--verbose'/],
+      [['restart', ...token], /Unknown command `restart`: expected status, reload, stop or scale/],
+      [['stauts', ...token], /Unknown command `stauts`; did you mean `status`\?/],
+      [['status'], /Missing --admin: give the address .* with --admin, or run where the qilin\.config\.json .* that sets it is, or point at it with --config <file>/],
+      [['status', ...token, '--verbose'], /Unknown option `--verbose`\n/],
+      [['status', ...token, '--jsno'], /Unknown option `--jsno`; did you mean `--json`\?/],
+      [['status', '--admn', running.admin], /Unknown option `--admn`; did you mean `--admin`\?/],
       [['status', ...token, 'extra'], /Unexpected argument `extra`/],
+      [['stop', ...token, 'all'], /Unexpected argument `all`: `qilin stop` takes no app name or id/],
       [['status', '--admin', 'http://localhost:9000'], /--admin must be a port, host:port, \[ipv6\]:port or unix:\/path; got `http:\/\/localhost:9000`/],
       [['status', '--admin', running.admin, '--admin-user', USER], /--admin-user needs a password/],
       [['status', '--admin', running.admin, '--admin-password', PASSWORD], /A password needs a user name/],
@@ -171,6 +176,33 @@ describe('the command-line client', { timeout: 90_000 }, () => {
     const help = await qilin(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^Usage: qilin <command>/);
+  });
+
+  test('without --admin, the address and credentials come from the config file; each credential flag wins over it', async () => {
+    const asked: (string | undefined)[] = [];
+    const fromFile: TargetFromConfig = async (config) => {
+      asked.push(config);
+      return { address: { kind: 'tcp', host: '127.0.0.1', port: Number(running.admin.split(':')[1]) }, credentials: { username: USER, password: PASSWORD } };
+    };
+    const shown = await qilin(['status', '--json'], {}, fromFile);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(JSON.parse(shown.stdout).workers.length, 2);
+    const wrong = await qilin(['status', '-c', 'elsewhere/qilin.config.json', '--admin-password', 'wrong'], {}, fromFile);
+    assert.equal(wrong.code, 1, 'the flag wins over the file');
+    assert.match(wrong.stderr, /answered 401/);
+    assert.deepEqual(asked, [undefined, 'elsewhere/qilin.config.json']);
+    // --admin given: the file is not read at all.
+    const given = await qilin(['status', '--admin', running.admin, '--admin-token', TOKEN], {}, () => assert.fail('the file is not read'));
+    assert.equal(given.code, 0);
+
+    const none = await qilin(['status'], {}, async () => null);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Missing --admin: .* --config <file>/);
+    const broken = await qilin(['status'], {}, async () => {
+      throw new CliError('ERR_QILIN_CONFIG', '/srv/qilin.config.json: unknown key `wokers`');
+    });
+    assert.equal(broken.code, 2);
+    assert.equal(broken.stderr, 'qilin: /srv/qilin.config.json: unknown key `wokers`\n');
   });
 
   test('an address nobody listens on exits 1 saying it could not be reached', async () => {

@@ -17,9 +17,9 @@ import { APP, envelope, raw, request, startCluster, suiteCleanup, until, within 
 
 const TOKEN = 'tok-listen-0123456789';
 
-/** A cluster without workers whose admin interface is expected to fail to listen: resolves with the error it emits. */
+/** A one-worker cluster whose admin interface is expected to fail to listen: resolves with the error it emits. */
 async function listenFailure(cleanup: (fn: () => Promise<void>) => void, listen: string | number): Promise<Error> {
-  const cluster: Cluster = recluster(APP, { workers: 0, log: false, admin: { listen } });
+  const cluster: Cluster = recluster(APP, { workers: 1, log: false, admin: { listen } });
   cleanup(() => cluster.terminate());
   const failed = new Promise<Error>((resolve) => cluster.once('error', resolve));
   cluster.once('adminListening', (address) => assert.fail(`listened on ${address}`));
@@ -72,7 +72,7 @@ describe('listening', { timeout: 60_000 }, () => {
     const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
     await within(10_000, 'the listening process to die', new Promise((resolve) => child.once('exit', resolve)));
     assert.ok((await lstat(socket)).isSocket(), 'the stale socket is there');
-    const { admin } = await startCluster(cleanup.add, { workers: 0, admin: { listen: `unix:${socket}` } });
+    const { admin } = await startCluster(cleanup.add, { workers: 1, admin: { listen: `unix:${socket}` } });
     assert.equal((await request(admin, { path: '/healthz' })).status, 200);
     assert.equal((await lstat(socket)).mode & 0o777, 0o600);
   });
@@ -121,7 +121,7 @@ describe('listening', { timeout: 60_000 }, () => {
   });
 
   test('with credentials it listens on every interface, and still asks for them', async () => {
-    const { admin } = await startCluster(cleanup.add, { workers: 0, admin: { listen: '0.0.0.0:0', token: TOKEN } });
+    const { admin } = await startCluster(cleanup.add, { workers: 1, admin: { listen: '0.0.0.0:0', token: TOKEN } });
     assert.match(admin, /^0\.0\.0\.0:\d+$/);
     const local = admin.replace('0.0.0.0', '127.0.0.1');
     assert.equal((await request(local, { path: '/info' })).status, 401);
@@ -134,8 +134,9 @@ describe('slow and greedy clients', { timeout: 30_000 }, () => {
   after(() => cleanup.run());
 
   async function slowServer(limits: Partial<AdminLimits> = {}, token?: string): Promise<string> {
-    // Built from the sources so the limits can be small; a cluster without workers is all the server needs.
-    const cluster = new SourceCluster(APP, resolveOptions({ workers: 0, runtime: false, log: false }));
+    // Built from the sources so the limits can be small; a cluster without workers is all the server needs (the
+    // `workers` option reads 0 as one per CPU, as recluster did, so the resolved options are given no slots).
+    const cluster = new SourceCluster(APP, { ...resolveOptions({ runtime: false, log: false }), workers: 0 });
     const options = resolveAdminOptions({ listen: 0, token }) ?? assert.fail();
     cluster.attach(new AdminServer(options, { headersTimeout: 300, requestTimeout: 600, connectionsCheckingInterval: 50, ...limits }));
     const address = new Promise<string>((resolve) => cluster.once('adminListening', resolve));

@@ -1,7 +1,8 @@
 // Admin routes: which method and path reach which endpoint, and strict reading of query parameters.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { MAX_SCALE, parseTarget, readParams, route } from '../../src/admin/routes.js';
+import { parseTarget, readParams, route } from '../../src/admin/routes.js';
+import { MAX_WORKERS } from '../../src/worker-count.js';
 
 function paramsOf(method: string, target: string) {
   const parsed = parseTarget(target);
@@ -51,13 +52,13 @@ describe('readParams', { timeout: 5_000 }, () => {
   test('reads workers and wait', () => {
     assert.deepEqual(paramsOf('POST', '/scale?workers=3'), { ok: true, params: { wait: true, workers: 3 } });
     assert.deepEqual(paramsOf('POST', '/scale?workers=0&wait=false'), { ok: true, params: { wait: false, workers: 0 } });
-    assert.deepEqual(paramsOf('POST', `/scale?workers=${MAX_SCALE}`), { ok: true, params: { wait: true, workers: MAX_SCALE } });
+    assert.deepEqual(paramsOf('POST', `/scale?workers=${MAX_WORKERS}`), { ok: true, params: { wait: true, workers: MAX_WORKERS } });
     assert.deepEqual(paramsOf('POST', '/reload?wait=false'), { ok: true, params: { wait: false, workers: null } });
     assert.deepEqual(paramsOf('GET', '/info'), { ok: true, params: { wait: true, workers: null } });
   });
 
   test('refuses every workers value that is not a plain whole number in range, naming `workers`', () => {
-    for (const value of ['-1', 'abc', '1e3', '', '1.5', '0x10', '+2', ' 2', '2 ', '02', String(MAX_SCALE + 1), '99999999999999999999', 'NaN', 'Infinity']) {
+    for (const value of ['-1', 'abc', '1e3', '', '1.5', '0x10', '+2', ' 2', '2 ', '02', String(MAX_WORKERS + 1), '99999999999999999999', 'NaN', 'Infinity']) {
       const result = paramsOf('POST', `/scale?workers=${encodeURIComponent(value)}`);
       assert.equal(result.ok, false, value);
       if (!result.ok) assert.match(result.message, /Expected `workers` to be an integer from 0 to 1024/);

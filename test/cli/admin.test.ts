@@ -197,6 +197,60 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     assert.equal((await statusOf(t, open.address, {})).cluster.slots, 1);
   });
 
+  test('without --admin, the commands use the admin address and credentials of the config file in their folder, or --config', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    const adminPort = await freePort();
+    writeFileSync(
+      path.join(dir, 'qilin.config.json'),
+      JSON.stringify({
+        app: fixture('identity-server.cjs'),
+        workers: 1,
+        env: { PORT: String(port) },
+        admin: { listen: `127.0.0.1:${adminPort}`, username: 'ops', password: 'from-the-file' },
+      }),
+    );
+    const { qilin, address } = await startWithAdmin(t, [], { cwd: dir });
+    assert.equal(address, `127.0.0.1:${adminPort}`);
+    const shown = await runQilin(t, ['status'], { cwd: dir, env: NO_SECRETS });
+    assert.equal(shown.exit.code, 0, shown.stderr);
+    assert.match(shown.stdout, /^primary pid \d+, .*, 1\/1 slots ready\n/);
+    assert.match(shown.stdout, /\nSLOT +PID +STATE/);
+    const wrong = await runQilin(t, ['status', '--admin-password', 'wrong'], { cwd: dir, env: NO_SECRETS });
+    assert.equal(wrong.exit.code, 1, 'a flag wins over the file');
+    assert.match(wrong.stderr, /answered 401/);
+    const elsewhere = await runQilin(t, ['status', '--json', '--config', path.join(dir, 'qilin.config.json')], { cwd: tempDir(t), env: NO_SECRETS });
+    assert.equal(elsewhere.exit.code, 0, elsewhere.stderr);
+    assert.equal((JSON.parse(elsewhere.stdout) as InfoAnswer).cluster.slots, 1);
+    const stop = await runQilin(t, ['stop'], { cwd: dir, env: NO_SECRETS });
+    assert.equal(stop.exit.code, 0, stop.stderr);
+    assert.deepEqual(await qilin.waitExit(20_000), { code: 0, signal: null });
+
+    // qilin-daemon.json's daemon_port with credentials listens on 0.0.0.0: the client reaches it on 127.0.0.1,
+    // with the password from QILIN_ADMIN_PASSWORD as the server had it.
+    const daemonDir = tempDir(t);
+    const daemonPort = await freePort();
+    writeFileSync(path.join(daemonDir, 'app.cjs'), readFileSync(fixture('identity-server.cjs'), 'utf8').replace('Number(process.env.PORT)', String(port)));
+    writeFileSync(path.join(daemonDir, 'qilin-daemon.json'), JSON.stringify({ exec: 'app.cjs', workers: 2, daemon_port: daemonPort, auth_username: 'admin' }));
+    const secret = { QILIN_ADMIN_PASSWORD: 'from-the-environment' };
+    const daemon = await startWithAdmin(t, [], { cwd: daemonDir, env: secret });
+    assert.equal(daemon.address, `0.0.0.0:${daemonPort}`);
+    const daemonStatus = await runQilin(t, ['status', '--json'], { cwd: daemonDir, env: { ...NO_SECRETS, ...secret } });
+    assert.equal(daemonStatus.exit.code, 0, daemonStatus.stderr);
+    assert.equal((JSON.parse(daemonStatus.stdout) as InfoAnswer).cluster.slots, 2);
+    const noSecret = await runQilin(t, ['status'], { cwd: daemonDir, env: NO_SECRETS });
+    assert.equal(noSecret.exit.code, 2, 'the file needs the password the server had, as it would for the server');
+    assert.match(noSecret.stderr, new RegExp(`Expected \`auth_password\` in .*qilin-daemon\.json to be a non-empty string when \`auth_username\` is set`));
+    daemon.qilin.signal('SIGTERM');
+    assert.equal((await daemon.qilin.waitExit()).code, 0);
+
+    const noAdmin = tempDir(t);
+    writeFileSync(path.join(noAdmin, 'qilin.config.json'), JSON.stringify({ app: 'server.js' }));
+    const missing = await runQilin(t, ['status'], { cwd: noAdmin, env: NO_SECRETS });
+    assert.equal(missing.exit.code, 2);
+    assert.match(missing.stderr, /Missing --admin: .*qilin\.config\.json sets no admin interface/);
+  });
+
   test('qilin.config.json admin: a socket path relative to the file, flags over its keys', TIMEOUT, async (t) => {
     const dir = tempDir(t);
     const port = await freePort();
@@ -237,6 +291,6 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     }
     const commandHelp = await runQilin(t, ['reload', '--help']);
     assert.equal(commandHelp.exit.code, 0);
-    assert.match(commandHelp.stdout, /^Usage: qilin <command> --admin/);
+    assert.match(commandHelp.stdout, /^Usage: qilin <command> \[--admin /);
   });
 });

@@ -74,10 +74,30 @@ describe('parseCommandLine', () => {
   });
 
   test('unknown flags, missing values and stray arguments are usage errors that say what to do', () => {
-    usage(() => parseCommandLine(['--wokers', '2', 'a.js']), /^Unknown option `--wokers`\. Run `qilin --help`/);
+    usage(() => parseCommandLine(['--wokers', '2', 'a.js']), /^Unknown option `--wokers`; did you mean `--workers`\? Run `qilin --help`/);
+    usage(() => parseCommandLine(['--worker', '2', 'a.js']), /^Unknown option `--worker`; did you mean `--workers`\?/);
+    usage(() => parseCommandLine(['a.js', '--pidfile', 'q.pid']), /did you mean `--pid-file`\?/);
+    usage(() => parseCommandLine(['--verbose', 'a.js']), /^Unknown option `--verbose`\. Run `qilin --help`/);
+    usage(() => parseCommandLine(['-x', 'a.js']), /^Unknown option `-x`\. Run `qilin --help`/);
     usage(() => parseCommandLine(['a.js', '--workers']), /^Option `--workers` needs a value/);
     usage(() => parseCommandLine(['a.js', 'b.js']), /Unexpected argument `b\.js` after the app `a\.js`: put the app's own arguments after `--`/);
     usage(() => parseCommandLine(['--env', 'PORT', 'a.js']), /Expected `--env` to be KEY=VALUE, got `PORT`/);
+  });
+});
+
+describe("PM2's habits", () => {
+  test('a PM2 flag or command is a usage error that gives the Qilin form', () => {
+    usage(() => parseCommandLine(['-i', '2', 'app.js']), /^`-i` is PM2's; Qilin's is `-w 2` \(`--workers 2`\)$/);
+    usage(() => parseCommandLine(['app.js', '--instances', 'max']), /already Qilin's default/);
+    usage(() => parseCommandLine(['start', 'app.js', '-i', '4']), /^`start` is PM2's; qilin runs the app in the foreground: `qilin -w 4 app\.js`/);
+    usage(() => parseCommandLine(['restart']), /`qilin reload`/);
+  });
+
+  test("a value of qilin's own flag is never taken for a PM2 flag, and an app named start runs as ./start", () => {
+    assert.deepEqual(parseCommandLine(['--node-args', '-i', 'app.js']).flags.settings.execArgv, ['-i']);
+    assert.equal(parseCommandLine(['./start']).flags.settings.app, './start');
+    assert.equal(parseCommandLine(['-w', '2', 'start']).flags.settings.app, 'start');
+    assert.deepEqual(parseCommandLine(['app.js', '--', '-i', '2']).flags.settings.args, ['-i', '2']);
   });
 });
 
@@ -142,8 +162,8 @@ describe('planFrom', () => {
   });
 
   test('flag values go through the library pipeline and errors name the flag', () => {
-    usage(() => plan(['-w', '-1', 'a.js']), /^Expected `--workers` to be a non-negative integer, got `-1` \(number\)$/);
-    usage(() => plan(['-w', 'lots', 'a.js']), /^Expected `--workers` to be a non-negative integer, got `"lots"` \(string\)$/);
+    usage(() => plan(['-w', '-1', 'a.js']), /^Expected `--workers` to be an integer from 1 to 1024 \(leave it out for one per CPU\), got `-1` \(number\)$/);
+    usage(() => plan(['-w', 'lots', 'a.js']), /^Expected `--workers` to be an integer from 1 to 1024 .*, got `"lots"` \(string\)$/);
     usage(() => plan(['--timeout', 'soon', 'a.js']), /^Expected `--timeout` to be a duration/);
     usage(() => plan(['--strategy', 'some', 'a.js']), /^Expected `--strategy` to be one of 'all', 'rolling'/);
     usage(() => plan(['--ready-when', 'now', 'a.js']), /^Expected `--ready-when` to be one of/);
@@ -193,8 +213,20 @@ describe('planFrom', () => {
     assert.throws(() => plan([], file), (error: unknown) => {
       assert.ok(error instanceof CliError);
       assert.equal(error.code, 'ERR_QILIN_CONFIG');
-      assert.match(error.message, /^Expected `workers` in \/etc\/qilin\.config\.json to be a non-negative integer/);
+      assert.match(error.message, /^Expected `workers` in \/etc\/qilin\.config\.json to be an integer from 1 to 1024/);
       return true;
     });
+  });
+
+  test('`-w 0` and `workers: 0` are refused by name (the library reads 0 as one per CPU); more than 1024 too', () => {
+    usage(() => plan(['-w', '0', 'a.js']), /^Expected `--workers` to be an integer from 1 to 1024 \(leave it out for one per CPU\), got `0` \(number\)$/);
+    usage(() => plan(['--workers', '1025', 'a.js']), /^Expected `--workers` to be an integer from 1 to 1024 .*, got `1025` \(number\)$/);
+    const file = (workers: unknown): SourcedSettings => ({
+      settings: { app: '/a.js', workers },
+      origins: new Map([['workers', { kind: 'file', file: '/srv/qilin.config.json', key: 'workers' }]]),
+    });
+    usage(() => plan([], file(0)), /^Expected `workers` in \/srv\/qilin\.config\.json to be an integer from 1 to 1024 .*, got `0` \(number\)$/);
+    usage(() => plan([], file(1e6)), /got `1000000` \(number\)$/);
+    assert.equal(plan(['-w', '1024', 'a.js']).options.workers, 1024);
   });
 });

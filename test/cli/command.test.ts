@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, until, within } from './helpers.js';
+import { appInTempDir, fixture, freePort, get, isAlive, parseIdentity, runQilin, startQilin, tempDir, until, within, writeApp } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
 
@@ -39,10 +39,10 @@ describe('qilin command', () => {
   test('a bad flag or flag value is a clear error with exit status 2, before anything forks', TIMEOUT, async (t) => {
     const unknown = await runQilin(t, ['--wrokers', '3', fixture('identity-server.cjs')]);
     assert.equal(unknown.exit.code, 2);
-    assert.match(unknown.stderr, /Unknown option `--wrokers`/);
+    assert.match(unknown.stderr, /Unknown option `--wrokers`; did you mean `--workers`\?/);
     const badWorkers = await runQilin(t, ['--workers', 'many', fixture('identity-server.cjs')]);
     assert.equal(badWorkers.exit.code, 2);
-    assert.match(badWorkers.stderr, /Expected `--workers` to be a non-negative integer, got `"many"` \(string\)/);
+    assert.match(badWorkers.stderr, /Expected `--workers` to be an integer from 1 to 1024 \(leave it out for one per CPU\), got `"many"` \(string\)/);
     const badDuration = await runQilin(t, ['--timeout', '30', '--kill-timeout', 'soon', fixture('identity-server.cjs')]);
     assert.equal(badDuration.exit.code, 2);
     assert.match(badDuration.stderr, /`--kill-timeout`/);
@@ -50,6 +50,37 @@ describe('qilin command', () => {
     assert.equal(noApp.exit.code, 2);
     assert.match(noApp.stderr, /No app given/);
     for (const run of [unknown, badWorkers, badDuration, noApp]) assert.equal(run.stdout.includes('worker up'), false);
+  });
+
+  test('-w 0 and more workers than 1024 are refused by name with exit status 2, before anything forks', TIMEOUT, async (t) => {
+    for (const count of ['0', '1000000']) {
+      const run = await runQilin(t, ['-w', count, '--log-format', 'json', fixture('identity-server.cjs')]);
+      assert.equal(run.exit.code, 2, `-w ${count}`);
+      assert.match(run.stderr, new RegExp(`Expected \`--workers\` to be an integer from 1 to 1024 \\(leave it out for one per CPU\\), got \`${count}\` \\(number\\)`));
+      assert.equal(run.count('fork'), 0);
+    }
+  });
+
+  test("PM2's forms exit 2 with Qilin's form; an app file named start still runs as ./start", TIMEOUT, async (t) => {
+    const { dir, app } = appInTempDir(t);
+    const instances = await runQilin(t, ['-i', '2', app], { cwd: dir });
+    assert.equal(instances.exit.code, 2);
+    assert.equal(instances.stderr, "qilin: `-i` is PM2's; Qilin's is `-w 2` (`--workers 2`)\n");
+    const start = await runQilin(t, ['start', 'app.cjs', '-i', '4'], { cwd: dir });
+    assert.equal(start.exit.code, 2);
+    assert.match(start.stderr, /^qilin: `start` is PM2's; qilin runs the app in the foreground: `qilin -w 4 app\.cjs` \(an app file named start runs as `qilin \.\/start`\)\n$/);
+    const logs = await runQilin(t, ['logs'], { cwd: dir });
+    assert.equal(logs.exit.code, 2);
+    assert.match(logs.stderr, /`logs` is PM2's; qilin has none/);
+    for (const run of [instances, start, logs]) assert.equal(run.stdout, '');
+
+    const port = await freePort();
+    writeApp(path.join(dir, 'start'), 'named-start');
+    const named = startQilin(t, ['-w', '1', '--log-format', 'json', '--env', `PORT=${port}`, './start'], { cwd: dir });
+    await named.waitFor('started');
+    assert.equal(parseIdentity((await get(port)).body).version, 'named-start');
+    named.signal('SIGTERM');
+    assert.equal((await named.waitExit()).code, 0);
   });
 
   test('a missing app file exits 1 with the reason, before forking', TIMEOUT, async (t) => {
@@ -85,7 +116,7 @@ describe('qilin command', () => {
     writeFileSync(path.join(dir, 'qilin.config.json'), JSON.stringify({ app: 'x.js', wrokers: 3 }));
     const bad = await runQilin(t, [], { cwd: dir });
     assert.equal(bad.exit.code, 2);
-    assert.match(bad.stderr, /qilin\.config\.json: unknown key `wrokers`/);
+    assert.match(bad.stderr, /qilin\.config\.json: unknown key `wrokers` \(qilin\.config format\); did you mean `workers`\?/);
 
     writeFileSync(path.join(dir, 'qilin.config.json'), JSON.stringify({ app: fixture('identity-server.cjs'), strategy: 'sometimes' }));
     const badValue = await runQilin(t, [], { cwd: dir });

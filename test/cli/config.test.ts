@@ -58,13 +58,16 @@ describe('qilin.config.json', () => {
     assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'lib', extensions: '*' } }).options.watch?.extensions, null);
   });
 
-  test('an unknown key is an error that names it and the file', () => {
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', wokers: 2 }), /^\/srv\/qilin\.config\.json: unknown key `wokers` \(qilin\.config format\)/);
+  test('an unknown key is an error that names it and the file, and the key it most likely meant', () => {
     configError(
-      () => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }),
-      /unknown key `watch\.path` \(qilin\.config format\): expected one of paths, delay, ignore, extensions$/,
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', wokers: 2 }),
+      /^\/srv\/qilin\.config\.json: unknown key `wokers` \(qilin\.config format\); did you mean `workers`\? Expected one of workers, readyWhen, /,
     );
-    configError(() => readConfig('/srv/qilin.config.json', { logger: {} }), /unknown key `logger`/);
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }), /unknown key `watch\.path` \(qilin\.config format\); did you mean `watch\.paths`\?/);
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { lisen: 9000 } }), /unknown key `admin\.lisen` .*; did you mean `admin\.listen`\?/);
+    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', ready_timeout: 5 }), /did you mean `readyTimeout`\?/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 100 }), /unknown key `reload_dealy` \(qilin-daemon\.json format\); did you mean `reload_delay`\?/);
+    configError(() => readConfig('/srv/qilin.config.json', { logger: {} }), /unknown key `logger` \(qilin\.config format\): expected one of /);
     configError(() => readConfig('/srv/qilin.config.json', [1, 2]), /expected an object of settings/);
   });
 

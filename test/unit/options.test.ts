@@ -55,11 +55,21 @@ describe('options', () => {
   });
 
   it('takes an explicit 0 as 0', () => {
-    const o = resolveOptions({ workers: 0, timeout: 0, respawn: 0, backoff: 0, killTimeout: 0 });
-    assert.equal(o.workers, 0);
+    const o = resolveOptions({ timeout: 0, respawn: 0, backoff: 0, killTimeout: 0 });
     assert.equal(o.timeout, 0);
     assert.equal(o.respawn, 0);
     assert.equal(o.killTimeout, 0);
+  });
+
+  it('reads `workers: 0` as one per CPU, as recluster did (`opt.workers || numCPUs`)', () => {
+    assert.equal(resolveOptions({ workers: 0 }).workers, availableParallelism());
+  });
+
+  it('caps `workers` at 1024, by name, rather than forking until the primary runs out of memory', () => {
+    assert.equal(resolveOptions({ workers: 1024 }).workers, 1024);
+    rejects({ workers: 1025 }, 'workers', /^Expected `workers` to be an integer from 0 to 1024 \(0: one per CPU\), got `1025` \(number\)$/);
+    rejects({ workers: 1e6 }, 'workers', /got `1000000` \(number\)/);
+    rejects({ workers: Infinity }, 'workers', /from 0 to 1024/);
   });
 
   it('turns optional limits off with false', () => {
@@ -76,7 +86,7 @@ describe('options', () => {
   });
 
   it('names the option, what was expected and what was given', () => {
-    rejects({ workers: -1 }, 'workers', /^Expected `workers` to be a non-negative integer, got `-1` \(number\)$/);
+    rejects({ workers: -1 }, 'workers', /^Expected `workers` to be an integer from 0 to 1024 \(0: one per CPU\), got `-1` \(number\)$/);
     rejects({ workers: 1.5 }, 'workers', /got `1.5` \(number\)/);
     rejects({ workers: '4' }, 'workers', /got `"4"` \(string\)/);
     rejects({ timeout: -1 }, 'timeout', /a duration/);
@@ -125,7 +135,7 @@ describe('options', () => {
       ],
     );
     // A wrong value for a known key is still an error.
-    rejects({ wrokers: 2, workers: -1 }, 'workers', /non-negative integer/);
+    rejects({ wrokers: 2, workers: -1 }, 'workers', /an integer from 0 to 1024/);
   });
 
   it('refuses runtime features without the runtime', () => {
