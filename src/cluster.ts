@@ -8,7 +8,7 @@ import { type Balance, applyBalance } from './fork.js';
 import type { ResolvedOptions } from './options.js';
 import { ReloadQueue } from './reload/queue.js';
 import { runReload } from './reload/run.js';
-import { RUNTIME_PATH, Supervisor, type SupervisorHost } from './supervisor.js';
+import { RUNTIME_PATH, STUCK_HANDOFF, Supervisor, type SupervisorHost } from './supervisor.js';
 import type { WorkerHandle, WorkerState } from './worker-handle.js';
 import { MAX_WORKERS, isWorkerCount } from './worker-count.js';
 
@@ -30,6 +30,11 @@ export interface WorkerInfo {
   readonly rss: number | null;
   /** How many times this worker's slot has been respawned. */
   readonly restarts: number;
+  /**
+   * It can take new connections: it is not out of file descriptors and, with round-robin, no connection handed
+   * to it has gone unreceived for a second. (Known only with the runtime; true without it.)
+   */
+  readonly accepting: boolean;
 }
 
 /**
@@ -91,6 +96,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       options,
       get running() {
         return cluster.#status === 'running';
+      },
+      get balance() {
+        return cluster.balance;
       },
       get emitting() {
         return cluster.#status !== 'stopped';
@@ -246,6 +254,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         readyAt: h.readyAt,
         rss: h.rss,
         restarts: slot?.restarts ?? 0,
+        accepting: h.outOfDescriptors === null && !(h.handoffs?.stuck(STUCK_HANDOFF) ?? false),
       };
     });
 

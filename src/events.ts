@@ -66,6 +66,24 @@ export interface SlowStart {
   readonly readyTimeout: number | null;
 }
 
+/** Sent with `descriptors`: a worker ran out of file descriptors, or has some again. */
+export interface DescriptorsInfo {
+  readonly slot: number;
+  readonly generation: number;
+  /** True when it has none left: it cannot accept connections. */
+  readonly exhausted: boolean;
+  /** EMFILE (its own limit) or ENFILE (the system's) while exhausted, else null. */
+  readonly code: string | null;
+}
+
+/** Sent with `handoffsLost`: connections the primary handed to a worker (round-robin) that it never received. */
+export interface HandoffsLost {
+  readonly slot: number;
+  readonly generation: number;
+  /** How many; each was given to another worker. */
+  readonly count: number;
+}
+
 /** Every event of a cluster, with its arguments. Events about one worker pass the worker first, as in recluster. */
 export interface ClusterEvents {
   /** A worker process was forked for `slot`. */
@@ -88,6 +106,10 @@ export interface ClusterEvents {
   replace: [worker: Worker, reason: ReplaceReason];
   /** A starting worker is still not ready a few seconds after its fork; it is logged with a hint. */
   slowStart: [worker: Worker, info: SlowStart];
+  /** A worker ran out of file descriptors (it cannot accept connections until some close), or has some again. */
+  descriptors: [worker: Worker, info: DescriptorsInfo];
+  /** With round-robin, connections handed to a worker never reached it (it was out of file descriptors); they went to other workers. */
+  handoffsLost: [worker: Worker, info: HandoffsLost];
   /** A retiring worker's deadline (`timeout`) ended requests or connections still under way. */
   cut: [worker: Worker, info: CutInfo];
   /** A reload began (a reload asked for during another starts when that one ends). */

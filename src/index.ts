@@ -16,7 +16,7 @@ export type {
   ResolvedWatch,
   WatchOptions,
 } from './options.js';
-export type { ClusterEvents, CutInfo, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
+export type { ClusterEvents, CutInfo, DescriptorsInfo, HandoffsLost, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
 export type { WorkerState } from './worker-handle.js';
 export { DEFAULT_WATCH_EXTENSIONS } from './options.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';

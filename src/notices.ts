@@ -1,5 +1,5 @@
 // The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline), shared by the library's log and the command's.
-import type { CutInfo, SlowStart } from './events.js';
+import type { CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from './events.js';
 import { formatDuration } from './units.js';
 
 /** How to name an option in a hint: the library's `timeout`, the command's `--timeout`. */
@@ -34,5 +34,21 @@ export function describeCut(pid: number | undefined, info: CutInfo, names: Optio
   return (
     `worker ${pid ?? '?'} in slot ${info.slot} reached its ${formatDuration(info.timeout)} deadline (${names.timeout}) with ${what}: cut. ` +
     `Raise ${names.timeout} if requests (or WebSocket sessions) may take longer`
+  );
+}
+
+/** `worker 4242 in slot 1 is out of file descriptors (EMFILE, ...): it cannot accept connections until some close`, or that it has some again. */
+export function describeDescriptors(pid: number | undefined, info: DescriptorsInfo): string {
+  const who = `worker ${pid ?? '?'} in slot ${info.slot}`;
+  if (!info.exhausted) return `${who} has file descriptors again: it accepts connections`;
+  const whose = info.code === 'ENFILE' ? "the system's limit of open files" : 'its limit of open files: ulimit -n, LimitNOFILE= under systemd';
+  return `${who} is out of file descriptors (${info.code ?? 'EMFILE'}, ${whose}): it cannot accept connections until some close`;
+}
+
+/** `worker 4242 in slot 1 did not receive 3 connections handed to it (...); they were given to other workers`. */
+export function describeHandoffsLost(pid: number | undefined, info: HandoffsLost): string {
+  return (
+    `worker ${pid ?? '?'} in slot ${info.slot} did not receive ${plural(info.count, 'connection')} handed to it ` +
+    `(is it out of file descriptors?); ${info.count === 1 ? 'it was' : 'they were'} given to other workers`
   );
 }

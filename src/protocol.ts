@@ -61,6 +61,25 @@ export interface CutMessage {
   readonly reason: RetireReason;
 }
 
+/** Primary to worker: answer with a pong. IPC keeps order, so the pong says the worker has read every earlier message. */
+export interface PingMessage {
+  readonly cmd: 'qilin:ping';
+  readonly id: number;
+}
+
+export interface PongMessage {
+  readonly cmd: 'qilin:pong';
+  readonly id: number;
+}
+
+/** The worker ran out of file descriptors (it cannot accept a connection), or has some again. Sent on each change. */
+export interface DescriptorsMessage {
+  readonly cmd: 'qilin:descriptors';
+  readonly exhausted: boolean;
+  /** EMFILE (this process's limit) or ENFILE (the system's), while exhausted. */
+  readonly code: string | null;
+}
+
 /** Why a worker is retired. */
 export type RetireReason = 'reload' | 'replace' | 'shutdown' | 'scale' | 'crash';
 
@@ -73,14 +92,32 @@ export interface RetireMessage {
   readonly reason: RetireReason;
 }
 
-export type WorkerToPrimary = ReadyMessage | DisconnectMessage | HelloMessage | HeartbeatMessage | CrashMessage | ListenErrorMessage | CutMessage;
+export type WorkerToPrimary =
+  | ReadyMessage
+  | DisconnectMessage
+  | HelloMessage
+  | HeartbeatMessage
+  | CrashMessage
+  | ListenErrorMessage
+  | CutMessage
+  | PongMessage
+  | DescriptorsMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
 }
 
 /** Qilin's own messages, which are not passed on as `message` events. */
-export type InternalMessage = HelloMessage | HeartbeatMessage | CrashMessage | ListenErrorMessage | CutMessage | RetireMessage;
+export type InternalMessage =
+  | HelloMessage
+  | HeartbeatMessage
+  | CrashMessage
+  | ListenErrorMessage
+  | CutMessage
+  | PongMessage
+  | DescriptorsMessage
+  | RetireMessage
+  | PingMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

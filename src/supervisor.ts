@@ -4,19 +4,27 @@ import { fileURLToPath } from 'node:url';
 import { SlotBackoff, healthyAfter } from './backoff.js';
 import { type FailedStart, type SlotGeneration, StartError, type StartFailure, describeFailedStart, describeListenFailure } from './errors.js';
 import type { ClusterEvents, ReadyDetail, ReplaceReason } from './events.js';
-import { forkWorker } from './fork.js';
+import { type Balance, forkWorker } from './fork.js';
 import type { ResolvedOptions } from './options.js';
 import { type CrashMessage, ENV, type InternalMessage, type RetireReason, isCommand, isInternalMessage } from './protocol.js';
+import { HandoffWatch } from './handoffs.js';
 import { BatchFailure, BatchStart } from './reload/batch-start.js';
-import { describeCut, describeSlowStart } from './notices.js';
+import { describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from './notices.js';
+import { copyToStderr } from './output.js';
 import { formatDuration, formatSize } from './units.js';
 import { WorkerHandle } from './worker-handle.js';
 
 /** With `readyWhen: 'started'`, how long a worker must stay up after `online` to count as started. */
 export const STARTED_WINDOW = 1_000;
 
+/** Lost handoffs of one worker are logged at most this often, in ms. */
+const LOST_HANDOFF_LOG_EVERY = 10_000;
+
 /** How long after its fork a worker that is not ready yet is logged as slow to start, with a hint. */
 export const SLOW_START_NOTICE = 5_000;
+
+/** A round-robin handoff unacknowledged this long is checked: the worker may be out of file descriptors. */
+export const STUCK_HANDOFF = 1_000;
 
 /** The longest time between two heartbeats of a worker, in ms. */
 const MAX_HEARTBEAT_INTERVAL = 10_000;
@@ -35,16 +43,6 @@ function crashText(message: CrashMessage): string {
   return error && typeof error.message === 'string' ? `${String(error.name)}: ${error.message}` : 'unknown error';
 }
 
-let stderrGuarded = false;
-
-/** Copies a worker's stderr to the primary's. A closed stderr (EPIPE) must not crash the primary, so its errors are ignored. */
-function copyToStderr(chunk: Buffer): void {
-  if (!stderrGuarded) {
-    stderrGuarded = true;
-    process.stderr.on('error', () => {});
-  }
-  process.stderr.write(chunk);
-}
 
 export interface Slot {
   readonly index: number;
@@ -66,6 +64,8 @@ export interface SupervisorHost {
   readonly running: boolean;
   /** False once the cluster was stopped: worker events are no longer passed on. */
   readonly emitting: boolean;
+  /** How connections reach the workers, as in force once the cluster runs. */
+  readonly balance: Balance;
   emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void;
   log(category: keyof ResolvedOptions['log'], line: string): void;
 }
@@ -78,6 +78,7 @@ export class Supervisor {
   readonly #host: SupervisorHost;
   readonly #options: ResolvedOptions;
   #monitor: NodeJS.Timeout | null = null;
+  #handoffCheck: NodeJS.Timeout | null = null;
   /** Watches the workers of `run()` and `scale()` until they are ready. */
   readonly #starting = new Set<BatchStart>();
 
@@ -165,6 +166,9 @@ export class Supervisor {
     }
     const handle = new WorkerHandle(worker, slot.index, generation);
     handle.heldBy = heldBy;
+    if (this.#host.balance === 'round-robin' && options.runtime) {
+      handle.handoffs = new HandoffWatch(worker, (id) => handle.send({ cmd: 'qilin:ping', id }));
+    }
     this.handles.set(worker, handle);
     slot.next = handle;
     this.#watch(handle);
@@ -268,8 +272,14 @@ export class Supervisor {
     return this.slots.map((slot) => ({ slot: slot.index, generation: slot.active?.generation ?? null }));
   }
 
-  /** Checks heartbeats while the cluster runs. */
+  /** Checks heartbeats, and round-robin handoffs, while the cluster runs. */
   startMonitor(): void {
+    if (this.#host.balance === 'round-robin' && this.#options.runtime) {
+      this.#handoffCheck = setInterval(() => {
+        for (const handle of this.handles.values()) handle.handoffs?.check(STUCK_HANDOFF);
+      }, STUCK_HANDOFF / 4);
+      this.#handoffCheck.unref();
+    }
     if (this.#options.heartbeatTimeout === null) return;
     const every = Math.min(1_000, Math.max(50, Math.floor(this.#options.heartbeatTimeout / 4)));
     let lastCheck = performance.now();
@@ -305,6 +315,8 @@ export class Supervisor {
     for (const slot of this.slots) this.clearRespawn(slot);
     if (this.#monitor) clearInterval(this.#monitor);
     this.#monitor = null;
+    if (this.#handoffCheck) clearInterval(this.#handoffCheck);
+    this.#handoffCheck = null;
     for (const waiter of this.#starting) waiter.cancel(reason);
   }
 
@@ -326,9 +338,10 @@ export class Supervisor {
     worker.on('error', () => {
       // Failed sends to a closing channel land here; without a listener they would crash the primary.
     });
-    worker.process.stderr?.on('data', (chunk: Buffer) => {
+    const { stderr } = worker.process;
+    stderr?.on('data', (chunk: Buffer) => {
       handle.stderr.push(chunk.toString());
-      if (!this.#options.silent) copyToStderr(chunk);
+      if (!this.#options.silent) copyToStderr(chunk, stderr);
     });
     worker.on('online', () => {
       if (!host.emitting) return;
@@ -384,6 +397,27 @@ export class Supervisor {
         else if (handle.state === 'ready') {
           this.#host.log('warnings', `worker ${handle.pid ?? '?'} in slot ${handle.slot} ${describeListenFailure(failure)}; it keeps serving on its other servers`);
         }
+        break;
+      }
+      case 'qilin:pong': {
+        const lost = typeof message.id === 'number' ? (handle.handoffs?.pong(message.id) ?? 0) : 0;
+        const now = performance.now();
+        if (lost === 0) break;
+        const info = { slot: handle.slot, generation: handle.generation, count: lost };
+        this.#host.emit('handoffsLost', handle.worker, info);
+        if (now - handle.lostLoggedAt >= LOST_HANDOFF_LOG_EVERY) {
+          handle.lostLoggedAt = now;
+          this.#host.log('warnings', describeHandoffsLost(handle.pid, info));
+        }
+        break;
+      }
+      case 'qilin:descriptors': {
+        const code = message.exhausted ? (typeof message.code === 'string' ? message.code : 'EMFILE') : null;
+        if ((code === null) === (handle.outOfDescriptors === null)) break;
+        handle.outOfDescriptors = code;
+        const info = { slot: handle.slot, generation: handle.generation, exhausted: code !== null, code };
+        this.#host.emit('descriptors', handle.worker, info);
+        this.#host.log('warnings', describeDescriptors(handle.pid, info));
         break;
       }
       case 'qilin:cut': {

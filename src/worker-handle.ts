@@ -1,5 +1,6 @@
 // One worker as the primary sees it: slot, generation, state and timers, and guarded I/O that can never throw into the primary.
 import type { Worker } from 'node:cluster';
+import type { HandoffWatch } from './handoffs.js';
 import { LineTail } from './line-tail.js';
 import type { RetireMessage } from './protocol.js';
 import type { StartListener } from './reload/batch-start.js';
@@ -39,6 +40,12 @@ export class WorkerHandle {
   heldBy: StartListener | null = null;
   /** Told of this worker's readiness or failure (the first start, a scale-up), without holding it back from its slot. */
   watchedBy: StartListener | null = null;
+  /** Round-robin handoffs to this worker, watched for ones it never receives (null with the kernel balancing, or without the runtime). */
+  handoffs: HandoffWatch | null = null;
+  /** EMFILE or ENFILE while the runtime says the worker is out of file descriptors; null otherwise. */
+  outOfDescriptors: string | null = null;
+  /** When lost handoffs were last logged for this worker (performance.now()), so a burst is one line. */
+  lostLoggedAt = Number.NEGATIVE_INFINITY;
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
   /** Resolves when the process has exited. */

@@ -100,6 +100,8 @@ export interface ReadyAnswer {
   readonly ready: boolean;
   readonly slots: number;
   readonly readySlots: number;
+  /** Ready workers that can take new connections now (see `WorkerInfo.accepting`). */
+  readonly accepting: number;
 }
 
 /** Whole days, hours, minutes and seconds of a number of seconds. */
@@ -187,10 +189,21 @@ export function buildInfo(input: InfoInput): InfoAnswer {
   };
 }
 
-/** `/readyz`: ready when there is at least one slot and every slot has a ready worker. */
-export function buildReady(active: readonly unknown[]): ReadyAnswer {
-  const readySlots = active.filter((worker) => worker !== null).length;
-  return { ready: active.length > 0 && readySlots === active.length, slots: active.length, readySlots };
+/**
+ * `/readyz`: ready when there is at least one slot, every slot has a ready worker, and at least one of them can
+ * take a new connection. `active` is the serving worker of each slot, or null.
+ */
+export function buildReady(active: readonly (Pick<WorkerInfo, 'accepting'> | null)[]): ReadyAnswer {
+  const serving = active.filter((worker) => worker !== null);
+  const accepting = serving.filter((worker) => worker.accepting).length;
+  const readySlots = serving.length;
+  return { ready: active.length > 0 && readySlots === active.length && accepting > 0, slots: active.length, readySlots, accepting };
+}
+
+/** Why `/readyz` says not ready, in words. */
+export function notReadyReason(ready: ReadyAnswer): string {
+  if (ready.slots === 0 || ready.readySlots < ready.slots) return `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`;
+  return 'No worker can take a new connection now (out of file descriptors?)';
 }
 
 export function reloadSucceeded(result: ReloadResult): ReloadSucceeded {

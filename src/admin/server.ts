@@ -1,12 +1,12 @@
 // The admin HTTP server: a cluster service in the primary that authenticates, routes and answers each request, within strict limits.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Cluster, ClusterService } from '../cluster.js';
+import type { Cluster, ClusterService, WorkerInfo } from '../cluster.js';
 import { QilinError, ReloadError } from '../errors.js';
 import type { ClusterEvents, ReloadResult } from '../events.js';
 import { formatAdminAddress, isLocalOnly } from './address.js';
-import { type Envelope, type InfoAnswer, buildInfo, buildReady, reloadFailed, reloadSucceeded } from './answers.js';
+import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
-import { listen, removeOwnSocket } from './listen.js';
+import { type OwnSocket, listen, removeOwnSocket } from './listen.js';
 import { AdminMetrics } from './metrics.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
@@ -64,6 +64,12 @@ export interface AdminActions {
   shutdown(): Promise<void>;
 }
 
+/** The serving worker of each slot, as `describe()` sees it, or null. */
+function activeInfo(cluster: Cluster): (WorkerInfo | null)[] {
+  const infos = cluster.describe().filter((info) => info.active);
+  return cluster.activeWorkers().map((_, slot) => infos.find((info) => info.slot === slot) ?? null);
+}
+
 /**
  * The admin interface, attached to a cluster as a service: it listens when the cluster runs and closes when
  * the cluster stops. Routing, credentials and answers are pure functions in this folder; this class does
@@ -80,6 +86,8 @@ export class AdminServer implements ClusterService {
   #metrics: AdminMetrics | null = null;
   #address: string | null = null;
   #stopped = false;
+  /** The Unix socket file this server made, to remove at close. */
+  #socket: OwnSocket | null = null;
   #closed: Promise<void> = Promise.resolve();
   #reloading: { generation: number; startedAt: number } | null = null;
   readonly #onReloadStart = (info: ClusterEvents['reloadStart'][0]): void => {
@@ -141,8 +149,7 @@ export class AdminServer implements ClusterService {
     try {
       const listening = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
       bound = listening.address;
-      const own = listening.socket;
-      if (own) server.once('close', () => removeOwnSocket(own));
+      this.#socket = listening.socket;
     } catch (error) {
       this.#detach();
       this.#server = null;
@@ -171,6 +178,9 @@ export class AdminServer implements ClusterService {
   #close(server: http.Server): void {
     this.#address = null;
     server.close();
+    // The listening socket is closed now (connections may linger): its file goes now too, if it is still ours.
+    if (this.#socket) removeOwnSocket(this.#socket);
+    this.#socket = null;
     server.closeIdleConnections();
     // Answers being written (the /quit that stopped the cluster, a reload cut short) get a moment to leave.
     setTimeout(() => server.closeAllConnections(), this.#limits.closeGrace).unref();
@@ -246,8 +256,8 @@ export class AdminServer implements ClusterService {
       case 'healthz':
         return json(200, { error: null, result: { alive: true } });
       case 'readyz': {
-        const ready = buildReady(cluster.activeWorkers());
-        const error = ready.ready ? null : `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`;
+        const ready = buildReady(activeInfo(cluster));
+        const error = ready.ready ? null : notReadyReason(ready);
         return json(ready.ready ? 200 : 503, { error, result: ready });
       }
       case 'info':

@@ -28,6 +28,7 @@ const FLAGS = {
   respawn: { type: 'string' },
   backoff: { type: 'string' },
   strategy: { type: 'string' },
+  balance: { type: 'string' },
   batch: { type: 'string' },
   'node-args': { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
@@ -212,6 +213,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   if (values.respawn !== undefined) set('respawn', durationOrRaw(values.respawn), '--respawn');
   if (values.backoff !== undefined) set('backoff', durationOrRaw(values.backoff), '--backoff');
   if (values.strategy !== undefined) set('strategy', values.strategy, '--strategy');
+  if (values.balance !== undefined) set('balance', values.balance, '--balance');
   if (values['node-args'] !== undefined) set('execArgv', values['node-args'].flatMap(splitArgs), '--node-args');
   if (values.env !== undefined) set('env', envPairs(values.env), '--env');
   if (values.cwd !== undefined) set('cwd', values.cwd, '--cwd');

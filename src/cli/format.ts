@@ -1,7 +1,7 @@
 // The command's log lines: one per lifecycle event, human-readable or JSON, from plain data (no process I/O here).
 import path from 'node:path';
-import type { CutInfo, SlowStart } from '../events.js';
-import { type OptionNames, describeCut, describeSlowStart } from '../notices.js';
+import type { CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from '../events.js';
+import { type OptionNames, describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
 import { DEFAULT_WATCH_EXTENSIONS } from '../options.js';
 import { formatDuration } from '../units.js';
 
@@ -26,6 +26,8 @@ export type LogEvent =
   | { readonly event: 'respawn'; readonly slot: number; readonly delayMs: number }
   | ({ readonly event: 'slowStart'; readonly pid: number | null } & SlowStart)
   | ({ readonly event: 'cut'; readonly pid: number | null } & CutInfo)
+  | ({ readonly event: 'descriptors'; readonly pid: number | null } & DescriptorsInfo)
+  | ({ readonly event: 'handoffsLost'; readonly pid: number | null } & HandoffsLost)
   | { readonly event: 'replace'; readonly slot: number | null; readonly pid: number | null; readonly reason: string }
   | { readonly event: 'reloadStart'; readonly generation: number; readonly strategy: string; readonly slots: number }
   | { readonly event: 'reloadProgress'; readonly generation: number; readonly ready: number; readonly slots: number }
@@ -151,6 +153,10 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return { level: 'warn', message: describeSlowStart(e.pid ?? undefined, e, FLAG_NAMES) };
     case 'cut':
       return { level: 'warn', message: describeCut(e.pid ?? undefined, e, FLAG_NAMES) };
+    case 'descriptors':
+      return { level: e.exhausted ? 'warn' : 'info', message: describeDescriptors(e.pid ?? undefined, e) };
+    case 'handoffsLost':
+      return { level: 'warn', message: describeHandoffsLost(e.pid ?? undefined, e) };
     case 'replace':
       return {
         level: 'warn',

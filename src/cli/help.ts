@@ -18,6 +18,7 @@ Options:
       --backoff <d>          The respawn delay doubles on each failed start, up to this; 0 turns it off (default: 30s)
       --strategy <s>         all | rolling: replace every worker at once on reload, or a batch at a time (default: all)
       --batch <n>            With --strategy rolling, slots replaced at a time (default: 1)
+      --balance <b>          kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)
       --node-args <args>     Node.js options for the workers, as one string: "--max-old-space-size=512"
       --env <KEY=VALUE>      An environment variable for the workers (repeatable)
       --cwd <dir>            Working directory of the workers (default: the current one)

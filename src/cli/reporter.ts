@@ -4,6 +4,9 @@ import type { Cluster } from '../cluster.js';
 import type { FileWatcher } from '../watch.js';
 import type { LogEvent } from './format.js';
 
+/** Lost round-robin handoffs of one worker are logged at most this often, in ms. */
+const HANDOFFS_LOGGED_EVERY = 10_000;
+
 /** Where log events go. */
 export type Log = (event: LogEvent) => void;
 
@@ -44,6 +47,19 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
   cluster.on('respawn', (slot, delay) => log({ event: 'respawn', slot, delayMs: delay }));
   cluster.on('slowStart', (worker, info) => log({ event: 'slowStart', pid: pid(worker), ...info }));
   cluster.on('cut', (worker, info) => log({ event: 'cut', pid: pid(worker), ...info }));
+  cluster.on('descriptors', (worker, info) => log({ event: 'descriptors', pid: pid(worker), ...info }));
+  // While a worker stays out of descriptors, each handoff to it is lost in turn: one line per worker per 10 s, with the sum.
+  const lost = new WeakMap<Worker, { loggedAt: number; count: number }>();
+  cluster.on('handoffsLost', (worker, info) => {
+    const seen = lost.get(worker) ?? { loggedAt: Number.NEGATIVE_INFINITY, count: 0 };
+    lost.set(worker, seen);
+    seen.count += info.count;
+    const now = performance.now();
+    if (now - seen.loggedAt < HANDOFFS_LOGGED_EVERY) return;
+    log({ event: 'handoffsLost', pid: pid(worker), ...info, count: seen.count });
+    seen.loggedAt = now;
+    seen.count = 0;
+  });
   cluster.on('replace', (worker, reason) => log({ event: 'replace', slot: known.get(worker)?.slot ?? null, pid: pid(worker), reason }));
   cluster.on('reloadStart', (info) => {
     reload = { generation: info.generation, slots: info.slots, ready: 0 };

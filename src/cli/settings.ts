@@ -39,6 +39,7 @@ export interface Settings {
   respawn?: unknown;
   backoff?: unknown;
   strategy?: unknown;
+  balance?: unknown;
   batch?: unknown;
   execArgv?: unknown;
   env?: unknown;
@@ -69,6 +70,7 @@ export const LIBRARY_KEYS = [
   'respawn',
   'backoff',
   'strategy',
+  'balance',
   'batch',
   'args',
   'execArgv',

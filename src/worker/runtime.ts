@@ -1,5 +1,7 @@
 // The worker runtime, preloaded into every worker with --require: graceful retirement of any server, heartbeats, crash containment.
 import cluster from 'node:cluster';
+import { closeSync, openSync } from 'node:fs';
+import { devNull } from 'node:os';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { ENV, type RetireReason, isCommand } from '../protocol.js';
@@ -103,6 +105,31 @@ async function retire(reason: RetireReason, deadlineMs: number): Promise<void> {
   }
 }
 
+/** How often the runtime checks that it can still open a file descriptor, in ms. */
+const DESCRIPTOR_CHECK_INTERVAL = 1_000;
+
+/**
+ * Tells the primary when this worker runs out of file descriptors and when it has some again. A worker at its
+ * limit cannot take a connection (libuv then accepts and closes what is queued, or, with round-robin, the
+ * connection handed to it is lost), and nothing else says so. Opening the null device once a second costs two
+ * system calls.
+ */
+function watchDescriptors(): void {
+  let exhausted = false;
+  setInterval(() => {
+    let code: string | null = null;
+    try {
+      closeSync(openSync(devNull, 'r'));
+    } catch (error) {
+      const given = (error as NodeJS.ErrnoException).code;
+      if (given === 'EMFILE' || given === 'ENFILE') code = given;
+    }
+    if ((code !== null) === exhausted) return;
+    exhausted = code !== null;
+    void send({ cmd: 'qilin:descriptors', exhausted, code });
+  }, DESCRIPTOR_CHECK_INTERVAL).unref();
+}
+
 function install(): void {
   state.runtime = true;
 
@@ -116,6 +143,10 @@ function install(): void {
   } as typeof listen;
 
   process.on('message', (message: unknown) => {
+    if (isCommand(message, 'qilin:ping')) {
+      void send({ cmd: 'qilin:pong', id: (message as { id?: unknown }).id });
+      return;
+    }
     if (isCommand(message, 'qilin:retire')) {
       const { deadline, reason } = message as unknown as { deadline: number; reason: RetireReason };
       void retire(reason, typeof deadline === 'number' ? deadline : readNumber(ENV.timeout, 1_000));
@@ -163,6 +194,7 @@ function install(): void {
     }, MEMORY_CHECK_INTERVAL).unref();
   }
   if (interval > 0 || maxMemory > 0) beat();
+  watchDescriptors();
 
   void send({ cmd: 'qilin:hello' });
 }

@@ -9,7 +9,7 @@ import type { WorkerInfo } from '../../src/cluster.js';
 const MB = 1_048_576;
 
 function worker(slot: number, pid: number, extra: Partial<WorkerInfo> = {}): WorkerInfo {
-  return { slot, id: pid, pid, generation: 1, state: 'ready', active: true, startedAt: 1_000_000, readyAt: 1_000_100, rss: null, restarts: 0, ...extra };
+  return { slot, id: pid, pid, generation: 1, state: 'ready', active: true, startedAt: 1_000_000, readyAt: 1_000_100, rss: null, restarts: 0, accepting: true, ...extra };
 }
 
 describe('units', { timeout: 5_000 }, () => {
@@ -96,8 +96,12 @@ describe('buildInfo', { timeout: 5_000 }, () => {
 
 describe('buildReady', { timeout: 5_000 }, () => {
   test('ready only when there are slots and each has a ready worker', () => {
-    assert.deepEqual(buildReady([{}, {}]), { ready: true, slots: 2, readySlots: 2 });
-    assert.deepEqual(buildReady([{}, null]), { ready: false, slots: 2, readySlots: 1 });
-    assert.deepEqual(buildReady([]), { ready: false, slots: 0, readySlots: 0 });
+    const ok = { accepting: true };
+    assert.deepEqual(buildReady([ok, ok]), { ready: true, slots: 2, readySlots: 2, accepting: 2 });
+    assert.deepEqual(buildReady([ok, null]), { ready: false, slots: 2, readySlots: 1, accepting: 1 });
+    assert.deepEqual(buildReady([]), { ready: false, slots: 0, readySlots: 0, accepting: 0 });
+    // One worker out of file descriptors: the other takes the connections. Both: nothing can.
+    assert.deepEqual(buildReady([ok, { accepting: false }]), { ready: true, slots: 2, readySlots: 2, accepting: 1 });
+    assert.deepEqual(buildReady([{ accepting: false }, { accepting: false }]), { ready: false, slots: 2, readySlots: 2, accepting: 0 });
   });
 });
