@@ -4,38 +4,18 @@ import { existsSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
-import { type Balance, applyBalance } from './fork.js';
-import type { ResolvedOptions } from './options.js';
+import type { Balance, ResolvedOptions } from './options.js';
 import { ReloadQueue } from './reload/queue.js';
 import { runReload } from './reload/run.js';
-import { RUNTIME_PATH, STUCK_HANDOFF, Supervisor, type SupervisorHost } from './supervisor.js';
-import type { WorkerHandle, WorkerState } from './worker-handle.js';
+import { applyBalance } from './supervisor/fork.js';
+import type { SupervisorHost } from './supervisor/host.js';
+import { Supervisor } from './supervisor/supervisor.js';
+import { RUNTIME_PATH } from './supervisor/timing.js';
+import type { WorkerInfo } from './supervisor/worker-info.js';
 import { MAX_WORKERS, isWorkerCount } from './worker-count.js';
 
-export { STARTED_WINDOW } from './supervisor.js';
-
-/** A snapshot of one worker, for status pages and the admin interface. */
-export interface WorkerInfo {
-  readonly slot: number;
-  /** node:cluster's worker id. */
-  readonly id: number;
-  readonly pid: number | undefined;
-  readonly generation: number;
-  readonly state: WorkerState;
-  /** True for the worker serving its slot (the one in `activeWorkers()`). */
-  readonly active: boolean;
-  readonly startedAt: number;
-  readonly readyAt: number | null;
-  /** Resident memory from the worker's last heartbeat, in bytes, or null without the runtime. */
-  readonly rss: number | null;
-  /** How many times this worker's slot has been respawned. */
-  readonly restarts: number;
-  /**
-   * It can take new connections: it is not out of file descriptors and, with round-robin, no connection handed
-   * to it has gone unreceived for a second. (Known only with the runtime; true without it.)
-   */
-  readonly accepting: boolean;
-}
+export { STARTED_WINDOW } from './supervisor/timing.js';
+export type { WorkerInfo } from './supervisor/worker-info.js';
 
 /**
  * Something that runs beside the workers for the cluster's lifetime, such as the file watcher or the admin
@@ -151,9 +131,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       );
     }
     const supervisor = this.#supervisor;
-    for (let i = 0; i < this.options.workers; i += 1) supervisor.addSlot();
     this.#firstStart = quiet(
-      supervisor.startSlots(supervisor.slots).catch((error: unknown) => {
+      supervisor.scaleTo(this.options.workers).catch((error: unknown) => {
         if (error instanceof StartError) this.emit('error', error);
         throw error;
       }),
@@ -193,22 +172,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return quiet(
       this.#exclusive(async () => {
         if (this.#status !== 'running') throw this.#notRunning('scale');
-        const { slots } = this.#supervisor;
-        const removed: Promise<void>[] = [];
-        while (slots.length > workers) removed.push(this.#supervisor.removeSlot());
-        const added = [];
-        while (slots.length < workers) added.push(this.#supervisor.addSlot());
-        await Promise.all([...removed, this.#supervisor.startSlots(added)]);
+        await this.#supervisor.scaleTo(workers);
       }),
     );
   };
 
   /** Stops managing and kills every worker at once with SIGKILL (recluster's terminate). */
   terminate = (cb?: unknown): Promise<void> => {
-    const handles = [...this.#supervisor.handles.values()];
     this.#halt();
-    for (const handle of handles) handle.signal('SIGKILL');
-    return callBack(allExited(handles), cb);
+    return callBack(this.#supervisor.killAll(), cb);
   };
 
   /** Stops managing: no more respawns, reloads or events. Workers keep running; workers already retiring are still stopped at their deadline. */
@@ -219,13 +191,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Graceful stop: every worker stops accepting, finishes its requests within `timeout`, then gets SIGTERM and, `killTimeout` later, SIGKILL. Resolves when every worker has exited. */
   shutdown = (): Promise<void> => {
     if (this.#shutdown) return this.#shutdown;
-    const handles = [...this.#supervisor.handles.values()];
+    let exited: Promise<void>;
     if (this.#status === 'running') {
       this.#status = 'stopping';
       this.#cancelWork(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'The cluster is shutting down'));
-      for (const handle of handles) this.#supervisor.retire(handle, 'shutdown', true);
+      exited = this.#supervisor.shutdown();
+    } else {
+      exited = this.#supervisor.exited();
     }
-    this.#shutdown = quiet(allExited(handles).then(() => this.#halt()));
+    this.#shutdown = quiet(exited.then(() => this.#halt()));
     return this.#shutdown;
   };
 
@@ -237,26 +211,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   workers = (): Worker[] => [...this.#supervisor.handles.keys()];
 
   /** The ready worker of each slot, indexed by slot (`WORKER_ID`); null where a slot has none. */
-  activeWorkers = (): (Worker | null)[] => this.#supervisor.slots.map((slot) => slot.active?.worker ?? null);
+  activeWorkers = (): (Worker | null)[] => this.#supervisor.activeWorkers();
 
   /** A snapshot of every worker, for status reports. */
-  describe = (): WorkerInfo[] =>
-    [...this.#supervisor.handles.values()].map((h) => {
-      const slot = this.#supervisor.slots[h.slot];
-      return {
-        slot: h.slot,
-        id: h.worker.id,
-        pid: h.pid,
-        generation: h.generation,
-        state: h.state,
-        active: slot?.active === h,
-        startedAt: h.forkedAt,
-        readyAt: h.readyAt,
-        rss: h.rss,
-        restarts: slot?.restarts ?? 0,
-        accepting: h.outOfDescriptors === null && !(h.handoffs?.stuck(STUCK_HANDOFF) ?? false),
-      };
-    });
+  describe = (): WorkerInfo[] => this.#supervisor.describe();
 
   /** Runs reloads and scale changes one at a time. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -284,9 +242,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         // A service that fails to stop must not keep the cluster from stopping.
       }
     }
-    for (const handle of this.#supervisor.handles.values()) {
-      if (handle.state !== 'retiring') handle.clearTimers();
-    }
+    this.#supervisor.halt();
   }
 
   #startService(service: ClusterService): void {
@@ -301,8 +257,4 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.#status === 'new') return new QilinError('ERR_QILIN_NOT_RUNNING', `Cannot ${action}: call run() first`);
     return new QilinError('ERR_QILIN_SHUTTING_DOWN', `Cannot ${action}: the cluster is ${this.#status}`);
   }
-}
-
-function allExited(handles: readonly WorkerHandle[]): Promise<void> {
-  return Promise.all(handles.map((handle) => handle.exited)).then(() => {});
 }

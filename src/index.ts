@@ -17,7 +17,7 @@ export type {
   WatchOptions,
 } from './options.js';
 export type { ClusterEvents, CutInfo, DescriptorsInfo, HandoffsLost, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
-export type { WorkerState } from './worker-handle.js';
+export type { WorkerState } from './supervisor/lifecycle.js';
 export { DEFAULT_WATCH_EXTENSIONS } from './options.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';

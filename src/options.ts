@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type AdminOptions, type ResolvedAdminOptions, resolveAdminOptions } from './admin/options.js';
 import { InvalidOptionError } from './errors.js';
-import type { Balance } from './fork.js';
 import { warnUnknownKeys } from './unknown-keys.js';
 import { MAX_TIMER, parseDuration, parseSize } from './units.js';
 import { workerCount } from './worker-count.js';
@@ -15,7 +14,7 @@ export type Duration = number | string;
 export type ReadyWhen = 'listening' | 'started' | 'ready';
 
 /** How connections reach workers: `'kernel'`, each worker accepts on the shared listening socket; `'round-robin'`, the primary accepts each one and hands it to the next worker. */
-export type { Balance } from './fork.js';
+export type Balance = 'kernel' | 'round-robin';
 
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';

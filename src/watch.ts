@@ -1,5 +1,5 @@
 // The file watcher: a cluster service that reloads once after a quiet period following the last change to watched files.
-import { fstatSync, readlinkSync, statSync } from 'node:fs';
+import { fstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { EventEmitter } from 'eventemitter3';
@@ -138,6 +138,21 @@ class OwnOutput {
   }
 }
 
+/** The files under `dir` (at most MAX_LISTED), or none if it cannot be read. */
+function filesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .slice(0, MAX_LISTED)
+      .map((entry) => path.join(entry.parentPath ?? (entry as { path?: string }).path ?? dir, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** How many files of a folder made again are listed as changed: enough to say what changed, not a whole build. */
+const MAX_LISTED = 100;
+
 function fstatOf(fd: number): FileStats | undefined {
   try {
     return fstatSync(fd, { bigint: true });
@@ -207,6 +222,9 @@ export class FileWatcher extends EventEmitter<FileWatcherEvents> implements Clus
       for (const dir of folders.missed()) {
         watchAgain(dir);
         quiet.touch(dir);
+        // Files already written into a folder made again before it is watched again are not reported by
+        // chokidar (they are there when it looks): they count as changed, as they are.
+        for (const file of filesIn(dir)) if (counts(file, false) && !output.has(file)) quiet.touch(file);
       }
     }, ROOT_CHECK_MS);
     this.#check.unref();

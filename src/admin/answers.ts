@@ -3,7 +3,7 @@ import type { WorkerInfo } from '../cluster.js';
 import { type ReloadError, type SlotGeneration, describeFailedStart } from '../errors.js';
 import type { ReloadResult } from '../events.js';
 import type { ReloadStrategy } from '../options.js';
-import type { WorkerState } from '../worker-handle.js';
+import type { WorkerState } from '../supervisor/lifecycle.js';
 
 /** Every answer: `error` is null on success, `result` is null when there is nothing to report. */
 export interface Envelope<T> {

@@ -2,11 +2,11 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster.js';
 import type { ClusterEvents } from '../events.js';
-import type { WorkerState } from '../worker-handle.js';
+import { WORKER_STATES, type WorkerState } from '../supervisor/lifecycle.js';
 import type { UsageSampler } from './usage.js';
 
 /** States a live worker can be in; each is reported, at 0 when no worker is in it. */
-const LIVE_STATES: readonly WorkerState[] = ['starting', 'ready', 'retiring'];
+const LIVE_STATES: readonly WorkerState[] = WORKER_STATES.filter((state) => state !== 'exited');
 
 /** Reloads take from a fraction of a second to minutes (with `timeout` and rolling batches). */
 const RELOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MIN_GROWTH_BASE, SlotBackoff, healthyAfter, respawnDelay } from '../../src/backoff.js';
+import { MIN_GROWTH_BASE, SlotBackoff, healthyAfter, respawnDelay } from '../../src/supervisor/backoff.js';
 
 describe('respawn backoff', () => {
   it('waits `respawn` every time when backoff is off', () => {

@@ -1,8 +1,6 @@
 // Forks one worker with this cluster's own settings, leaving node:cluster's process-wide settings as they were; and node:cluster's one scheduling policy.
 import cluster, { type ClusterSettings, type Worker } from 'node:cluster';
-
-/** How connections reach workers: each worker accepts on the shared listening socket, or the primary accepts and hands them out. */
-export type Balance = 'kernel' | 'round-robin';
+import type { Balance } from '../options.js';
 
 export interface ForkSpec {
   readonly exec: string;

@@ -1,6 +1,6 @@
 // Waits for a batch of new workers to become ready, or for the first of them to fail.
 import type { StartFailure } from '../errors.js';
-import type { WorkerHandle } from '../worker-handle.js';
+import type { WorkerHandle } from './worker-handle.js';
 
 /** Told about the readiness or failure of workers it holds. */
 export interface StartListener {

@@ -1,0 +1,26 @@
+// The part of the supervisor its helpers (worker events, the monitor) act through, so they need not import the supervisor itself.
+import type { Worker } from 'node:cluster';
+import type { StartFailure } from '../errors.js';
+import type { ReadyDetail, ReplaceReason } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import type { SupervisorHost, SupervisorIO } from './host.js';
+import type { Slot } from './slot.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+/** Why a slot is being looked at: it lost its worker, its worker is being replaced, or a reload failed. */
+export type Cause =
+  | { readonly kind: 'lost'; readonly previous: WorkerHandle | null; readonly why: string; readonly immediate?: boolean }
+  | { readonly kind: 'replace'; readonly why: string; readonly backoff: boolean }
+  | { readonly kind: 'restore' };
+
+export interface SupervisorCore {
+  readonly host: SupervisorHost;
+  readonly options: ResolvedOptions;
+  readonly io: SupervisorIO;
+  readonly handles: Map<Worker, WorkerHandle>;
+  slot(index: number): Slot | undefined;
+  markReady(handle: WorkerHandle, detail: ReadyDetail): void;
+  startFailed(handle: WorkerHandle, failure: StartFailure): void;
+  replace(handle: WorkerHandle, reason: ReplaceReason): void;
+  reconcile(slot: Slot, cause: Cause): void;
+}

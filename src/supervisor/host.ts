@@ -1,0 +1,39 @@
+// What the supervisor needs from outside: the cluster that owns it, and the process I/O (fork, clock, stderr), injected so transitions can be tested without processes.
+import type { Worker } from 'node:cluster';
+import type { Readable } from 'node:stream';
+import type { ClusterEvents } from '../events.js';
+import type { Balance, ResolvedOptions } from '../options.js';
+import { type ForkSpec, forkWorker } from './fork.js';
+import { copyToStderr } from './output.js';
+
+/** The process I/O the supervisor does. */
+export interface SupervisorIO {
+  /** Forks a worker process (node:cluster's fork with these settings). */
+  fork(spec: ForkSpec): Worker;
+  /** The monotonic clock, in ms. */
+  now(): number;
+  /** Copies a chunk of a worker's stderr to the primary's. */
+  copyStderr(chunk: Buffer, from: Readable): void;
+}
+
+export const PROCESS_IO: SupervisorIO = {
+  fork: forkWorker,
+  now: () => performance.now(),
+  copyStderr: copyToStderr,
+};
+
+/** What the supervisor needs from the cluster that owns it. */
+export interface SupervisorHost {
+  readonly file: string;
+  readonly options: ResolvedOptions;
+  /** True between `run()` and a stop or shutdown: respawns and replacements happen only then. */
+  readonly running: boolean;
+  /** False once the cluster was stopped: worker events are no longer passed on. */
+  readonly emitting: boolean;
+  /** How connections reach the workers, as in force once the cluster runs. */
+  readonly balance: Balance;
+  emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void;
+  log(category: keyof ResolvedOptions['log'], line: string): void;
+  /** The process I/O; the real one when not given. */
+  readonly io?: SupervisorIO;
+}

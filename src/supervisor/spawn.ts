@@ -1,0 +1,43 @@
+// Forking the worker of a slot: the script, the runtime preload, the environment each worker gets, and the watch on its handoffs.
+import type { Worker } from 'node:cluster';
+import { ENV } from '../protocol.js';
+import type { SupervisorCore } from './core.js';
+import { HandoffWatch } from './handoffs.js';
+import { heartbeatInterval } from './monitor.js';
+import type { Slot } from './slot.js';
+import { RUNTIME_PATH } from './timing.js';
+import { WorkerHandle } from './worker-handle.js';
+
+/** Forks a worker of `generation` for `slot`, in `batch`; null if the fork itself failed (reported as the cluster's `error`). */
+export function forkFor(supervisor: SupervisorCore, slot: Slot, generation: number, batch: WorkerHandle['batch']): WorkerHandle | null {
+  const { options, host, io } = supervisor;
+  let worker: Worker;
+  try {
+    worker = io.fork({
+      exec: host.file,
+      args: options.args,
+      execArgv: options.runtime ? ['--require', RUNTIME_PATH, ...options.execArgv] : options.execArgv,
+      env: {
+        ...options.env,
+        [ENV.slot]: String(slot.index),
+        [ENV.generation]: String(generation),
+        [ENV.heartbeatInterval]: String(heartbeatInterval(options)),
+        [ENV.maxMemory]: String(options.runtime ? (options.maxMemory ?? 0) : 0),
+        [ENV.timeout]: String(options.timeout),
+      },
+      cwd: options.cwd,
+      silent: options.silent,
+      serialization: options.serialization,
+    });
+  } catch (error) {
+    host.emit('error', error instanceof Error ? error : new Error(String(error)));
+    return null;
+  }
+  const handle = new WorkerHandle(worker, slot.index, generation, io.now());
+  handle.batch = batch;
+  batch?.waiter.add(handle);
+  if (host.balance === 'round-robin' && options.runtime) {
+    handle.handoffs = new HandoffWatch(worker, (id) => handle.send({ cmd: 'qilin:ping', id }));
+  }
+  return handle;
+}

@@ -1,0 +1,328 @@
+// The worker lifecycle of one cluster: slots and their workers, every change of state through the transition table, one reconcile step per slot.
+import type { Worker } from 'node:cluster';
+import { type FailedStart, QilinError, type SlotGeneration, StartError, type StartFailure, describeFailedStart } from '../errors.js';
+import type { ReadyDetail, ReplaceReason } from '../events.js';
+import type { ResolvedOptions } from '../options.js';
+import type { RetireReason } from '../protocol.js';
+import { healthyAfter } from './backoff.js';
+import { BatchFailure, BatchStart } from './batch.js';
+import type { Cause, SupervisorCore } from './core.js';
+import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
+import { isStopping } from './lifecycle.js';
+import { Monitor } from './monitor.js';
+import { reconcileSlot } from './reconcile.js';
+import { Slot } from './slot.js';
+import { SLOW_START_NOTICE, signalMargin } from './timing.js';
+import { forkFor } from './spawn.js';
+import { WorkerEvents, replacementNotice } from './worker-events.js';
+import { WorkerHandle } from './worker-handle.js';
+import { type WorkerInfo, describeWorkers } from './worker-info.js';
+
+export class Supervisor implements SupervisorCore {
+  readonly #slots: Slot[] = [];
+  /** Every worker of this cluster that has not exited, starting and retiring ones included. */
+  readonly handles = new Map<Worker, WorkerHandle>();
+  readonly host: SupervisorHost;
+  readonly options: ResolvedOptions;
+  readonly io: SupervisorIO;
+  /** The generation of the last successful start or reload: the label of respawned workers. */
+  #serving = 0;
+  /** Batches of `run()` and `scale()`, watched until their workers are ready. */
+  readonly #starting = new Set<BatchStart>();
+  readonly #events: WorkerEvents;
+  readonly #monitor: Monitor;
+
+  constructor(host: SupervisorHost) {
+    this.host = host;
+    this.options = host.options;
+    this.io = host.io ?? PROCESS_IO;
+    this.#events = new WorkerEvents(this);
+    this.#monitor = new Monitor(this);
+  }
+
+  get serving(): number {
+    return this.#serving;
+  }
+
+  get slotCount(): number {
+    return this.#slots.length;
+  }
+
+  slot(index: number): Slot | undefined {
+    return this.#slots[index];
+  }
+
+  // --- what the cluster asks --------------------------------------------------------------------
+
+  /** Grows or shrinks to `count` slots: new slots get workers (resolves once they are ready, rejects with a StartError at the first failure), the highest slots' workers retire gracefully. */
+  async scaleTo(count: number): Promise<void> {
+    const removed: Promise<void>[] = [];
+    while (this.#slots.length > count) removed.push(this.#removeSlot());
+    const added: Slot[] = [];
+    while (this.#slots.length < count) {
+      const slot = new Slot(this.#slots.length, this.options);
+      this.#slots.push(slot);
+      added.push(slot);
+    }
+    await Promise.all([...removed, this.#startSlots(added)]);
+  }
+
+  /**
+   * Starts generation `generation` in the slots `indexes`, held: they take their slots only once every one of
+   * them is ready, and the workers they replace then retire. Resolves with null then, or with the first worker
+   * that failed (the batch's new workers are stopped, every slot keeps or gets a worker of the generation
+   * serving, and replacements the batch superseded are started again). Rejects with the reason if `signal` aborts.
+   */
+  async rollout(indexes: readonly number[], generation: number, signal: AbortSignal): Promise<FailedStart | null> {
+    const waiter = new BatchStart();
+    const cancel = (): void => waiter.cancel(signal.reason);
+    signal.addEventListener('abort', cancel, { once: true });
+    for (const index of indexes) {
+      const slot = this.#slots[index];
+      if (!slot) continue;
+      slot.cancelRespawn();
+      // A respawn or replacement still starting runs the code being replaced: the reload supersedes it.
+      if (slot.next) this.retire(slot.next, 'reload', false);
+      if (!this.#spawn(slot, generation, { waiter, holds: true })) waiter.cancel(new QilinError('ERR_QILIN_RELOAD_FAILED', `Could not fork a worker for slot ${index}`));
+    }
+    waiter.seal();
+    if (signal.aborted) cancel();
+    try {
+      await waiter.promise;
+    } catch (error) {
+      for (const handle of waiter.handles) this.retire(handle, 'reload', handle.state === 'held');
+      for (const slot of this.#slots) this.reconcile(slot, { kind: 'restore' });
+      if (error instanceof BatchFailure) return this.failedStart(error.handle, error.failure);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+    for (const handle of waiter.handles) this.#takeSlot(handle);
+    return null;
+  }
+
+  /** A reload succeeded: respawns from now on run its generation. */
+  commit(generation: number): void {
+    this.#serving = generation;
+  }
+
+  /** Retires every worker gracefully; resolves when all have exited. */
+  shutdown(): Promise<void> {
+    const handles = [...this.handles.values()];
+    for (const handle of handles) this.retire(handle, 'shutdown', true);
+    return allExited(handles);
+  }
+
+  /** Resolves when every worker there is now has exited. */
+  exited(): Promise<void> {
+    return allExited([...this.handles.values()]);
+  }
+
+  /** SIGKILLs every worker now; resolves when all have exited. */
+  killAll(): Promise<void> {
+    const handles = [...this.handles.values()];
+    for (const handle of handles) handle.signal('SIGKILL');
+    return allExited(handles);
+  }
+
+  /** Stops managing: timers end, but those of workers being stopped, so they are still stopped at their deadline. */
+  halt(): void {
+    for (const handle of this.handles.values()) if (!isStopping(handle.state)) handle.endTimers();
+  }
+
+  /** Ends respawns, the monitor and the first-start waits. */
+  cancel(reason: Error): void {
+    for (const slot of this.#slots) slot.cancelRespawn();
+    this.#monitor.stop();
+    for (const waiter of this.#starting) waiter.cancel(reason);
+  }
+
+  startMonitor(): void {
+    this.#monitor.start();
+  }
+
+  activeWorkers(): (Worker | null)[] {
+    return this.#slots.map((slot) => slot.active?.worker ?? null);
+  }
+
+  slotGenerations(): SlotGeneration[] {
+    return this.#slots.map((slot) => ({ slot: slot.index, generation: slot.active?.generation ?? null }));
+  }
+
+  describe(): WorkerInfo[] {
+    return describeWorkers([...this.handles.values()], (index) => this.#slots[index], this.io.now());
+  }
+
+  failedStart(handle: WorkerHandle, failure: StartFailure): FailedStart {
+    return { slot: handle.slot, generation: handle.generation, pid: handle.pid, failure, stderr: handle.stderr.lines() };
+  }
+
+  // --- transitions --------------------------------------------------------------------------------
+
+  /** A starting worker is ready per `readyWhen`: it takes its slot, or, held by a reload, tells the reload. */
+  markReady(handle: WorkerHandle, detail: ReadyDetail): void {
+    if (handle.state !== 'starting') return;
+    const batch = handle.batch;
+    handle.apply(batch?.holds ? 'hold' : 'ready');
+    handle.readyAt = Date.now();
+    handle.lastHeartbeat = this.io.now();
+    if (batch?.holds) batch.waiter.ready(handle);
+    else this.#takeSlot(handle);
+    if (batch && !batch.holds) batch.waiter.ready(handle);
+    this.host.emit('ready', handle.worker, detail);
+  }
+
+  /**
+   * Stops a worker. Graceful: the runtime drains it (or, without the runtime, node:cluster disconnects it),
+   * SIGTERM at `timeout`, SIGKILL `killTimeout` later. Not graceful: SIGTERM now, then SIGKILL.
+   */
+  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean): void {
+    if (isStopping(handle.state)) return;
+    this.#slots[handle.slot]?.release(handle);
+    handle.batch = null;
+    handle.apply('retire');
+    const { timeout, killTimeout } = this.options;
+    if (!graceful || timeout === 0) {
+      handle.terminate(killTimeout);
+      return;
+    }
+    if (handle.hasRuntime) {
+      // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
+      // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
+      // hooks react to the abort before SIGTERM ends the process.
+      handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout - signalMargin(timeout), reason });
+    } else {
+      handle.send({ cmd: 'disconnect', reason });
+      handle.disconnect();
+    }
+    handle.after(timeout, () => handle.terminate(killTimeout));
+  }
+
+  /**
+   * A starting worker exited, missed `readyTimeout`, could not listen, or crashed (then it drains itself, like
+   * any crashed worker: a reload's new worker already gets connections once it listens). A reload that held it
+   * is told; otherwise its slot is refilled.
+   */
+  startFailed(handle: WorkerHandle, failure: StartFailure): void {
+    const slot = this.#slots[handle.slot];
+    if (slot?.next === handle) slot.next = null;
+    const batch = handle.batch;
+    handle.batch = null;
+    if (failure.kind === 'crash') this.#leave(handle, this.options.timeout + this.options.killTimeout);
+    else if (handle.alive) this.retire(handle, 'replace', false);
+    batch?.waiter.fail(handle, failure);
+    if (batch?.holds) return;
+    if (slot) this.reconcile(slot, { kind: 'lost', previous: handle, why: describeFailedStart(this.failedStart(handle, failure)) });
+  }
+
+  /** A serving worker must be replaced: its replacement starts now (or after the slot's backoff), and it is retired once that one is ready. */
+  replace(handle: WorkerHandle, reason: ReplaceReason): void {
+    const slot = this.#slots[handle.slot];
+    if (!this.host.running || handle.state !== 'ready' || !slot || slot.active !== handle) return;
+    handle.apply('replace');
+    handle.replacing = reason;
+    this.host.emit('replace', handle.worker, reason);
+    const why = replacementNotice(this, handle, reason);
+    if (reason === 'crashed' || reason === 'disconnected') {
+      slot.active = null;
+      const { timeout, killTimeout } = this.options;
+      this.#leave(handle, reason === 'disconnected' ? timeout : timeout + killTimeout);
+      this.reconcile(slot, { kind: 'lost', previous: handle, why, immediate: true });
+      return;
+    }
+    if (reason === 'unresponsive' && this.#slots.some((s) => s.active && s !== slot && s.active.state === 'ready' && !this.#monitor.silent(s.active))) {
+      // Stop handing it connections it cannot serve, as long as a worker that answers can take them. If every
+      // worker is silent at once, none is cut off: the port would have no listener at all.
+      handle.disconnect();
+    }
+    // A worker over maxMemory before it was even healthy is likely to be followed by another: replacements of
+    // such workers wait the slot's backoff delay (the old worker serves meanwhile) instead of looping at once.
+    const healthy = handle.readyAt !== null && Date.now() - handle.readyAt >= healthyAfter(this.options);
+    this.reconcile(slot, { kind: 'replace', why, backoff: reason === 'memory' && !healthy });
+  }
+
+  /** A worker that was not held (or whose reload let it go) takes its slot; the worker it replaces retires. */
+  #takeSlot(handle: WorkerHandle): void {
+    handle.apply('promote');
+    handle.batch = null;
+    const slot = this.#slots[handle.slot];
+    if (!slot || slot.removed || !this.host.running) {
+      this.retire(handle, 'scale', true);
+      return;
+    }
+    if (slot.next === handle) slot.next = null;
+    const previous = slot.active;
+    slot.active = handle;
+    handle.after(healthyAfter(this.options), () => slot.active === handle && slot.backoff.reset(), true);
+    if (previous && previous !== handle) {
+      // A hung worker is killed; one whose heartbeats came back meanwhile is drained like any other.
+      const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful);
+    }
+  }
+
+  /** A worker that stopped accepting by itself drains itself: SIGTERM only if it has not exited within `termAfter` ms. */
+  #leave(handle: WorkerHandle, termAfter: number): void {
+    if (handle.apply('leave') === null) return;
+    handle.after(termAfter, () => handle.terminate(this.options.killTimeout));
+  }
+
+  /** The one place a slot gets a new worker (see reconcile.ts). */
+  reconcile(slot: Slot, cause: Cause): void {
+    reconcileSlot(this.host, slot, cause, () => {
+      if (this.host.running && !slot.removed && !slot.next) this.#spawn(slot, this.#serving, null);
+    });
+  }
+
+  // --- slots and forks ----------------------------------------------------------------------------
+
+  /** Forks a worker for each slot; resolves when all are ready, rejects with a StartError at the first failure (respawns go on). */
+  async #startSlots(slots: readonly Slot[]): Promise<void> {
+    const waiter = new BatchStart();
+    this.#starting.add(waiter);
+    for (const slot of slots) this.#spawn(slot, this.#serving, { waiter, holds: false });
+    waiter.seal();
+    try {
+      await waiter.promise;
+    } catch (error) {
+      if (error instanceof BatchFailure) throw new StartError(this.failedStart(error.handle, error.failure));
+      throw error;
+    } finally {
+      this.#starting.delete(waiter);
+      for (const handle of waiter.handles) if (handle.batch?.waiter === waiter) handle.batch = null;
+    }
+  }
+
+  /** Removes the highest slot and retires its workers gracefully; resolves when they have exited. */
+  #removeSlot(): Promise<void> {
+    const slot = this.#slots.pop();
+    if (!slot) return Promise.resolve();
+    slot.removed = true;
+    slot.cancelRespawn();
+    const exits: Promise<void>[] = [];
+    for (const handle of [slot.active, slot.next]) {
+      if (!handle) continue;
+      exits.push(handle.exited);
+      this.retire(handle, 'scale', handle.state === 'ready' || handle.state === 'replacing' || handle.state === 'held');
+    }
+    return Promise.all(exits).then(() => {});
+  }
+
+  /** Forks a worker for `slot` and makes it the slot's next worker; null if the fork itself failed (reported as an error). */
+  #spawn(slot: Slot, generation: number, batch: WorkerHandle['batch']): WorkerHandle | null {
+    const handle = forkFor(this, slot, generation, batch);
+    if (!handle) return null;
+    this.handles.set(handle.worker, handle);
+    slot.next = handle;
+    this.#events.watch(handle);
+    const { readyTimeout } = this.options;
+    if (readyTimeout !== null) handle.after(readyTimeout, () => this.startFailed(handle, { kind: 'timeout', afterMs: readyTimeout }));
+    if (readyTimeout === null || readyTimeout > SLOW_START_NOTICE * 1.5) handle.after(SLOW_START_NOTICE, () => this.#events.slowStart(handle));
+    this.host.emit('fork', handle.worker, slot.index, generation);
+    return handle;
+  }
+}
+
+function allExited(handles: readonly WorkerHandle[]): Promise<void> {
+  return Promise.all(handles.map((handle) => handle.exited)).then(() => {});
+}

@@ -1,0 +1,25 @@
+// The supervisor's fixed times and paths: the worker runtime, the `started` window, notices, heartbeats, and the SIGTERM margin.
+import { fileURLToPath } from 'node:url';
+
+/** The worker runtime, preloaded into every worker with --require (beside the bundle: dist/runtime.cjs). */
+export const RUNTIME_PATH = fileURLToPath(new URL('./runtime.cjs', import.meta.url));
+
+/** With `readyWhen: 'started'`, how long a worker must stay up after `online` to count as started. */
+export const STARTED_WINDOW = 1_000;
+
+/** How long after its fork a worker that is not ready yet is logged as slow to start, with a hint. */
+export const SLOW_START_NOTICE = 5_000;
+
+/** A round-robin handoff unacknowledged this long is checked: the worker may be out of file descriptors. */
+export const STUCK_HANDOFF = 1_000;
+
+/** Lost handoffs of one worker are logged at most this often, in ms. */
+export const LOST_HANDOFF_LOG_EVERY = 10_000;
+
+/** The longest time between two heartbeats of a worker, in ms. */
+export const MAX_HEARTBEAT_INTERVAL = 10_000;
+
+/** How long before SIGTERM (at `timeout`) a retiring worker's own drain deadline comes: a tenth of `timeout`, at most 1 s. */
+export function signalMargin(timeout: number): number {
+  return Math.min(1_000, Math.ceil(timeout / 10));
+}

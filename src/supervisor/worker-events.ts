@@ -1,0 +1,201 @@
+// What a worker's process tells the primary (online, listening, messages, disconnect, exit, stderr), turned into the supervisor's transitions and the cluster's events.
+import type { Address } from 'node:cluster';
+import { describeListenFailure } from '../errors.js';
+import type { ReadyDetail, ReplaceReason } from '../events.js';
+import { describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
+import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage } from '../protocol.js';
+import { formatDuration, formatSize } from '../units.js';
+import type { SupervisorCore } from './core.js';
+import { isStopping } from './lifecycle.js';
+import { LOST_HANDOFF_LOG_EVERY, SLOW_START_NOTICE, STARTED_WINDOW } from './timing.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+/** The exception a worker reported, as `Name: message`; its fields come from another process, so they are checked. */
+function crashText(message: CrashMessage): string {
+  const { error } = message;
+  return error && typeof error.message === 'string' ? `${String(error.name)}: ${error.message}` : 'unknown error';
+}
+
+/** Why a worker is being replaced, in words for the log: `worker 4242 in slot 1 asked to be replaced`. */
+export function replacementNotice(supervisor: SupervisorCore, handle: WorkerHandle, reason: ReplaceReason): string {
+  const because: Record<ReplaceReason, () => string> = {
+    requested: () => 'asked to be replaced',
+    disconnected: () => 'disconnected itself',
+    unresponsive: () => `sent no heartbeat for ${formatDuration(Math.round(supervisor.io.now() - handle.lastHeartbeat))} (event loop blocked)`,
+    memory: () => `uses ${formatSize(handle.rss ?? 0)}, above maxMemory ${formatSize(supervisor.options.maxMemory ?? 0)}`,
+    crashed: () => 'had an uncaught exception',
+  };
+  return `worker ${handle.pid ?? '?'} in slot ${handle.slot} ${because[reason]()}`;
+}
+
+export class WorkerEvents {
+  readonly #supervisor: SupervisorCore;
+
+  constructor(supervisor: SupervisorCore) {
+    this.#supervisor = supervisor;
+  }
+
+  /** Listens to everything a new worker's process says. */
+  watch(handle: WorkerHandle): void {
+    const { worker } = handle;
+    const supervisor = this.#supervisor;
+    const { host, options } = supervisor;
+    worker.on('error', () => {
+      // Failed sends to a closing channel land here; without a listener they would crash the primary.
+    });
+    const { stderr } = worker.process;
+    stderr?.on('data', (chunk: Buffer) => {
+      handle.stderr.push(chunk.toString());
+      if (!options.silent) supervisor.io.copyStderr(chunk, stderr);
+    });
+    worker.on('online', () => {
+      if (!host.emitting) return;
+      host.emit('online', worker);
+      if (options.readyWhen === 'started') handle.after(STARTED_WINDOW, () => supervisor.markReady(handle, undefined));
+    });
+    worker.on('listening', (address: Address) => {
+      handle.listened = true;
+      if (!host.emitting) return;
+      host.emit('listening', worker, address);
+      if (options.readyWhen === 'listening') supervisor.markReady(handle, address);
+    });
+    worker.on('message', (message: unknown) => {
+      if (!host.emitting) return;
+      if (isInternalMessage(message)) {
+        this.#onInternalMessage(handle, message);
+        return;
+      }
+      host.emit('message', worker, message);
+      if (isCommand(message, 'ready') && options.readyWhen === 'ready') {
+        supervisor.markReady(handle, message as ReadyDetail);
+      } else if (isCommand(message, 'disconnect')) {
+        supervisor.replace(handle, 'requested');
+      }
+    });
+    worker.on('disconnect', () => {
+      if (!host.emitting) return;
+      host.emit('disconnect', worker);
+      this.#onDisconnect(handle);
+    });
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => this.#onExit(handle, code, signal));
+  }
+
+  /** The slow-start notice, for a worker still starting `SLOW_START_NOTICE` ms after its fork. */
+  slowStart(handle: WorkerHandle): void {
+    if (handle.state !== 'starting') return;
+    const { host, options } = this.#supervisor;
+    const { readyWhen, readyTimeout } = options;
+    const info = { slot: handle.slot, generation: handle.generation, waitedMs: SLOW_START_NOTICE, readyWhen, listened: handle.listened, readyTimeout };
+    host.emit('slowStart', handle.worker, info);
+    host.log('warnings', describeSlowStart(handle.pid, info));
+  }
+
+  #onInternalMessage(handle: WorkerHandle, message: InternalMessage): void {
+    const supervisor = this.#supervisor;
+    const { host, options } = supervisor;
+    switch (message.cmd) {
+      case 'qilin:hello':
+        handle.hasRuntime = true;
+        break;
+      case 'qilin:heartbeat': {
+        handle.lastHeartbeat = supervisor.io.now();
+        if (typeof message.rss === 'number') handle.rss = message.rss;
+        const limit = options.maxMemory;
+        if (limit !== null && handle.rss !== null && handle.rss > limit) supervisor.replace(handle, 'memory');
+        break;
+      }
+      case 'qilin:crash':
+        // A new worker receives connections once it listens, before it takes over its slot (a reload holds it
+        // until the whole batch is ready). One that has not listened yet exits at once and fails as an exit.
+        if (handle.listened && (handle.state === 'held' || handle.state === 'starting')) supervisor.startFailed(handle, { kind: 'crash', error: crashText(message) });
+        else supervisor.replace(handle, 'crashed');
+        break;
+      case 'qilin:listen-error': {
+        const { error } = message;
+        if (!error || typeof error.code !== 'string') break;
+        const failure = { kind: 'listen', code: error.code, address: String(error.address), error: String(error.message) } as const;
+        // A worker that cannot listen serves nothing: a start (or a reload's worker, even one ready by another
+        // server) fails now, naming the error, rather than at readyTimeout. One already serving keeps serving.
+        if (handle.state === 'starting' || handle.state === 'held') supervisor.startFailed(handle, failure);
+        else if (handle.state === 'ready' || handle.state === 'replacing') {
+          host.log('warnings', `worker ${handle.pid ?? '?'} in slot ${handle.slot} ${describeListenFailure(failure)}; it keeps serving on its other servers`);
+        }
+        break;
+      }
+      case 'qilin:cut': {
+        const requests = Number(message.requests);
+        const connections = Number(message.connections);
+        if (!(connections > 0)) break;
+        const info = { slot: handle.slot, generation: handle.generation, requests: requests > 0 ? requests : 0, connections, timeout: options.timeout, reason: message.reason };
+        host.emit('cut', handle.worker, info);
+        host.log('warnings', describeCut(handle.pid, info));
+        break;
+      }
+      case 'qilin:pong': {
+        const now = supervisor.io.now();
+        const lost = typeof message.id === 'number' ? (handle.handoffs?.pong(message.id) ?? 0) : 0;
+        if (lost === 0) break;
+        const info = { slot: handle.slot, generation: handle.generation, count: lost };
+        host.emit('handoffsLost', handle.worker, info);
+        if (now - handle.lostLoggedAt >= LOST_HANDOFF_LOG_EVERY) {
+          handle.lostLoggedAt = now;
+          host.log('warnings', describeHandoffsLost(handle.pid, info));
+        }
+        break;
+      }
+      case 'qilin:descriptors': {
+        const code = message.exhausted ? (typeof message.code === 'string' ? message.code : 'EMFILE') : null;
+        if ((code === null) === (handle.outOfDescriptors === null)) break;
+        handle.outOfDescriptors = code;
+        const info = { slot: handle.slot, generation: handle.generation, exhausted: code !== null, code };
+        host.emit('descriptors', handle.worker, info);
+        host.log('warnings', describeDescriptors(handle.pid, info));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #onDisconnect(handle: WorkerHandle): void {
+    const supervisor = this.#supervisor;
+    if (isStopping(handle.state)) return;
+    if (handle.state === 'ready' && handle.worker.exitedAfterDisconnect) {
+      supervisor.replace(handle, 'disconnected');
+      return;
+    }
+    // A dying process disconnects just before it exits; one that stays up without IPC is replaced.
+    handle.after(supervisor.options.killTimeout, () => {
+      if (isStopping(handle.state)) return;
+      if (handle.state === 'ready') supervisor.replace(handle, 'disconnected');
+      else if (handle.state === 'starting' || handle.state === 'held') supervisor.startFailed(handle, { kind: 'exit', code: null, signal: null });
+    });
+  }
+
+  #onExit(handle: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    const supervisor = this.#supervisor;
+    const { host } = supervisor;
+    const previousState = handle.state;
+    handle.markExited(code, signal);
+    supervisor.handles.delete(handle.worker);
+    if (host.emitting) host.emit('exit', handle.worker, code, signal);
+    const slot = supervisor.slot(handle.slot);
+    const batch = handle.batch;
+    if (batch?.holds) {
+      handle.batch = null;
+      if (slot?.next === handle) slot.next = null;
+      batch.waiter.fail(handle, { kind: 'exit', code, signal });
+      return;
+    }
+    if (previousState === 'starting') {
+      supervisor.startFailed(handle, { kind: 'exit', code, signal });
+      return;
+    }
+    if (slot && slot.active === handle) {
+      slot.active = null;
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code ?? 'unknown'}`;
+      // A worker that had not stayed up long enough to be healthy counts towards the backoff.
+      supervisor.reconcile(slot, { kind: 'lost', previous: handle, why: `worker ${handle.pid ?? '?'} in slot ${slot.index} ${how}` });
+    }
+  }
+}

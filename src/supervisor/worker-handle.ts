@@ -1,0 +1,165 @@
+// One worker as the primary sees it: its state (changed only through the transition table), its phase's timers, and guarded I/O that can never throw into the primary.
+import type { Worker } from 'node:cluster';
+import { LineTail } from '../line-tail.js';
+import type { RetireMessage } from '../protocol.js';
+import { MAX_TIMER } from '../units.js';
+import type { BatchStart } from './batch.js';
+import type { HandoffWatch } from './handoffs.js';
+import { type WorkerEvent, type WorkerState, phaseOf, transition } from './lifecycle.js';
+
+const noop = (): void => {};
+
+export class WorkerHandle {
+  readonly worker: Worker;
+  readonly slot: number;
+  readonly generation: number;
+  readonly forkedAt = Date.now();
+  readonly stderr = new LineTail();
+  #state: WorkerState = 'starting';
+  /** Aborted when the worker leaves the current phase of its life: that phase's timers end together. */
+  #phase = new AbortController();
+  readyAt: number | null = null;
+  /** It has called `listen()` at least once, so it may be handed connections. */
+  listened = false;
+  /** The worker runtime said hello: it can drain gracefully and sends heartbeats. */
+  hasRuntime = false;
+  /** When the last heartbeat arrived, on the monotonic clock, so a clock step cannot make a worker look hung. */
+  lastHeartbeat: number;
+  /** Resident memory from the last heartbeat, in bytes. */
+  rss: number | null = null;
+  /** Why the worker is being replaced while it still serves (set with the `replace` event). */
+  replacing: string | null = null;
+  /**
+   * The batch of new workers this one belongs to (the first start, a scale-up, a reload's batch), told of its
+   * readiness or failure. When `holds`, the batch (a reload) also decides when it takes its slot.
+   */
+  batch: { readonly waiter: BatchStart; readonly holds: boolean } | null = null;
+  /** Round-robin handoffs to this worker, watched for ones it never receives (null with the kernel balancing, or without the runtime). */
+  handoffs: HandoffWatch | null = null;
+  /** EMFILE or ENFILE while the runtime says the worker is out of file descriptors; null otherwise. */
+  outOfDescriptors: string | null = null;
+  /** When lost handoffs were last logged for this worker, so a burst is one line. */
+  lostLoggedAt = Number.NEGATIVE_INFINITY;
+  exitCode: number | null = null;
+  exitSignal: NodeJS.Signals | null = null;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<void>;
+  #resolveExited!: () => void;
+  #disconnectAsked = false;
+  #killScheduled = false;
+
+  constructor(worker: Worker, slot: number, generation: number, now: number) {
+    this.worker = worker;
+    this.slot = slot;
+    this.generation = generation;
+    this.lastHeartbeat = now;
+    this.exited = new Promise((resolve) => {
+      this.#resolveExited = resolve;
+    });
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /**
+   * Moves the worker through the transition table. Returns the new state, or null when `event` means nothing
+   * in the current state (nothing changes). Leaving a phase ends its timers.
+   */
+  apply(event: WorkerEvent): WorkerState | null {
+    const next = transition(this.#state, event);
+    if (next === null) return null;
+    const before = phaseOf(this.#state);
+    this.#state = next;
+    if (phaseOf(next) !== before) {
+      this.#phase.abort();
+      this.#phase = new AbortController();
+    }
+    if (next === 'exited') this.#resolveExited();
+    return next;
+  }
+
+  /** Ends the current phase's timers without a change of state (the cluster stopped managing). */
+  endTimers(): void {
+    this.#phase.abort();
+    this.#phase = new AbortController();
+  }
+
+  get pid(): number | undefined {
+    return this.worker.process.pid;
+  }
+
+  get alive(): boolean {
+    return this.#state !== 'exited';
+  }
+
+  /** True while a reload holds it: its readiness and failure are the reload's to act on. */
+  get held(): boolean {
+    return this.batch?.holds === true;
+  }
+
+  /** Runs `fn` after `delay` ms unless the worker leaves its current phase first. */
+  after(delay: number, fn: () => void, unref = false): void {
+    const { signal } = this.#phase;
+    if (signal.aborted) return;
+    // Sums of two durations (a drain deadline plus killTimeout) can pass the longest delay a timer takes.
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', cancel);
+      fn();
+    }, Math.min(delay, MAX_TIMER));
+    const cancel = (): void => clearTimeout(timer);
+    signal.addEventListener('abort', cancel, { once: true });
+    if (unref) timer.unref();
+  }
+
+  /** SIGTERM now, and SIGKILL `killTimeout` later if it is still there (scheduled once). */
+  terminate(killTimeout: number): void {
+    this.signal('SIGTERM');
+    if (this.#killScheduled) return;
+    this.#killScheduled = true;
+    this.after(killTimeout, () => this.signal('SIGKILL'));
+  }
+
+  markExited(code: number | null, signal: NodeJS.Signals | null): void {
+    this.exitCode = code;
+    this.exitSignal = signal;
+    this.apply('exit');
+  }
+
+  /** Sends a message if the channel is open; a closed channel or a failed write is ignored, never thrown. */
+  send(message: unknown): void {
+    if (!this.alive || !this.worker.isConnected()) return;
+    try {
+      this.worker.send(message as Parameters<Worker['send']>[0], undefined, noop);
+    } catch {
+      // The channel closed between the check and the write: the worker is going away anyway.
+    }
+  }
+
+  /** Node's disconnect (stop giving it connections, close its servers, close IPC), done at most once. */
+  disconnect(): void {
+    if (this.#disconnectAsked || !this.alive || !this.worker.isConnected()) return;
+    this.#disconnectAsked = true;
+    try {
+      this.worker.disconnect();
+    } catch {
+      // Already disconnecting.
+    }
+  }
+
+  /** Sends a signal to the process if it still runs. */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.alive) return;
+    try {
+      this.worker.process.kill(signal);
+    } catch {
+      // ESRCH: it exited between the check and the kill.
+    }
+  }
+
+  /** Asks the runtime to drain within `deadline` ms, and sends recluster's `{cmd: 'disconnect'}` for apps that listen for it. */
+  askToRetire(message: RetireMessage): void {
+    this.send(message);
+    this.send({ cmd: 'disconnect' });
+  }
+}

@@ -1,0 +1,281 @@
+// The supervisor's transitions, driven in-process: fake workers, mocked timers, every state entered and left through the events that move it.
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
+import { StartError } from '../../src/errors.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import type { ClusterOptions } from '../../src/options.js';
+import { type FakeWorker, fakeHost } from './fake-worker.js';
+
+/** Lets promise callbacks run (the supervisor's batches settle through them). */
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+};
+
+function setup(options: ClusterOptions = {}) {
+  const fake = fakeHost({ workers: 2, timeout: 2, killTimeout: 1, respawn: 1, ...options });
+  const supervisor = new Supervisor(fake.host);
+  const stateOf = (worker: FakeWorker | undefined) => supervisor.describe().find((info) => info.pid === worker?.process.pid)?.state ?? 'exited';
+  const active = () => supervisor.activeWorkers().map((worker) => worker?.process.pid ?? null);
+  return { ...fake, supervisor, stateOf, active };
+}
+
+/** Two ready workers, with the runtime. */
+async function running(options: ClusterOptions = {}) {
+  const s = setup(options);
+  const started = s.supervisor.scaleTo(2);
+  for (const worker of s.forks) worker.boot().listen();
+  await started;
+  return s;
+}
+
+const sentCommands = (worker: FakeWorker) => worker.sent.map((m) => (typeof m === 'object' && m !== null ? (m as { cmd?: string }).cmd : m));
+
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] }));
+afterEach(() => mock.timers.reset());
+
+describe('supervisor: starting', () => {
+  it('starting → ready on the first listen: the worker takes its slot', async () => {
+    const s = setup();
+    const started = s.supervisor.scaleTo(2);
+    assert.deepEqual(s.forks.map((w) => [w.slot, w.generation, s.stateOf(w)]), [[0, 0, 'starting'], [1, 0, 'starting']]);
+    for (const worker of s.forks) worker.boot().listen();
+    await started;
+    assert.deepEqual(s.forks.map((w) => s.stateOf(w)), ['ready', 'ready']);
+    assert.deepEqual(s.active(), s.forks.map((w) => w.process.pid));
+    assert.equal(s.seen('ready').length, 2);
+  });
+
+  it('starting → retiring at readyTimeout: SIGTERM, SIGKILL killTimeout later, the first start fails, the slot respawns after its delay', async () => {
+    const s = setup({ workers: 1, readyTimeout: '3s' });
+    const started = s.supervisor.scaleTo(1).then(() => null, (error: unknown) => error);
+    const [worker] = s.forks;
+    worker?.boot();
+    mock.timers.tick(3_000);
+    assert.equal(s.stateOf(worker), 'retiring');
+    assert.deepEqual(worker?.signals, ['SIGTERM']);
+    const error = await started;
+    assert.ok(error instanceof StartError);
+    assert.deepEqual(error.start.failure, { kind: 'timeout', afterMs: 3_000 });
+    assert.deepEqual(s.seen('respawn').map(([slot, delay]) => [slot, delay]), [[0, 1_000]]);
+    mock.timers.tick(1_000);
+    assert.deepEqual(worker?.signals, ['SIGTERM', 'SIGKILL']);
+    assert.equal(s.forks.length, 2, 'the respawn came after its 1 s delay');
+    worker?.exit(null, 'SIGKILL');
+    assert.equal(s.stateOf(worker), 'exited');
+  });
+
+  it('starting → exited before ready: a StartError, a respawn whose delay doubles with backoff', async () => {
+    const s = setup({ workers: 1, backoff: 10 });
+    const started = s.supervisor.scaleTo(1).then(() => null, (error: unknown) => error);
+    s.forks[0]?.exit(1);
+    const error = await started;
+    assert.ok(error instanceof StartError);
+    assert.deepEqual(error.start.failure, { kind: 'exit', code: 1, signal: null });
+    mock.timers.tick(1_000);
+    s.forks[1]?.exit(1);
+    mock.timers.tick(2_000);
+    s.forks[2]?.exit(1);
+    assert.deepEqual(s.seen('respawn').map(([, delay]) => delay), [1_000, 2_000, 4_000]);
+  });
+
+  it('a slow start is noticed once, 5 s after the fork', async () => {
+    const s = setup({ workers: 1 });
+    void s.supervisor.scaleTo(1).catch(() => {});
+    mock.timers.tick(5_000);
+    assert.equal(s.seen('slowStart').length, 1);
+    s.forks[0]?.boot().listen();
+    mock.timers.tick(10_000);
+    assert.equal(s.seen('slowStart').length, 1);
+  });
+});
+
+describe('supervisor: a reload’s rollout', () => {
+  it('starting → held → ready once the whole batch is ready; the old workers retire: drain message, SIGTERM at timeout, SIGKILL after killTimeout', async () => {
+    const s = await running();
+    const old = [...s.forks];
+    const rolled = s.supervisor.rollout([0, 1], 1, new AbortController().signal);
+    const fresh = s.forks.slice(2);
+    assert.deepEqual(fresh.map((w) => [w.slot, w.generation, s.stateOf(w)]), [[0, 1, 'starting'], [1, 1, 'starting']]);
+    fresh[0]?.boot().listen();
+    assert.equal(s.stateOf(fresh[0]), 'held');
+    assert.deepEqual(s.active(), old.map((w) => w.process.pid), 'the old generation serves while the batch is not ready');
+    fresh[1]?.boot().listen();
+    assert.equal(await rolled, null);
+    assert.deepEqual(fresh.map((w) => s.stateOf(w)), ['ready', 'ready']);
+    assert.deepEqual(s.active(), fresh.map((w) => w.process.pid));
+    assert.deepEqual(old.map((w) => s.stateOf(w)), ['retiring', 'retiring']);
+    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload' });
+    mock.timers.tick(1_999);
+    assert.deepEqual(old[0]?.signals, []);
+    mock.timers.tick(1);
+    assert.deepEqual(old[0]?.signals, ['SIGTERM']);
+    mock.timers.tick(1_000);
+    assert.deepEqual(old[0]?.signals, ['SIGTERM', 'SIGKILL']);
+    old[0]?.exit(0);
+    assert.equal(s.stateOf(old[0]), 'exited');
+  });
+
+  it('held → exited: the rollout reports the failed worker; its other new worker is stopped, the old ones keep serving', async () => {
+    const s = await running();
+    const old = s.active();
+    const rolled = s.supervisor.rollout([0, 1], 1, new AbortController().signal);
+    const [first, second] = s.forks.slice(2);
+    first?.boot().listen();
+    first?.exit(1);
+    const failed = await rolled;
+    assert.deepEqual(failed?.failure, { kind: 'exit', code: 1, signal: null });
+    assert.equal(failed?.slot, 0);
+    assert.equal(s.stateOf(second), 'retiring');
+    assert.deepEqual(second?.signals, ['SIGTERM'], 'not ready yet: stopped at once');
+    assert.deepEqual(s.active(), old);
+  });
+
+  it('held → draining on a crash after listening: the rollout fails naming it, and the crashed worker drains itself', async () => {
+    const s = await running();
+    const rolled = s.supervisor.rollout([0, 1], 1, new AbortController().signal);
+    const [first] = s.forks.slice(2);
+    first?.boot().listen();
+    first?.say({ cmd: 'qilin:crash', error: { name: 'TypeError', message: 'boom', stack: undefined } });
+    const failed = await rolled;
+    assert.deepEqual(failed?.failure, { kind: 'crash', error: 'TypeError: boom' });
+    assert.equal(s.stateOf(first), 'draining');
+    assert.deepEqual(first?.signals, [], 'left to finish its requests');
+    mock.timers.tick(3_000);
+    assert.deepEqual(first?.signals, ['SIGTERM'], 'SIGTERM at timeout + killTimeout');
+  });
+
+  it('an aborted rollout rejects with the reason and stops its new workers', async () => {
+    const s = await running();
+    const controller = new AbortController();
+    const rolled = s.supervisor.rollout([0, 1], 1, controller.signal).then(() => null, (error: unknown) => error);
+    controller.abort(new Error('shutting down'));
+    assert.equal(((await rolled) as Error).message, 'shutting down');
+    assert.deepEqual(s.forks.slice(2).map((w) => s.stateOf(w)), ['retiring', 'retiring']);
+  });
+});
+
+describe('supervisor: serving workers', () => {
+  it("ready → replacing on {cmd: 'disconnect'}; its replacement takes over, then it retires", async () => {
+    const s = await running();
+    const [old] = s.forks;
+    old?.say({ cmd: 'disconnect' });
+    assert.equal(s.stateOf(old), 'replacing');
+    assert.deepEqual(s.seen('replace').map(([, reason]) => reason), ['requested']);
+    const replacement = s.forks[2];
+    assert.equal(replacement?.slot, 0);
+    replacement?.boot().listen();
+    assert.equal(s.active()[0], replacement?.process.pid);
+    assert.equal(s.stateOf(old), 'retiring');
+    assert.equal((old?.sent.at(-2) as { reason?: string }).reason, 'replace');
+  });
+
+  it('replacing → exited before the replacement is ready: the replacement still takes the slot, and no second one starts', async () => {
+    const s = await running();
+    const [old] = s.forks;
+    old?.say({ cmd: 'disconnect' });
+    old?.exit(0);
+    assert.equal(s.active()[0], null);
+    assert.equal(s.forks.length, 3);
+    s.forks[2]?.boot().listen();
+    assert.equal(s.active()[0], s.forks[2]?.process.pid);
+    mock.timers.tick(10_000);
+    assert.equal(s.forks.length, 3);
+  });
+
+  it('ready → draining on an uncaught exception: a replacement at once, SIGTERM only at timeout + killTimeout', async () => {
+    const s = await running();
+    const [crashed] = s.forks;
+    crashed?.say({ cmd: 'qilin:crash', error: { name: 'Error', message: 'x', stack: undefined } });
+    assert.equal(s.stateOf(crashed), 'draining');
+    assert.equal(s.active()[0], null);
+    mock.timers.tick(0);
+    assert.equal(s.forks[2]?.slot, 0, 'respawned without delay');
+    mock.timers.tick(2_999);
+    assert.deepEqual(crashed?.signals, []);
+    mock.timers.tick(1);
+    assert.deepEqual(crashed?.signals, ['SIGTERM']);
+  });
+
+  it('ready → draining when it disconnects itself: SIGTERM at timeout after the disconnect', async () => {
+    const s = await running();
+    const [leaver] = s.forks;
+    leaver?.leave();
+    assert.equal(s.stateOf(leaver), 'draining');
+    assert.deepEqual(s.seen('replace').map(([, reason]) => reason), ['disconnected']);
+    mock.timers.tick(2_000);
+    assert.deepEqual(leaver?.signals, ['SIGTERM']);
+  });
+
+  it('ready → exited: the slot respawns after its delay', async () => {
+    const s = await running();
+    s.forks[1]?.exit(1);
+    assert.equal(s.active()[1], null);
+    assert.deepEqual(s.seen('respawn').map(([slot, delay]) => [slot, delay]), [[1, 1_000]]);
+    mock.timers.tick(1_000);
+    assert.equal(s.forks[2]?.slot, 1);
+  });
+
+  it('ready → replacing when its heartbeats stop: the silent worker is cut off while another answers', async () => {
+    const s = await running({ heartbeatTimeout: 3 });
+    s.supervisor.startMonitor();
+    const [silent, talking] = s.forks;
+    for (let t = 0; t < 5_000; t += 500) {
+      talking?.say({ cmd: 'qilin:heartbeat', rss: 1 });
+      mock.timers.tick(500);
+    }
+    assert.equal(s.stateOf(silent), 'replacing');
+    assert.equal(s.stateOf(talking), 'ready');
+    assert.ok(silent?.sent.includes('disconnect()'), 'no more connections for it');
+    assert.deepEqual(s.seen('replace').map(([, reason]) => reason), ['unresponsive']);
+    s.supervisor.cancel(new Error('done'));
+  });
+
+  it('ready → replacing above maxMemory, before it was healthy: the replacement waits the slot’s backoff delay', async () => {
+    const s = await running({ maxMemory: '100MB' });
+    s.forks[0]?.say({ cmd: 'qilin:heartbeat', rss: 200 * 1024 * 1024 });
+    assert.equal(s.stateOf(s.forks[0]), 'replacing');
+    assert.equal(s.forks.length, 2);
+    mock.timers.tick(1_000);
+    assert.equal(s.forks.length, 3);
+    assert.ok(s.lines.some((line) => /uses 200 MB, above maxMemory 100 MB; starting its replacement in 1 second/.test(line)));
+  });
+});
+
+describe('supervisor: stopping', () => {
+  it('shutdown: every worker retires; it resolves once all have exited', async () => {
+    const s = await running();
+    let done = false;
+    const stopped = s.supervisor.shutdown().then(() => (done = true));
+    assert.deepEqual(s.forks.map((w) => s.stateOf(w)), ['retiring', 'retiring']);
+    assert.deepEqual(s.forks.map((w) => (w.sent[0] as { reason?: string }).reason), ['shutdown', 'shutdown']);
+    s.forks[0]?.exit(0);
+    await flush();
+    assert.equal(done, false);
+    s.forks[1]?.exit(0);
+    await stopped;
+  });
+
+  it('halt: timers of serving and starting workers end, those of workers being stopped go on', async () => {
+    const s = await running({ readyTimeout: '3s' });
+    s.supervisor.retire(s.supervisor.handles.get(s.forks[0]!.asWorker())!, 'shutdown', true);
+    void s.supervisor.scaleTo(3).catch(() => {});
+    s.state.running = false;
+    s.supervisor.halt();
+    // Mocked timers set while a tick runs count from its end: step past SIGTERM, then past SIGKILL.
+    mock.timers.tick(5_000);
+    mock.timers.tick(5_000);
+    assert.deepEqual(s.forks[0]?.signals, ['SIGTERM', 'SIGKILL'], 'the retiring worker is still stopped');
+    assert.deepEqual(s.forks[2]?.signals, [], 'the starting one has no readyTimeout any more');
+  });
+
+  it('retire: nothing for a worker that drains itself or is already retiring', async () => {
+    const s = await running();
+    const [crashed] = s.forks;
+    crashed?.say({ cmd: 'qilin:crash', error: { name: 'Error', message: 'x', stack: undefined } });
+    const before = crashed?.sent.length;
+    s.supervisor.retire(s.supervisor.handles.get(crashed!.asWorker())!, 'shutdown', true);
+    assert.equal(s.stateOf(crashed), 'draining');
+    assert.equal(crashed?.sent.length, before);
+    assert.ok(!sentCommands(crashed!).includes('qilin:retire'));
+  });
+});
