@@ -1,5 +1,6 @@
 // The transition table: every state against every event, written out here rather than read back from the code.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { WORKER_EVENTS, WORKER_STATES, type WorkerEvent, type WorkerState, isStopping, phaseOf, transition } from '../../src/supervisor/lifecycle.js';
 
@@ -37,5 +38,20 @@ describe('worker lifecycle', () => {
         ['exited', 'gone', true],
       ],
     );
+  });
+});
+
+describe('docs/design.md', () => {
+  it('names exactly the states and events of the code, in its tables', () => {
+    const doc = readFileSync(new URL('../../docs/design.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf("## A worker's life"), doc.indexOf('## Between primary and worker'));
+    const firstColumn = (header: string): string[] => {
+      const table = section.slice(section.indexOf(`| ${header} |`));
+      const rows = table.split('\n').slice(2);
+      const end = rows.findIndex((row) => !row.startsWith('|'));
+      return rows.slice(0, end).map((row) => /^\| `([a-z]+)` \|/.exec(row)?.[1] ?? row);
+    };
+    assert.deepEqual(firstColumn('State'), [...WORKER_STATES]);
+    assert.deepEqual(firstColumn('Event'), [...WORKER_EVENTS]);
   });
 });
