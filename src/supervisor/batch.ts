@@ -1,29 +1,25 @@
 // Waits for a batch of new workers to become ready, or for the first of them to fail.
 import type { StartFailure } from '../errors.js';
-import type { WorkerHandle } from './worker-handle.js';
-
-/** Told about the readiness or failure of workers it holds. */
-export interface StartListener {
-  ready(handle: WorkerHandle): void;
-  fail(handle: WorkerHandle, failure: StartFailure): void;
-}
 
 /** The reason a batch did not start: which worker failed, and how. */
-export class BatchFailure {
-  readonly handle: WorkerHandle;
+export class BatchFailure<H = unknown> {
+  readonly handle: H;
   readonly failure: StartFailure;
 
-  constructor(handle: WorkerHandle, failure: StartFailure) {
+  constructor(handle: H, failure: StartFailure) {
     this.handle = handle;
     this.failure = failure;
   }
 }
 
-/** Resolves once every added worker is ready; rejects with a BatchFailure at the first failure, or with the reason given to `cancel`. */
-export class BatchStart implements StartListener {
-  readonly handles: WorkerHandle[] = [];
+/**
+ * Resolves once every added worker (`H`: the supervisor's handle, whatever it is) is ready; rejects with a
+ * BatchFailure at the first failure, or with the reason given to `cancel`.
+ */
+export class BatchStart<H = unknown> {
+  readonly handles: H[] = [];
   readonly promise: Promise<void>;
-  readonly #pending = new Set<WorkerHandle>();
+  readonly #pending = new Set<H>();
   #sealed = false;
   #settled = false;
   #resolve!: () => void;
@@ -38,7 +34,7 @@ export class BatchStart implements StartListener {
     this.promise.catch(() => {});
   }
 
-  add(handle: WorkerHandle): void {
+  add(handle: H): void {
     this.handles.push(handle);
     this.#pending.add(handle);
   }
@@ -49,12 +45,12 @@ export class BatchStart implements StartListener {
     this.#check();
   }
 
-  ready(handle: WorkerHandle): void {
+  ready(handle: H): void {
     this.#pending.delete(handle);
     this.#check();
   }
 
-  fail(handle: WorkerHandle, failure: StartFailure): void {
+  fail(handle: H, failure: StartFailure): void {
     this.#settle(() => this.#reject(new BatchFailure(handle, failure)));
   }
 

@@ -28,7 +28,7 @@ export class Supervisor implements SupervisorCore {
   /** The generation of the last successful start or reload: the label of respawned workers. */
   #serving = 0;
   /** Batches of `run()` and `scale()`, watched until their workers are ready. */
-  readonly #starting = new Set<BatchStart>();
+  readonly #starting = new Set<BatchStart<WorkerHandle>>();
   readonly #events: WorkerEvents;
   readonly #monitor: Monitor;
 
@@ -74,7 +74,7 @@ export class Supervisor implements SupervisorCore {
    * serving, and replacements the batch superseded are started again). Rejects with the reason if `signal` aborts.
    */
   async rollout(indexes: readonly number[], generation: number, signal: AbortSignal): Promise<FailedStart | null> {
-    const waiter = new BatchStart();
+    const waiter = new BatchStart<WorkerHandle>();
     const cancel = (): void => waiter.cancel(signal.reason);
     signal.addEventListener('abort', cancel, { once: true });
     for (const index of indexes) {
@@ -92,7 +92,7 @@ export class Supervisor implements SupervisorCore {
     } catch (error) {
       for (const handle of waiter.handles) this.retire(handle, 'reload', handle.state === 'held');
       for (const slot of this.#slots) this.reconcile(slot, { kind: 'restore' });
-      if (error instanceof BatchFailure) return this.failedStart(error.handle, error.failure);
+      if (error instanceof BatchFailure) return this.failedStart(error.handle as WorkerHandle, error.failure);
       throw error;
     } finally {
       signal.removeEventListener('abort', cancel);
@@ -278,14 +278,14 @@ export class Supervisor implements SupervisorCore {
 
   /** Forks a worker for each slot; resolves when all are ready, rejects with a StartError at the first failure (respawns go on). */
   async #startSlots(slots: readonly Slot[]): Promise<void> {
-    const waiter = new BatchStart();
+    const waiter = new BatchStart<WorkerHandle>();
     this.#starting.add(waiter);
     for (const slot of slots) this.#spawn(slot, this.#serving, { waiter, holds: false });
     waiter.seal();
     try {
       await waiter.promise;
     } catch (error) {
-      if (error instanceof BatchFailure) throw new StartError(this.failedStart(error.handle, error.failure));
+      if (error instanceof BatchFailure) throw new StartError(this.failedStart(error.handle as WorkerHandle, error.failure));
       throw error;
     } finally {
       this.#starting.delete(waiter);

@@ -33,7 +33,7 @@ export class WorkerHandle {
    * The batch of new workers this one belongs to (the first start, a scale-up, a reload's batch), told of its
    * readiness or failure. When `holds`, the batch (a reload) also decides when it takes its slot.
    */
-  batch: { readonly waiter: BatchStart; readonly holds: boolean } | null = null;
+  batch: { readonly waiter: BatchStart<WorkerHandle>; readonly holds: boolean } | null = null;
   /** Round-robin handoffs to this worker, watched for ones it never receives (null with the kernel balancing, or without the runtime). */
   handoffs: HandoffWatch | null = null;
   /** EMFILE or ENFILE while the runtime says the worker is out of file descriptors; null otherwise. */
