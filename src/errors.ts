@@ -77,7 +77,8 @@ export type StartFailure =
   | { readonly kind: 'exit'; readonly code: number | null; readonly signal: NodeJS.Signals | null }
   | { readonly kind: 'timeout'; readonly afterMs: number }
   | { readonly kind: 'crash'; readonly error: string }
-  | { readonly kind: 'listen'; readonly code: string; readonly address: string; readonly error: string };
+  | { readonly kind: 'listen'; readonly code: string; readonly address: string; readonly error: string }
+  | { readonly kind: 'spawn'; readonly code: string; readonly error: string };
 
 /** What is known about one worker that failed to start. */
 export interface FailedStart {
@@ -96,6 +97,15 @@ const LISTEN_HINTS: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'no interface on this machine has this address',
 };
 
+/** What the usual spawn errors mean, in a few words. */
+const SPAWN_HINTS: Readonly<Record<string, string>> = {
+  ENOENT: 'its working directory (cwd) or the node executable does not exist',
+  EACCES: 'no permission to run the node executable or to enter the working directory',
+  EAGAIN: 'the system or this user has too many processes (ulimit -u)',
+  EMFILE: 'the primary is out of file descriptors (ulimit -n)',
+  ENFILE: "the system's limit of open files is reached",
+};
+
 /** A failed listen in words: `could not listen on port 8000: EADDRINUSE (another process uses this address)`. */
 export function describeListenFailure(failure: { readonly code: string; readonly address: string }): string {
   const hint = LISTEN_HINTS[failure.code];
@@ -109,6 +119,7 @@ export function describeFailedStart(start: FailedStart): string {
   if (f.kind === 'timeout') return `${who} was not ready within ${f.afterMs} ms`;
   if (f.kind === 'crash') return `${who} had an uncaught exception (${f.error}) before it took over its slot`;
   if (f.kind === 'listen') return `${who} ${describeListenFailure(f)}`;
+  if (f.kind === 'spawn') return `${who} could not be started: ${f.error}${SPAWN_HINTS[f.code] ? ` (${SPAWN_HINTS[f.code]})` : ''}`;
   const how = f.signal ? `was killed by ${f.signal}` : `exited with code ${f.code ?? 'unknown'}`;
   return `${who} ${how} before it was ready`;
 }

@@ -318,7 +318,8 @@ export class Supervisor implements SupervisorCore {
     const { readyTimeout } = this.options;
     if (readyTimeout !== null) handle.after(readyTimeout, () => this.startFailed(handle, { kind: 'timeout', afterMs: readyTimeout }));
     if (readyTimeout === null || readyTimeout > SLOW_START_NOTICE * 1.5) handle.after(SLOW_START_NOTICE, () => this.#events.slowStart(handle));
-    this.host.emit('fork', handle.worker, slot.index, generation);
+    // A process that could not be spawned has no pid; its failure comes with its 'error' event, next tick.
+    if (handle.pid !== undefined) this.host.emit('fork', handle.worker, slot.index, generation);
     return handle;
   }
 }

@@ -40,8 +40,11 @@ export class WorkerEvents {
     const { worker } = handle;
     const supervisor = this.#supervisor;
     const { host, options } = supervisor;
-    worker.on('error', () => {
-      // Failed sends to a closing channel land here; without a listener they would crash the primary.
+    worker.on('error', (error: NodeJS.ErrnoException) => {
+      // A process that could not be spawned (its cwd or node missing, EAGAIN, EACCES) never ran and never
+      // exits: it fails its start now, with the errno. Anything else here is a failed send to a closing
+      // channel, which without a listener would crash the primary.
+      if (handle.pid === undefined && typeof error?.syscall === 'string' && error.syscall.startsWith('spawn')) this.#spawnFailed(handle, error);
     });
     const { stderr } = worker.process;
     stderr?.on('data', (chunk: Buffer) => {
@@ -155,6 +158,14 @@ export class WorkerEvents {
       default:
         break;
     }
+  }
+
+  #spawnFailed(handle: WorkerHandle, error: NodeJS.ErrnoException): void {
+    const supervisor = this.#supervisor;
+    if (!handle.alive) return;
+    handle.markExited(null, null);
+    supervisor.handles.delete(handle.worker);
+    supervisor.startFailed(handle, { kind: 'spawn', code: error.code ?? 'unknown', error: error.message });
   }
 
   #onDisconnect(handle: WorkerHandle): void {

@@ -1,10 +1,10 @@
 // The built `qilin` command when the app cannot start: the reason named at once, exit status 1.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { runQilin, tempDir } from './helpers.js';
+import { fixture, freePort, runQilin, tempDir } from './helpers.js';
 
 const TIMEOUT = { timeout: 30_000 };
 
@@ -40,5 +40,15 @@ describe('qilin command, start failures', () => {
     assert.equal(qilin.exit.code, 1);
     assert.match(qilin.stderr, new RegExp(`cannot start ${app.replace(/[.]/g, '\\.')}: Workers could not start: slot 0 \\(pid \\d+\\) exited with code 1 before it was ready`));
     assert.match(qilin.stderr, /server\.mjs:2\n\s+const port = @@;\n\s+\^/);
+  });
+
+  test('a worker that cannot be spawned (--cwd /missing) fails the start at once, naming the errno, and leaves no pid file', TIMEOUT, async (t) => {
+    const pidFile = path.join(tempDir(t), 'qilin.pid');
+    const port = await freePort();
+    const qilin = await runQilin(t, ['-w', '2', '--cwd', '/missing', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')], {}, 10_000);
+    assert.equal(qilin.exit.code, 1);
+    assert.match(qilin.stderr, /could not be started: spawn \S+ ENOENT \(its working directory \(cwd\) or the node executable does not exist\)/);
+    assert.doesNotMatch(qilin.stdout, /worker up, pid \?/);
+    assert.equal(existsSync(pidFile), false);
   });
 });
