@@ -14,6 +14,19 @@ export const ENV = {
   timeout: 'QILIN_TIMEOUT',
 } as const;
 
+/** How long before SIGTERM (at `timeout`) a retiring worker's own drain deadline comes: a tenth of `timeout`, at most 1 s. */
+export function signalMargin(timeout: number): number {
+  return Math.min(1_000, Math.ceil(timeout / 10));
+}
+
+/** The longest a crashed worker gets to finish its other requests: its state is suspect, and the request that threw may never be answered. */
+export const CRASH_DEADLINE_CAP = 10_000;
+
+/** When a crashed worker is sent SIGTERM, from its crash: `timeout`, at most CRASH_DEADLINE_CAP. Its own drain ends a margin before. */
+export function crashDeadline(timeout: number): number {
+  return Math.min(timeout, CRASH_DEADLINE_CAP);
+}
+
 /** Sent by a worker when it is ready, with `readyWhen: 'ready'` (recluster's message). */
 export interface ReadyMessage {
   readonly cmd: 'ready';

@@ -106,6 +106,29 @@ describe('crash containment', () => {
   });
 });
 
+describe('crash containment, the crash deadline', () => {
+  it('a worker whose async callback threw leaves within 10 s even with a long timeout, its other requests cut there', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'throws-on-request.cjs', { workers: 1, timeout: 60 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const [crashed] = cluster.activeWorkers();
+    const slowStarted = nextEvent(cluster, 'message');
+    const slow = get(port, '/slow?ms=60000').then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await slowStarted;
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === crashed, 20_000);
+    assert.equal((await get(port, '/boom-later')).body, 'later');
+    const thrownAt = Date.now();
+    const [, code] = await exit;
+    const after = Date.now() - thrownAt;
+    assert.equal(code, 1, 'it exited by itself, at its own deadline');
+    assert.ok(after >= 8_000, `its other requests had the time the deadline gives (${after} ms)`);
+    assert.ok(after < 12_000, `gone by the 10 s crash deadline, not after the 60 s timeout (${after} ms)`);
+    assert.equal(await slow, 'cut');
+  });
+});
+
 describe('maxMemory', () => {
   it('a worker above maxMemory is replaced gracefully: its replacement is ready before it leaves', { timeout: 30_000 }, async (t) => {
     const cluster = testCluster(t, 'grows-memory.cjs', { workers: 1, maxMemory: '150MB' });

@@ -12,7 +12,7 @@ import { isStopping } from './lifecycle.js';
 import { Monitor } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
 import { Slot } from './slot.js';
-import { SLOW_START_NOTICE, signalMargin } from './timing.js';
+import { SLOW_START_NOTICE, crashDeadline, signalMargin } from './timing.js';
 import { forkFor } from './spawn.js';
 import { WorkerEvents, replacementNotice } from './worker-events.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -208,7 +208,7 @@ export class Supervisor implements SupervisorCore {
     if (slot?.next === handle) slot.next = null;
     const batch = handle.batch;
     handle.batch = null;
-    if (failure.kind === 'crash') this.#leave(handle, this.options.timeout + this.options.killTimeout);
+    if (failure.kind === 'crash') this.#leave(handle, crashDeadline(this.options.timeout));
     else if (handle.alive) this.retire(handle, 'replace', false);
     batch?.waiter.fail(handle, failure);
     if (batch?.holds) return;
@@ -225,8 +225,8 @@ export class Supervisor implements SupervisorCore {
     const why = replacementNotice(this, handle, reason);
     if (reason === 'crashed' || reason === 'disconnected') {
       slot.active = null;
-      const { timeout, killTimeout } = this.options;
-      this.#leave(handle, reason === 'disconnected' ? timeout : timeout + killTimeout);
+      const { timeout } = this.options;
+      this.#leave(handle, reason === 'disconnected' ? timeout : crashDeadline(timeout));
       this.reconcile(slot, { kind: 'lost', previous: handle, why, immediate: true });
       return;
     }
@@ -261,7 +261,11 @@ export class Supervisor implements SupervisorCore {
     }
   }
 
-  /** A worker that stopped accepting by itself drains itself: SIGTERM only if it has not exited within `termAfter` ms. */
+  /**
+   * A worker that stopped accepting by itself drains itself: SIGTERM only if it has not exited within
+   * `termAfter` ms (`timeout` after its own disconnect, as recluster's kill timeout; the crash deadline after
+   * an uncaught exception, when its runtime has already ended what was left and exited).
+   */
   #leave(handle: WorkerHandle, termAfter: number): void {
     if (handle.apply('leave') === null) return;
     handle.after(termAfter, () => handle.terminate(this.options.killTimeout));

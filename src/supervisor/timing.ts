@@ -19,7 +19,4 @@ export const LOST_HANDOFF_LOG_EVERY = 10_000;
 /** The longest time between two heartbeats of a worker, in ms. */
 export const MAX_HEARTBEAT_INTERVAL = 10_000;
 
-/** How long before SIGTERM (at `timeout`) a retiring worker's own drain deadline comes: a tenth of `timeout`, at most 1 s. */
-export function signalMargin(timeout: number): number {
-  return Math.min(1_000, Math.ceil(timeout / 10));
-}
+export { crashDeadline, signalMargin } from '../protocol.js';

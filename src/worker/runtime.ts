@@ -4,7 +4,7 @@ import { closeSync, openSync } from 'node:fs';
 import { devNull } from 'node:os';
 import net from 'node:net';
 import { inspect } from 'node:util';
-import { ENV, type RetireReason, isCommand } from '../protocol.js';
+import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '../protocol.js';
 import { ServerRegistry, now } from './drain.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
@@ -155,7 +155,8 @@ function install(): void {
 
   // Ctrl-C in a terminal reaches the workers too: leave gracefully, as the primary is doing.
   process.on('SIGINT', () => {
-    void retire('shutdown', readNumber(ENV.timeout, 1_000));
+    const timeout = readNumber(ENV.timeout, 1_000);
+    void retire('shutdown', timeout - signalMargin(timeout));
   });
 
   // One bad request should not cut every other request on this worker: report, stop accepting, finish the rest, exit 1.
@@ -178,7 +179,9 @@ function install(): void {
     }
     const err = error instanceof Error ? error : new Error(String(error));
     void send({ cmd: 'qilin:crash', error: { name: err.name, message: err.message, stack: err.stack } });
-    void retire('crash', readNumber(ENV.timeout, 1_000));
+    // A bounded drain: the primary sends SIGTERM at the crash deadline, and this one ends a margin before it.
+    const deadline = crashDeadline(readNumber(ENV.timeout, 1_000));
+    void retire('crash', deadline - signalMargin(deadline));
   });
 
   // Each heartbeat is an IPC message, which costs a busy worker more than its size suggests (docs/runtime.md,

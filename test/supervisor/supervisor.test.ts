@@ -140,8 +140,8 @@ describe('supervisor: a reload’s rollout', () => {
     assert.deepEqual(failed?.failure, { kind: 'crash', error: 'TypeError: boom' });
     assert.equal(s.stateOf(first), 'draining');
     assert.deepEqual(first?.signals, [], 'left to finish its requests');
-    mock.timers.tick(3_000);
-    assert.deepEqual(first?.signals, ['SIGTERM'], 'SIGTERM at timeout + killTimeout');
+    mock.timers.tick(2_000);
+    assert.deepEqual(first?.signals, ['SIGTERM'], 'SIGTERM at the crash deadline: timeout, here under its 10 s cap');
   });
 
   it('an aborted rollout rejects with the reason and stops its new workers', async () => {
@@ -182,7 +182,7 @@ describe('supervisor: serving workers', () => {
     assert.equal(s.forks.length, 3);
   });
 
-  it('ready → draining on an uncaught exception: a replacement at once, SIGTERM only at timeout + killTimeout', async () => {
+  it('ready → draining on an uncaught exception: a replacement at once, SIGTERM only at the crash deadline', async () => {
     const s = await running();
     const [crashed] = s.forks;
     crashed?.say({ cmd: 'qilin:crash', error: { name: 'Error', message: 'x', stack: undefined } });
@@ -190,7 +190,17 @@ describe('supervisor: serving workers', () => {
     assert.equal(s.active()[0], null);
     mock.timers.tick(0);
     assert.equal(s.forks[2]?.slot, 0, 'respawned without delay');
-    mock.timers.tick(2_999);
+    mock.timers.tick(1_999);
+    assert.deepEqual(crashed?.signals, []);
+    mock.timers.tick(1);
+    assert.deepEqual(crashed?.signals, ['SIGTERM'], 'at timeout (2 s), under the 10 s cap');
+  });
+
+  it('the crash deadline is at most 10 s, whatever the timeout', async () => {
+    const s = await running({ timeout: 3_600 });
+    const [crashed] = s.forks;
+    crashed?.say({ cmd: 'qilin:crash', error: { name: 'Error', message: 'x', stack: undefined } });
+    mock.timers.tick(9_999);
     assert.deepEqual(crashed?.signals, []);
     mock.timers.tick(1);
     assert.deepEqual(crashed?.signals, ['SIGTERM']);
