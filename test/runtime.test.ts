@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -103,6 +104,33 @@ describe('crash containment', () => {
     // Its only listener gone, node:cluster closed the port-0 socket: the replacement listens on a new port.
     const [, address] = await listening;
     assert.equal((await get(address.port)).status, 200);
+  });
+});
+
+describe('maxMemory, the hard limit', () => {
+  it('a worker leaking 200 MB/s is killed once past 1.5 × maxMemory, while its replacement is prepared', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'leaks-memory.cjs', { workers: 1, maxMemory: '150MB', logger: memoryLogger() });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    const [leaking] = cluster.activeWorkers();
+    const pid = leaking?.process.pid as number;
+    const exit = nextEvent(cluster, 'exit', (worker) => worker === leaking, 20_000);
+    let peak = 0;
+    const sampler = setInterval(() => {
+      try {
+        const kib = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+        if (kib !== undefined) peak = Math.max(peak, Number(kib) * 1024);
+      } catch {
+        // Gone (an exited process's status has no VmRSS line either).
+      }
+    }, 10);
+    t.after(() => clearInterval(sampler));
+    await get(port, '/leak');
+    const [, , signal] = await exit;
+    clearInterval(sampler);
+    assert.equal(signal, 'SIGKILL');
+    const hard = 1.5 * 150 * 1024 * 1024;
+    // One 20 MB step and the 50 ms between two readings, at most: the kill comes within a reading of the limit.
+    assert.ok(peak < hard + 45 * 1024 * 1024, `peak ${(peak / 1048576).toFixed(0)} MiB against a hard limit of ${hard / 1048576} MiB`);
   });
 });
 

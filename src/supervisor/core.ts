@@ -23,4 +23,6 @@ export interface SupervisorCore {
   startFailed(handle: WorkerHandle, failure: StartFailure): void;
   replace(handle: WorkerHandle, reason: ReplaceReason): void;
   reconcile(slot: Slot, cause: Cause): void;
+  /** Reads the memory of a worker above `maxMemory` often, and kills it above the hard limit. */
+  watchMemory(handle: WorkerHandle): void;
 }

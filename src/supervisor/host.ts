@@ -1,5 +1,6 @@
 // What the supervisor needs from outside: the cluster that owns it, and the process I/O (fork, clock, stderr), injected so transitions can be tested without processes.
 import type { Worker } from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ClusterEvents } from '../events.js';
 import type { Balance, ResolvedOptions } from '../options.js';
@@ -14,12 +15,25 @@ export interface SupervisorIO {
   now(): number;
   /** Copies a chunk of a worker's stderr to the primary's. */
   copyStderr(chunk: Buffer, from: Readable): void;
+  /** A process's resident memory in bytes, read by the primary itself, or null where it cannot be read. */
+  residentMemory(pid: number): number | null;
+}
+
+/** Resident memory from /proc (Linux); null elsewhere, or once the process is gone. */
+function residentMemory(pid: number): number | null {
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? null : Number(kib) * 1024;
+  } catch {
+    return null;
+  }
 }
 
 export const PROCESS_IO: SupervisorIO = {
   fork: forkWorker,
   now: () => performance.now(),
   copyStderr: copyToStderr,
+  residentMemory,
 };
 
 /** What the supervisor needs from the cluster that owns it. */

@@ -1,6 +1,7 @@
 // Watching workers while the cluster runs: heartbeats that catch a blocked event loop, and round-robin handoffs a worker never received.
 import type { ResolvedOptions } from '../options.js';
-import { MAX_HEARTBEAT_INTERVAL, STUCK_HANDOFF } from './timing.js';
+import { formatSize } from '../units.js';
+import { HARD_MEMORY_FACTOR, MAX_HEARTBEAT_INTERVAL, MEMORY_WATCH_INTERVAL, STUCK_HANDOFF } from './timing.js';
 import type { SupervisorCore } from './core.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -18,6 +19,7 @@ export class Monitor {
   readonly #supervisor: SupervisorCore;
   #heartbeats: NodeJS.Timeout | null = null;
   #handoffs: NodeJS.Timeout | null = null;
+  #memory: NodeJS.Timeout | null = null;
 
   constructor(supervisor: SupervisorCore) {
     this.#supervisor = supervisor;
@@ -57,6 +59,51 @@ export class Monitor {
     if (this.#handoffs) clearInterval(this.#handoffs);
     this.#heartbeats = null;
     this.#handoffs = null;
+    this.#stopMemory();
+  }
+
+  /**
+   * `maxMemory` is a graceful limit: a worker above it keeps serving until its replacement is ready, then
+   * drains. A leak goes on meanwhile (one measured at 200 MB/s reached 2.5 GB while it drained), so the primary
+   * reads such a worker's memory itself every 50 ms, wherever its event loop is, and kills it above
+   * HARD_MEMORY_FACTOR times `maxMemory`. (Where the primary cannot read it, the worker's own reports, once a
+   * second, are what it goes by.)
+   */
+  watchMemory(handle: WorkerHandle): void {
+    this.#checkMemory(handle, handle.rss);
+    if (this.#memory !== null) return;
+    const supervisor = this.#supervisor;
+    this.#memory = setInterval(() => {
+      const watched = [...supervisor.handles.values()].filter((h) => h.overMemory && h.alive);
+      if (watched.length === 0) {
+        this.#stopMemory();
+        return;
+      }
+      for (const h of watched) {
+        const rss = h.pid === undefined ? null : supervisor.io.residentMemory(h.pid);
+        if (rss !== null) h.rss = rss;
+        this.#checkMemory(h, rss);
+      }
+    }, MEMORY_WATCH_INTERVAL);
+    this.#memory.unref();
+  }
+
+  #checkMemory(handle: WorkerHandle, rss: number | null): void {
+    const { maxMemory } = this.#supervisor.options;
+    if (maxMemory === null || rss === null || !handle.alive) return;
+    const hard = Math.round(maxMemory * HARD_MEMORY_FACTOR);
+    if (rss <= hard) return;
+    handle.overMemory = false;
+    handle.signal('SIGKILL');
+    this.#supervisor.host.log(
+      'respawns',
+      `worker ${handle.pid ?? '?'} in slot ${handle.slot} uses ${formatSize(rss)}, above its hard limit of ${formatSize(hard)} (${HARD_MEMORY_FACTOR} × maxMemory): killed`,
+    );
+  }
+
+  #stopMemory(): void {
+    if (this.#memory) clearInterval(this.#memory);
+    this.#memory = null;
   }
 
   /**

@@ -141,6 +141,10 @@ export class Supervisor implements SupervisorCore {
     this.#monitor.start();
   }
 
+  watchMemory(handle: WorkerHandle): void {
+    this.#monitor.watchMemory(handle);
+  }
+
   activeWorkers(): (Worker | null)[] {
     return this.#slots.map((slot) => slot.active?.worker ?? null);
   }

@@ -16,6 +16,12 @@ export const STUCK_HANDOFF = 1_000;
 /** Lost handoffs of one worker are logged at most this often, in ms. */
 export const LOST_HANDOFF_LOG_EVERY = 10_000;
 
+/** A worker above this many times `maxMemory` is killed: the graceful replacement keeps it serving, and a leak must not take the machine meanwhile. */
+export const HARD_MEMORY_FACTOR = 1.5;
+
+/** How often the primary reads the memory of a worker above `maxMemory`, in ms. */
+export const MEMORY_WATCH_INTERVAL = 50;
+
 /** The longest time between two heartbeats of a worker, in ms. */
 export const MAX_HEARTBEAT_INTERVAL = 10_000;
 

@@ -104,7 +104,11 @@ export class WorkerEvents {
         handle.lastHeartbeat = supervisor.io.now();
         if (typeof message.rss === 'number') handle.rss = message.rss;
         const limit = options.maxMemory;
-        if (limit !== null && handle.rss !== null && handle.rss > limit) supervisor.replace(handle, 'memory');
+        if (limit !== null && handle.rss !== null && handle.rss > limit) {
+          handle.overMemory = true;
+          supervisor.watchMemory(handle);
+          supervisor.replace(handle, 'memory');
+        }
         break;
       }
       case 'qilin:crash':

@@ -25,8 +25,10 @@ export class WorkerHandle {
   hasRuntime = false;
   /** When the last heartbeat arrived, on the monotonic clock, so a clock step cannot make a worker look hung. */
   lastHeartbeat: number;
-  /** Resident memory from the last heartbeat, in bytes. */
+  /** Resident memory from the last heartbeat (or the primary's own reading), in bytes. */
   rss: number | null = null;
+  /** It went above `maxMemory`: the primary reads its memory itself, often, until it exits. */
+  overMemory = false;
   /** Why the worker is being replaced while it still serves (set with the `replace` event). */
   replacing: string | null = null;
   /**

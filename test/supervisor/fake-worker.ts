@@ -92,6 +92,8 @@ export class FakeWorker extends EventEmitter {
 /** A host whose forks are fake workers, whose events and log lines are kept, and whose clock is Date.now (mocked in tests). */
 export function fakeHost(options: ClusterOptions = {}) {
   const forks: FakeWorker[] = [];
+  /** What the primary reads of each fake worker's memory, by pid. */
+  const memory = new Map<number, number>();
   const events: [string, ...unknown[]][] = [];
   const lines: string[] = [];
   const state = { running: true, emitting: true };
@@ -115,9 +117,10 @@ export function fakeHost(options: ClusterOptions = {}) {
       },
       now: () => Date.now(),
       copyStderr: () => {},
+      residentMemory: (pid) => memory.get(pid) ?? null,
     },
   };
   /** The events of one kind, without their name. */
   const seen = (name: string): unknown[][] => events.filter(([event]) => event === name).map(([, ...args]) => args);
-  return { host, forks, events, lines, state, seen };
+  return { host, forks, events, lines, state, seen, memory };
 }

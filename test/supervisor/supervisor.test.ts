@@ -240,6 +240,21 @@ describe('supervisor: serving workers', () => {
     s.supervisor.cancel(new Error('done'));
   });
 
+  it('above 1.5 × maxMemory, read by the primary every 50 ms, a worker being replaced is killed', async () => {
+    const s = await running({ maxMemory: '100MB' });
+    const [leaking] = s.forks;
+    const MB = 1024 * 1024;
+    leaking?.say({ cmd: 'qilin:heartbeat', rss: 120 * MB });
+    assert.equal(s.stateOf(leaking), 'replacing');
+    s.memory.set(leaking!.process.pid, 149 * MB);
+    mock.timers.tick(50);
+    assert.deepEqual(leaking?.signals, []);
+    s.memory.set(leaking!.process.pid, 151 * MB);
+    mock.timers.tick(50);
+    assert.deepEqual(leaking?.signals, ['SIGKILL']);
+    assert.ok(s.lines.some((line) => /uses 151 MB, above its hard limit of 150 MB \(1\.5 × maxMemory\): killed/.test(line)));
+  });
+
   it('ready → replacing above maxMemory, before it was healthy: the replacement waits the slot’s backoff delay', async () => {
     const s = await running({ maxMemory: '100MB' });
     s.forks[0]?.say({ cmd: 'qilin:heartbeat', rss: 200 * 1024 * 1024 });
