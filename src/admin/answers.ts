@@ -203,7 +203,7 @@ export function buildReady(active: readonly (Pick<WorkerInfo, 'accepting'> | nul
 /** Why `/readyz` says not ready, in words. */
 export function notReadyReason(ready: ReadyAnswer): string {
   if (ready.slots === 0 || ready.readySlots < ready.slots) return `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`;
-  return 'No worker can take a new connection now (out of file descriptors?)';
+  return 'No worker can take a new connection now (no heartbeat on time, or out of file descriptors)';
 }
 
 export function reloadSucceeded(result: ReloadResult): ReloadSucceeded {

@@ -9,7 +9,7 @@ import { BatchFailure, BatchStart } from './batch.js';
 import type { Cause, SupervisorCore } from './core.js';
 import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
 import { isStopping } from './lifecycle.js';
-import { Monitor } from './monitor.js';
+import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
 import { Slot } from './slot.js';
 import { SLOW_START_NOTICE, crashDeadline, signalMargin } from './timing.js';
@@ -154,7 +154,7 @@ export class Supervisor implements SupervisorCore {
   }
 
   describe(): WorkerInfo[] {
-    return describeWorkers([...this.handles.values()], (index) => this.#slots[index], this.io.now());
+    return describeWorkers([...this.handles.values()], (index) => this.#slots[index], this.io.now(), heartbeatInterval(this.options));
   }
 
   failedStart(handle: WorkerHandle, failure: StartFailure): FailedStart {

@@ -21,16 +21,26 @@ export interface WorkerInfo {
   /** How many times this worker's slot has been respawned. */
   readonly restarts: number;
   /**
-   * It can take new connections: it is not out of file descriptors and, with round-robin, no connection handed
-   * to it has gone unreceived for a second. (Known only with the runtime; true without it.)
+   * It can take new connections: its heartbeats come on time (none is late by more than half an interval, at
+   * least 1 s), it is not out of file descriptors, and, with round-robin, no connection handed to it has gone
+   * unreceived for a second. Known only with the runtime; true without it.
    */
   readonly accepting: boolean;
 }
 
-/** A snapshot of each of `handles`; `slot(index)` gives the slot a worker belongs to, `now` is the monotonic clock. */
-export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: number) => Slot | undefined, now: number): WorkerInfo[] {
+/** A heartbeat this late means the worker is not answering now: half an interval, at least 1 s. */
+export function heartbeatOverdue(interval: number): number {
+  return interval + Math.max(1_000, interval / 2);
+}
+
+/**
+ * A snapshot of each of `handles`; `slot(index)` gives the slot a worker belongs to, `now` is the monotonic
+ * clock, `interval` the heartbeat interval (0 when there are none).
+ */
+export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: number) => Slot | undefined, now: number, interval: number): WorkerInfo[] {
   return handles.map((h) => {
     const own = slot(h.slot);
+    const answering = !h.hasRuntime || interval === 0 || now - h.lastHeartbeat <= heartbeatOverdue(interval);
     return {
       slot: h.slot,
       id: h.worker.id,
@@ -42,7 +52,7 @@ export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: 
       readyAt: h.readyAt,
       rss: h.rss,
       restarts: own?.restarts ?? 0,
-      accepting: h.outOfDescriptors === null && !(h.handoffs?.stuck(STUCK_HANDOFF, now) ?? false),
+      accepting: answering && h.outOfDescriptors === null && !(h.handoffs?.stuck(STUCK_HANDOFF, now) ?? false),
     };
   });
 }
