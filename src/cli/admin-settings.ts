@@ -1,5 +1,5 @@
 // The admin interface under the command: flags, qilin.config.json's `admin`, a qilin-daemon.json's keys and the environment, into the library's `admin` option.
-import { ADMIN_ENV, type DaemonConfigAdmin, adminFromDaemonConfig } from '../admin/config.js';
+import { ADMIN_ENV, type DaemonConfigAdmin, adminFromDaemonConfig } from './admin-config.js';
 import type { AdminOptions } from '../admin/options.js';
 import { InvalidOptionError } from '../errors.js';
 import { CliError } from './errors.js';

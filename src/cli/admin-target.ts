@@ -1,7 +1,7 @@
 // The admin client's address and credentials from the config file the server reads, for `qilin status` and the rest without `--admin`.
 import path from 'node:path';
 import { clientAddress, parseAdminAddress } from '../admin/address.js';
-import { type ConfiguredTarget, MISSING_ADMIN } from '../admin/command.js';
+import { type ConfiguredTarget, MISSING_ADMIN } from './admin-command.js';
 import { InvalidOptionError } from '../errors.js';
 import { adminFrom } from './admin-settings.js';
 import { findConfigFile, loadConfigFile } from './config.js';

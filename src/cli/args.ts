@@ -1,7 +1,7 @@
 // Reads the command line into settings (by the library's option names) with where each came from; no I/O.
 import { parseArgs } from 'node:util';
-import { ADMIN_COMMANDS, type AdminCommand } from '../admin/command-names.js';
-import { ADMIN_SERVER_FLAGS } from '../admin/config.js';
+import { ADMIN_COMMANDS, type AdminCommand } from './admin-command-names.js';
+import { ADMIN_SERVER_FLAGS } from './admin-config.js';
 import { closestName } from '../suggest.js';
 import { CliError } from './errors.js';
 import { pm2Hint } from './pm2.js';

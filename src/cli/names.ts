@@ -1,5 +1,5 @@
 // How the user wrote each setting (a flag, a config key, an environment variable), to name it in errors the same way.
-import { ADMIN_ENV } from '../admin/config.js';
+import { ADMIN_ENV } from './admin-config.js';
 import type { InvalidOptionError } from '../errors.js';
 import type { AdminSettings } from './admin-settings.js';
 import { CliError } from './errors.js';

@@ -1,8 +1,8 @@
 // The `qilin` command from start to exit: settings, checks, the cluster, the admin interface, signals, log lines, pid file, exit status.
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { ADMIN_COMMANDS } from '../admin/command-names.js';
-import { ADMIN_ENV } from '../admin/config.js';
+import { ADMIN_COMMANDS } from './admin-command-names.js';
+import { ADMIN_ENV } from './admin-config.js';
 import type { AdminActions, AdminServer } from '../admin/server.js';
 import type { Cluster } from '../cluster.js';
 import { recluster } from '../recluster.js';
@@ -106,7 +106,7 @@ async function startAdmin(cluster: Cluster, admin: AdminServer, log: (event: Log
 export async function runCommand(argv: readonly string[]): Promise<number> {
   if (adminCommandOf(argv)) {
     // The admin client and the admin server are loaded only by the commands that use them.
-    const [{ runAdminCommand }, { adminTargetFromConfig }] = await Promise.all([import('../admin/command.js'), import('./admin-target.js')]);
+    const [{ runAdminCommand }, { adminTargetFromConfig }] = await Promise.all([import('./admin-command.js'), import('./admin-target.js')]);
     const cwd = process.cwd();
     return runAdminCommand(argv, process.env, process.stdout, process.stderr, (config) => adminTargetFromConfig(cwd, config, process.env));
   }

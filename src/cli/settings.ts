@@ -1,5 +1,5 @@
 // The command's settings: one shape for flags and config files, merged (flags win), then validated by the library's pipeline.
-import type { DaemonConfigAdmin } from '../admin/config.js';
+import type { DaemonConfigAdmin } from './admin-config.js';
 import type { AdminOptions } from '../admin/options.js';
 import { InvalidOptionError } from '../errors.js';
 import { type ClusterOptions, type ResolvedOptions, resolveOptions } from '../options.js';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildInfo, buildReady, megabytes, splitUptime } from '../../src/admin/answers.js';
-import { formatUptime, renderStatus } from '../../src/admin/status-table.js';
+import { formatUptime, renderStatus } from '../../src/cli/status-table.js';
 import { cpuPercent } from '../../src/admin/usage.js';
 import type { WorkerInfo } from '../../src/cluster.js';
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { inspect, parseArgs } from 'node:util';
 import { describe, test } from 'node:test';
-import { ADMIN_SERVER_FLAGS, adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/admin/config.js';
+import { ADMIN_SERVER_FLAGS, adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/cli/admin-config.js';
 import { resolveAdminOptions } from '../../src/admin/options.js';
 import { resolveOptions } from '../../src/options.js';
 import { warningsDuring } from '../warnings.js';

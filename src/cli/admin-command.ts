@@ -1,14 +1,14 @@
 // `qilin status|reload|stop|scale`: the command-line client of the admin interface, as one function the `qilin` command calls.
 import { parseArgs } from 'node:util';
-import { CliError } from '../cli/errors.js';
+import { CliError } from './errors.js';
 import { closestName } from '../suggest.js';
 import { MAX_WORKERS } from '../worker-count.js';
-import { type AdminAddress, clientAddress, formatAdminAddress, parseAdminAddress } from './address.js';
-import type { InfoAnswer } from './answers.js';
-import type { Secrets } from './auth.js';
-import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './client.js';
-import { ADMIN_ENV, ADMIN_FLAGS, type AdminFlags, credentialsFrom } from './config.js';
-import { ADMIN_COMMANDS, type AdminCommand } from './command-names.js';
+import { type AdminAddress, clientAddress, formatAdminAddress, parseAdminAddress } from '../admin/address.js';
+import type { InfoAnswer } from '../admin/answers.js';
+import type { Secrets } from '../admin/auth.js';
+import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './admin-client.js';
+import { ADMIN_ENV, ADMIN_FLAGS, type AdminFlags, credentialsFrom } from './admin-config.js';
+import { ADMIN_COMMANDS, type AdminCommand } from './admin-command-names.js';
 import { renderStatus } from './status-table.js';
 
 /** Where the command writes: `process.stdout` and `process.stderr`, or anything with `write`. */

@@ -1,5 +1,5 @@
 // The `qilin status` table: the primary, one row per worker (empty slots included) and the totals, from an `/info` answer.
-import type { InfoAnswer, Uptime } from './answers.js';
+import type { InfoAnswer, Uptime } from '../admin/answers.js';
 
 /** An uptime in its two largest units: `2d 3h`, `4h 5m`, `6m 7s`, `8s`. */
 export function formatUptime(uptime: Uptime): string {

@@ -4,10 +4,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { AdminRequestError, reload, scale, status, stop } from '../../src/admin/client.js';
-import { type TargetFromConfig, runAdminCommand } from '../../src/admin/command.js';
+import { AdminRequestError, reload, scale, status, stop } from '../../src/cli/admin-client.js';
+import { type TargetFromConfig, runAdminCommand } from '../../src/cli/admin-command.js';
 import { CliError } from '../../src/cli/errors.js';
-import { type Running, startCluster, suiteCleanup, until, within } from './helpers.js';
+import { type Running, startCluster, suiteCleanup, until, within } from '../admin/helpers.js';
 
 const USER = 'ops';
 const PASSWORD = 'pass-7c1e9b';

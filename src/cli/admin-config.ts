@@ -1,7 +1,7 @@
 // Admin settings from outside the library: command-line flags, the QILIN_ADMIN_* environment variables, and qilin-daemon.json's keys.
 import { InvalidOptionError } from '../errors.js';
-import type { Secrets } from './auth.js';
-import type { AdminOptions } from './options.js';
+import type { Secrets } from '../admin/auth.js';
+import type { AdminOptions } from '../admin/options.js';
 
 /**
  * Environment variables that carry the secrets, so they stay out of argv (where `ps` shows them to every

@@ -1,9 +1,9 @@
 // The admin client: `status`, `reload`, `stop` and `scale` calls to an admin interface over TCP or a Unix socket, with Basic or bearer credentials.
 import http from 'node:http';
 import { QilinError } from '../errors.js';
-import { type AdminAddress, formatAdminAddress, parseAdminAddress } from './address.js';
-import type { Envelope, InfoAnswer, ReloadAnswer } from './answers.js';
-import type { Secrets } from './auth.js';
+import { type AdminAddress, formatAdminAddress, parseAdminAddress } from '../admin/address.js';
+import type { Envelope, InfoAnswer, ReloadAnswer } from '../admin/answers.js';
+import type { Secrets } from '../admin/auth.js';
 
 /** Where an admin interface is and how to get in. */
 export interface AdminTarget {
