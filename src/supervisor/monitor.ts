@@ -1,6 +1,7 @@
 // Watching workers while the cluster runs: heartbeats that catch a blocked event loop, and round-robin handoffs a worker never received.
 import type { ResolvedOptions } from '../options.js';
 import { formatSize } from '../units.js';
+import { isStopping } from './lifecycle.js';
 import { HARD_MEMORY_FACTOR, MAX_HEARTBEAT_INTERVAL, MEMORY_WATCH_INTERVAL, STUCK_HANDOFF } from './timing.js';
 import type { SupervisorCore } from './core.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -66,7 +67,7 @@ export class Monitor {
    * `maxMemory` is a graceful limit: a worker above it keeps serving until its replacement is ready, then
    * drains. A leak goes on meanwhile (one measured at 200 MB/s reached 2.5 GB while it drained), so the primary
    * reads such a worker's memory itself every 50 ms, wherever its event loop is, and kills it above
-   * HARD_MEMORY_FACTOR times `maxMemory`. (Where the primary cannot read it, the worker's own reports, once a
+   * HARD_MEMORY_FACTOR times `maxMemory` once it drains. (Where the primary cannot read it, the worker's own reports, once a
    * second, are what it goes by.)
    */
   watchMemory(handle: WorkerHandle): void {
@@ -90,7 +91,9 @@ export class Monitor {
 
   #checkMemory(handle: WorkerHandle, rss: number | null): void {
     const { maxMemory } = this.#supervisor.options;
-    if (maxMemory === null || rss === null || !handle.alive) return;
+    // Only a worker that no longer serves its slot (draining, retiring) is killed: one still serving waits for
+    // its replacement, or its slot would be left without a worker, and its requests cut.
+    if (maxMemory === null || rss === null || !isStopping(handle.state) || !handle.alive) return;
     const hard = Math.round(maxMemory * HARD_MEMORY_FACTOR);
     if (rss <= hard) return;
     handle.overMemory = false;

@@ -240,12 +240,18 @@ describe('supervisor: serving workers', () => {
     s.supervisor.cancel(new Error('done'));
   });
 
-  it('above 1.5 × maxMemory, read by the primary every 50 ms, a worker being replaced is killed', async () => {
-    const s = await running({ maxMemory: '100MB' });
+  it('above 1.5 × maxMemory, read by the primary every 50 ms, a worker is killed once it drains, not while it serves', async () => {
+    const s = await running({ maxMemory: '100MB', timeout: 30 });
     const [leaking] = s.forks;
     const MB = 1024 * 1024;
     leaking?.say({ cmd: 'qilin:heartbeat', rss: 120 * MB });
     assert.equal(s.stateOf(leaking), 'replacing');
+    s.memory.set(leaking!.process.pid, 160 * MB);
+    mock.timers.tick(50);
+    assert.deepEqual(leaking?.signals, [], 'still the slot’s only server: its replacement comes first');
+    mock.timers.tick(1_000);
+    s.forks[2]?.boot().listen();
+    assert.equal(s.stateOf(leaking), 'retiring');
     s.memory.set(leaking!.process.pid, 149 * MB);
     mock.timers.tick(50);
     assert.deepEqual(leaking?.signals, []);
