@@ -145,9 +145,8 @@ export class Supervisor implements SupervisorCore {
     this.#monitor.watchMemory(handle);
   }
 
-  /** The worker serving each slot and not being replaced (recluster's active workers), or null. */
   activeWorkers(): (Worker | null)[] {
-    return this.#slots.map((slot) => (slot.active?.state === 'ready' ? slot.active.worker : null));
+    return this.#slots.map((slot) => slot.active?.worker ?? null);
   }
 
   slotGenerations(): SlotGeneration[] {

@@ -7,7 +7,7 @@ import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage }
 import { formatDuration, formatSize } from '../units.js';
 import type { SupervisorCore } from './core.js';
 import { isStopping } from './lifecycle.js';
-import { LOST_HANDOFF_LOG_EVERY, SLOW_START_NOTICE, STARTED_WINDOW, signalMargin } from './timing.js';
+import { LOST_HANDOFF_LOG_EVERY, SLOW_START_NOTICE, STARTED_WINDOW } from './timing.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** The exception a worker reported, as `Name: message`; its fields come from another process, so they are checked. */
@@ -174,15 +174,6 @@ export class WorkerEvents {
 
   #onDisconnect(handle: WorkerHandle): void {
     const supervisor = this.#supervisor;
-    if (handle.state === 'retiring' && handle.hasRuntime) {
-      // The runtime disconnects as the last step of a retirement: requests, hooks and upgraded sockets are
-      // done. A process still up then is kept by something the app left open (a pool, a timer); it gets
-      // SIGTERM a moment later rather than at `timeout`, which may be an hour away (recluster killed a worker
-      // that asked to be replaced `timeout` after it asked).
-      const { timeout, killTimeout } = supervisor.options;
-      handle.after(signalMargin(timeout), () => handle.terminate(killTimeout));
-      return;
-    }
     if (isStopping(handle.state)) return;
     if (handle.state === 'ready' && handle.worker.exitedAfterDisconnect) {
       supervisor.replace(handle, 'disconnected');

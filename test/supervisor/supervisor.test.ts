@@ -115,20 +115,6 @@ describe('supervisor: a reload’s rollout', () => {
     assert.equal(s.stateOf(old[0]), 'exited');
   });
 
-  it('retiring → SIGTERM a margin after its runtime disconnects (its retirement is done), not at timeout', async () => {
-    const s = await running({ timeout: 60 });
-    const old = [...s.forks];
-    const rolled = s.supervisor.rollout([0, 1], 1, new AbortController().signal);
-    for (const worker of s.forks.slice(2)) worker.boot().listen();
-    await rolled;
-    old[0]?.leave();
-    mock.timers.tick(999);
-    assert.deepEqual(old[0]?.signals, []);
-    mock.timers.tick(1);
-    assert.deepEqual(old[0]?.signals, ['SIGTERM'], 'a tenth of timeout, at most 1 s, after it was done');
-    assert.deepEqual(old[1]?.signals, [], 'the other one is still draining');
-  });
-
   it('held → exited: the rollout reports the failed worker; its other new worker is stopped, the old ones keep serving', async () => {
     const s = await running();
     const old = s.active();
