@@ -210,7 +210,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Every worker process of this cluster that has not exited, including starting and retiring ones. */
   workers = (): Worker[] => [...this.#supervisor.handles.keys()];
 
-  /** The ready worker of each slot, indexed by slot (`WORKER_ID`); null where a slot has none. */
+  /**
+   * The ready worker of each slot, indexed by slot (`WORKER_ID`); null where a slot has none, or where its
+   * worker is being replaced (it asked to be, it is hung, above maxMemory): as in recluster, a worker stops
+   * being active when its replacement is asked for. It still serves until the replacement is ready
+   * (`describe()` shows it as `replacing`, `active: true`).
+   */
   activeWorkers = (): (Worker | null)[] => this.#supervisor.activeWorkers();
 
   /** A snapshot of every worker, for status reports. */

@@ -189,6 +189,11 @@ export function buildInfo(input: InfoInput): InfoAnswer {
   };
 }
 
+/** The worker serving each of `slots` slots (`active` in `describe()`, replacing ones included), or null. */
+export function servingOf(workers: readonly WorkerInfo[], slots: number): (WorkerInfo | null)[] {
+  return Array.from({ length: slots }, (_, slot) => workers.find((info) => info.active && info.slot === slot) ?? null);
+}
+
 /**
  * `/readyz`: ready when there is at least one slot, every slot has a ready worker, and at least one of them can
  * take a new connection. `active` is the serving worker of each slot, or null.

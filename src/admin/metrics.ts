@@ -3,6 +3,7 @@ import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster.js';
 import type { ClusterEvents } from '../events.js';
 import { WORKER_STATES, type WorkerState } from '../supervisor/lifecycle.js';
+import { servingOf } from './answers.js';
 import type { UsageSampler } from './usage.js';
 
 /** States a live worker can be in; each is reported, at 0 when no worker is in it. */
@@ -94,7 +95,7 @@ export class AdminMetrics {
   /** The metrics in Prometheus text format, with gauges measured now. */
   async render(): Promise<string> {
     const workers = this.#cluster.describe();
-    const active = this.#cluster.activeWorkers();
+    const active = servingOf(workers, this.#cluster.activeWorkers().length);
     // The primary is measured too, though its own metrics come from prom-client, so that the sampler keeps
     // the same processes as /info does and CPU stays an average since the last look by either.
     const usage = await this.#sampler.sample([process.pid, ...workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]))]);

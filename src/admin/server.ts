@@ -1,10 +1,10 @@
 // The admin HTTP server: a cluster service in the primary that authenticates, routes and answers each request, within strict limits.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Cluster, ClusterService, WorkerInfo } from '../cluster.js';
+import type { Cluster, ClusterService } from '../cluster.js';
 import { QilinError, ReloadError } from '../errors.js';
 import type { ClusterEvents, ReloadResult } from '../events.js';
 import { formatAdminAddress, isLocalOnly } from './address.js';
-import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded } from './answers.js';
+import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded, servingOf } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
 import { type OwnSocket, listen, removeOwnSocket } from './listen.js';
 import { AdminMetrics } from './metrics.js';
@@ -62,12 +62,6 @@ export interface AdminActions {
   reload(): Promise<ReloadResult>;
   scale(workers: number): Promise<void>;
   shutdown(): Promise<void>;
-}
-
-/** The serving worker of each slot, as `describe()` sees it, or null. */
-function activeInfo(cluster: Cluster): (WorkerInfo | null)[] {
-  const infos = cluster.describe().filter((info) => info.active);
-  return cluster.activeWorkers().map((_, slot) => infos.find((info) => info.slot === slot) ?? null);
 }
 
 /**
@@ -256,7 +250,7 @@ export class AdminServer implements ClusterService {
       case 'healthz':
         return json(200, { error: null, result: { alive: true } });
       case 'readyz': {
-        const ready = buildReady(activeInfo(cluster));
+        const ready = buildReady(servingOf(cluster.describe(), cluster.activeWorkers().length));
         const error = ready.ready ? null : notReadyReason(ready);
         return json(ready.ready ? 200 : 503, { error, result: ready });
       }
@@ -295,7 +289,7 @@ export class AdminServer implements ClusterService {
       workers,
       usage,
       generation: cluster.generation,
-      active: cluster.activeWorkers(),
+      active: servingOf(workers, cluster.activeWorkers().length),
       reloading: this.#reloading,
     });
   }

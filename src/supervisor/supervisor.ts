@@ -145,8 +145,9 @@ export class Supervisor implements SupervisorCore {
     this.#monitor.watchMemory(handle);
   }
 
+  /** The worker serving each slot and not being replaced (recluster's active workers), or null. */
   activeWorkers(): (Worker | null)[] {
-    return this.#slots.map((slot) => slot.active?.worker ?? null);
+    return this.#slots.map((slot) => (slot.active?.state === 'ready' ? slot.active.worker : null));
   }
 
   slotGenerations(): SlotGeneration[] {
@@ -178,9 +179,9 @@ export class Supervisor implements SupervisorCore {
 
   /**
    * Stops a worker. Graceful: the runtime drains it (or, without the runtime, node:cluster disconnects it),
-   * SIGTERM at `timeout`, SIGKILL `killTimeout` later. Not graceful: SIGTERM now, then SIGKILL.
+   * SIGTERM at `within` ms (`timeout` unless given), SIGKILL `killTimeout` later. Not graceful: SIGTERM now, then SIGKILL.
    */
-  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean): void {
+  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean, within = this.options.timeout): void {
     if (isStopping(handle.state)) return;
     this.#slots[handle.slot]?.release(handle);
     handle.batch = null;
@@ -194,12 +195,12 @@ export class Supervisor implements SupervisorCore {
       // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
       // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
       // hooks react to the abort before SIGTERM ends the process.
-      handle.askToRetire({ cmd: 'qilin:retire', deadline: timeout - signalMargin(timeout), reason });
+      handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason });
     } else {
       handle.send({ cmd: 'disconnect', reason });
       handle.disconnect();
     }
-    handle.after(timeout, () => handle.terminate(killTimeout));
+    handle.after(within, () => handle.terminate(killTimeout));
   }
 
   /**
@@ -225,6 +226,7 @@ export class Supervisor implements SupervisorCore {
     if (!this.host.running || handle.state !== 'ready' || !slot || slot.active !== handle) return;
     handle.apply('replace');
     handle.replacing = reason;
+    handle.replaceAskedAt = this.io.now();
     this.host.emit('replace', handle.worker, reason);
     const why = replacementNotice(this, handle, reason);
     if (reason === 'crashed' || reason === 'disconnected') {
@@ -261,8 +263,20 @@ export class Supervisor implements SupervisorCore {
     if (previous && previous !== handle) {
       // A hung worker is killed; one whose heartbeats came back meanwhile is drained like any other.
       const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
-      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful);
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, this.#retireWithin(previous));
     }
+  }
+
+  /**
+   * How long a worker being replaced has before SIGTERM. One that asked to be replaced (recluster's
+   * `{cmd: 'disconnect'}`) gets `timeout` from its request, as recluster's kill timeout, though not less than
+   * a tenth of it (at most 1 s) from now: it serves until its replacement is ready, and its last requests need
+   * a moment. Any other gets `timeout` from now.
+   */
+  #retireWithin(handle: WorkerHandle): number {
+    const { timeout } = this.options;
+    if (handle.replacing !== 'requested' || handle.replaceAskedAt === null) return timeout;
+    return Math.max(signalMargin(timeout), Math.round(handle.replaceAskedAt + timeout - this.io.now()));
   }
 
   /**

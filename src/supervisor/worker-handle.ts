@@ -31,6 +31,8 @@ export class WorkerHandle {
   overMemory = false;
   /** Why the worker is being replaced while it still serves (set with the `replace` event). */
   replacing: string | null = null;
+  /** When its replacement was asked for, on the monotonic clock. */
+  replaceAskedAt: number | null = null;
   /**
    * The batch of new workers this one belongs to (the first start, a scale-up, a reload's batch), told of its
    * readiness or failure. When `holds`, the batch (a reload) also decides when it takes its slot.

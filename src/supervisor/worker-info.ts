@@ -12,7 +12,7 @@ export interface WorkerInfo {
   readonly pid: number | undefined;
   readonly generation: number;
   readonly state: WorkerState;
-  /** True for the worker serving its slot (the one in `activeWorkers()`). */
+  /** True for the worker serving its slot (`ready`, or `replacing` until its replacement takes over). */
   readonly active: boolean;
   readonly startedAt: number;
   readonly readyAt: number | null;

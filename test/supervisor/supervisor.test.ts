@@ -169,6 +169,28 @@ describe('supervisor: serving workers', () => {
     assert.equal((old?.sent.at(-2) as { reason?: string }).reason, 'replace');
   });
 
+  it("one that asked to be replaced gets SIGTERM `timeout` after it asked (recluster's kill timeout), at least a margin after the takeover", async () => {
+    const s = await running();
+    const [asker, other] = s.forks;
+    asker?.say({ cmd: 'disconnect' });
+    mock.timers.tick(500);
+    s.forks[2]?.boot().listen();
+    assert.equal(s.stateOf(asker), 'retiring');
+    assert.deepEqual((asker?.sent.at(-2) as { deadline: number }).deadline, 1_350, 'its drain ends a margin before the SIGTERM, 1.5 s from now');
+    mock.timers.tick(1_499);
+    assert.deepEqual(asker?.signals, []);
+    mock.timers.tick(1);
+    assert.deepEqual(asker?.signals, ['SIGTERM'], '2 s (timeout) after it asked');
+    // A replacement slower than the timeout: the margin, from the takeover.
+    other?.say({ cmd: 'disconnect' });
+    mock.timers.tick(2_500);
+    s.forks[3]?.boot().listen();
+    mock.timers.tick(199);
+    assert.deepEqual(other?.signals, []);
+    mock.timers.tick(1);
+    assert.deepEqual(other?.signals, ['SIGTERM']);
+  });
+
   it('replacing → exited before the replacement is ready: the replacement still takes the slot, and no second one starts', async () => {
     const s = await running();
     const [old] = s.forks;
