@@ -6,6 +6,8 @@ const autocannon = createRequire(import.meta.url)('autocannon');
 const { url, connections, keepAlive, bucketMs, timeoutSec } = JSON.parse(process.argv[2]);
 
 const buckets = new Map();
+/** Per serving process (the pid in the app's body, `hello <pid>`): [responses, clients it answered at least once], as timeline.lua. */
+const perWorker = {};
 /** Requests autocannon abandoned at its timeout: counted among the failed in the buckets, reported apart. */
 let timedOut = 0;
 function bucket(t) {
@@ -23,12 +25,26 @@ function bucket(t) {
 function setupClient(client) {
   let outstanding = [];
   let closeAnnounced = false;
+  let body = '';
+  const seen = new Set();
   client.on('request', () => outstanding.push(Date.now()));
   client.on('headers', (info) => {
     closeAnnounced = info.shouldKeepAlive === false;
+    body = '';
   });
+  // The body's bytes, in one or more pieces.
+  client.on('body', (chunk) => (body += chunk.toString('latin1')));
   client.on('response', (status, bytes, latencyMs) => {
     outstanding.shift();
+    const servedBy = /^hello (\d+)$/.exec(body)?.[1] ?? null;
+    if (servedBy !== null) {
+      const counts = (perWorker[servedBy] ??= [0, 0]);
+      counts[0] += 1;
+      if (!seen.has(servedBy)) {
+        seen.add(servedBy);
+        counts[1] += 1;
+      }
+    }
     const b = bucket(Date.now());
     b[1] += 1;
     if (status < 200 || status > 299) b[3] += 1;
@@ -66,6 +82,7 @@ instance.on('done', (result) => {
       latency: result.latency,
       timeouts: result.timeouts,
       timedOut,
+      perWorker,
       errors: result.errors,
       requests: result.requests.total,
       durationMs: result.duration * 1000,

@@ -30,6 +30,7 @@ export function startAutocannon({ url, connections, keepAlive, durationSec, buck
           p999: raw.latency.p99_9,
           max: raw.latency.max,
         },
+        perWorker: raw.perWorker ?? {},
         bucketMs,
         buckets: raw.buckets,
         summary: '',
