@@ -148,6 +148,11 @@ async function rssOver(system, ms) {
  */
 async function soak(system) {
   const running = system.load(null);
+  // As in the reload phase, the first reload comes 1 s into the load. wrk opens its connections up to 0.5 s
+  // before they all start sending (wrk.mjs); a reload in that time retires workers holding connections that
+  // are idle for longer than a draining worker's grace for idle ones (half its drain deadline: 0.45 s with
+  // the development timeout of 1 s), which closes them just before their first request.
+  await sleep(running.startAt + 1000 - Date.now());
   const startedAt = Date.now();
   const cpuAtStart = system.primaryCpuMs();
   const samples = [];
