@@ -6,8 +6,13 @@ const autocannon = createRequire(import.meta.url)('autocannon');
 const { url, connections, keepAlive, bucketMs, timeoutSec } = JSON.parse(process.argv[2]);
 
 const buckets = new Map();
-/** Per serving process (the pid in the app's body, `hello <pid>`): [responses, clients it answered at least once], as timeline.lua. */
-const perWorker = {};
+/**
+ * Per serving process (the pid in the app's body, `hello <pid>`): the clients it answered at least once, and its
+ * responses per time bucket, so that autocannon.mjs counts them over the same window as the throughput
+ * (autocannon sends from the moment it starts, before the window opens).
+ */
+const clientsOf = {};
+const workerBuckets = new Map();
 /** Requests autocannon abandoned at its timeout: counted among the failed in the buckets, reported apart. */
 let timedOut = 0;
 function bucket(t) {
@@ -38,11 +43,13 @@ function setupClient(client) {
     outstanding.shift();
     const servedBy = /^hello (\d+)$/.exec(body)?.[1] ?? null;
     if (servedBy !== null) {
-      const counts = (perWorker[servedBy] ??= [0, 0]);
-      counts[0] += 1;
+      const key = Math.floor(Date.now() / bucketMs) * bucketMs;
+      let counts = workerBuckets.get(key);
+      if (!counts) workerBuckets.set(key, (counts = {}));
+      counts[servedBy] = (counts[servedBy] ?? 0) + 1;
       if (!seen.has(servedBy)) {
         seen.add(servedBy);
-        counts[1] += 1;
+        clientsOf[servedBy] = (clientsOf[servedBy] ?? 0) + 1;
       }
     }
     const b = bucket(Date.now());
@@ -82,7 +89,8 @@ instance.on('done', (result) => {
       latency: result.latency,
       timeouts: result.timeouts,
       timedOut,
-      perWorker,
+      clientsOf,
+      workerBuckets: [...workerBuckets.entries()],
       errors: result.errors,
       requests: result.requests.total,
       durationMs: result.duration * 1000,
