@@ -233,7 +233,9 @@ export function targets(results) {
       .map(([name, base]) => ({ mode, row: rowOf(mode, name), base: rowOf(mode, base) }))
       .filter((p) => p.row && p.base),
   );
-  if (pairs.length) {
+  const memoryTarget = `primary memory at most ${TARGETS.memoryRatio}× a bare node:cluster primary that balances the same way`;
+  if (pairs.length === 0) notRun(memoryTarget, 'neither qilin with bare-none nor qilin-rr with bare in this run');
+  else {
     const checked = (p) => {
       const soakRatio = ratio(p.row.soak?.rss, p.base.soak?.rss);
       const values = [ratio(p.row.rssIdle, p.base.rssIdle), ratio(p.row.rssSteady, p.base.rssSteady), soakRatio ?? ratio(p.row.rssAfterReloads, p.base.rssAfterReloads)];
@@ -241,7 +243,7 @@ export function targets(results) {
       return { values, text: `${p.row.name} vs ${p.base.name} ${values.map((v, i) => `${v == null ? 'n/a' : v.toFixed(2)} ${words[i]}`).join(', ')}` };
     };
     list.push({
-      target: `primary memory at most ${TARGETS.memoryRatio}× a bare node:cluster primary that balances the same way`,
+      target: memoryTarget,
       detail: modes
         .map((mode) => `${mode}: ${pairs.filter((p) => p.mode === mode).map((p) => checked(p).text).join('; ')}`)
         .join('; '),
