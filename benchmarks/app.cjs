@@ -1,4 +1,13 @@
-// The app every system serves, unchanged: a naive hello-world server on $PORT.
+// The app every system serves: a naive hello-world server on $PORT. Its body names the process that served it
+// (`hello <pid>`), so the load generator can count requests per worker: a constant string, the same for every
+// system, and cheaper than a response header, which cost the workers 5-8% more CPU per keep-alive request
+// (benchmarks/README.md).
+// With BENCH_REUSE_PORT=1 (the `reuseport` system, whose processes are started on their own, not by
+// node:cluster) it binds its own socket with SO_REUSEPORT and tells its parent once it listens.
 const http = require('node:http');
 
-http.createServer((req, res) => res.end('hello')).listen(Number(process.env.PORT));
+const BODY = `hello ${process.pid}`;
+const server = http.createServer((req, res) => res.end(BODY));
+const port = Number(process.env.PORT);
+if (process.env.BENCH_REUSE_PORT === '1') server.listen({ port, reusePort: true }, () => process.send?.({ type: 'listening' }));
+else server.listen(port);

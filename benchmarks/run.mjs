@@ -17,7 +17,7 @@ const DEFAULTS = {
   warmup: 3,
   steady: 48,
   rounds: 24,
-  focus: 'bare,bare-loaded,qilin',
+  focus: 'bare,bare-loaded,qilin,reuseport',
   'focus-rounds': 72,
   'idle-reloads': 5,
   'cold-starts': 3,
@@ -30,9 +30,14 @@ const DEFAULTS = {
   bucket: 100,
   timeout: 2,
   soak: 600,
-  'soak-systems': 'bare,qilin,qilin-small-young',
+  'soak-systems': 'bare,qilin,qilin-rr',
+  spread: 10,
+  'spread-workers': '2,4,8',
+  'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-rr',
 };
-const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0 };
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2 };
+/** Load before each spread window, not counted: the new processes' code gets compiled before it counts. */
+const SPREAD_WARMUP_SEC = 1;
 
 const { values: flags } = parseArgs({
   options: {
@@ -48,11 +53,11 @@ if (flags.help) {
   console.log(`Usage: node benchmarks/run.mjs [--quick] [--docs|--no-docs] [--key=value ...]
 Every option can also be set as BENCH_<KEY> in the environment (--idle-reloads: BENCH_IDLE_RELOADS).
 ${Object.entries(DEFAULTS)
-  .map(([key, value]) => `  --${key.padEnd(13)} default ${value}${key in QUICK ? ` (--quick: ${QUICK[key]})` : ''}`)
+  .map(([key, value]) => `  --${key.padEnd(15)} default ${value}${key in QUICK ? ` (--quick: ${QUICK[key]})` : ''}`)
   .join('\n')}
-  --quick         a short run to try things out; writes docs only with --docs
-  --docs          write docs/benchmarks.md and docs/benchmarks-reload.svg (default: only for the full scenario)
-  --render=FILE   write the docs from a results file of an earlier run, without running anything`);
+  --quick           a short run to try things out; writes docs only with --docs
+  --docs            write docs/benchmarks.md and docs/benchmarks-reload.svg (default: only for the full scenario)
+  --render=FILE     write the docs from a results file of an earlier run, without running anything`);
   process.exit(0);
 }
 
@@ -66,6 +71,16 @@ function writeDocs(results) {
 if (flags.render) {
   writeDocs(JSON.parse(readFileSync(path.resolve(flags.render), 'utf8')));
   process.exit(0);
+}
+
+// The reuseport system needs listen({ reusePort: true }) (Node 22.12+), and Qilin itself says >=22.12.
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+if (nodeMajor < 22 || (nodeMajor === 22 && nodeMinor < 12)) {
+  console.error(
+    `The benchmark needs Node 22.12 or later (Qilin's engines field; listen({ reusePort: true }) for the reuseport system); this is Node ${process.version}.\n` +
+      'Run it with a newer node first on PATH, e.g. PATH=/path/to/node-24/bin:$PATH npm run bench',
+  );
+  process.exit(1);
 }
 
 const quick = flags.quick || process.env.BENCH_QUICK === '1';
@@ -90,8 +105,14 @@ const config = {
   timeoutSec: Number(option('timeout')),
   soakSec: Number(option('soak')),
   soakSystems: String(option('soak-systems')).split(',').filter(Boolean),
+  spreadSec: Number(option('spread')),
+  spreadWorkers: String(option('spread-workers')).split(',').filter(Boolean).map(Number),
+  spreadSystems: String(option('spread-systems')).split(',').filter(Boolean),
 };
-for (const name of config.systems) if (!SYSTEMS[name]) throw new Error(`Unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
+for (const name of [...config.systems, ...config.focus, ...config.soakSystems, ...config.spreadSystems]) {
+  if (!SYSTEMS[name]) throw new Error(`Unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
+}
+for (const n of config.spreadWorkers) if (!Number.isInteger(n) || n < 1) throw new Error(`--spread-workers takes positive integers, got ${n}`);
 for (const mode of config.modes) if (!['keep-alive', 'close'].includes(mode)) throw new Error(`Unknown mode ${mode}; known: keep-alive, close`);
 const isFullScenario = Object.entries(DEFAULTS).every(([key]) => String(option(key)) === String(DEFAULTS[key]));
 const docs = flags.docs ?? (process.env.BENCH_DOCS ? process.env.BENCH_DOCS === '1' : isFullScenario);
@@ -127,6 +148,11 @@ async function rssOver(system, ms) {
  */
 async function soak(system) {
   const running = system.load(null);
+  // As in the reload phase, the first reload comes 1 s into the load. wrk opens its connections up to 0.5 s
+  // before they all start sending (wrk.mjs); a reload in that time retires workers holding connections that
+  // are idle for longer than a draining worker's grace for idle ones (half its drain deadline: 0.45 s with
+  // the development timeout of 1 s), which closes them just before their first request.
+  await sleep(running.startAt + 1000 - Date.now());
   const startedAt = Date.now();
   const cpuAtStart = system.primaryCpuMs();
   const samples = [];
@@ -192,9 +218,9 @@ async function runMode(mode) {
       const system = await startSystem(name, { port, log: prefix });
       system.load = (durationSec) =>
         tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
-      system.run = { name, label: system.label, mode, coldStartMs: system.coldStartMs, steadyRounds: [], rssSteadySamples: [] };
+      system.run = { name, label: system.label, mode, balance: system.balance, coldStartMs: system.coldStartMs, steadyRounds: [], rssSteadySamples: [] };
       systems.push(system);
-      say(`  ${system.label}: started 2 workers in ${system.coldStartMs.toFixed(0)} ms`);
+      say(`  ${system.label}: started 2 workers in ${system.coldStartMs.toFixed(0)} ms (balance: ${system.balance})`);
     }
     // The primaries' own footprint, before they have handled a connection.
     for (const system of systems) system.run.rssIdle = await rssOver(system, 1000);
@@ -242,8 +268,14 @@ async function runMode(mode) {
       run.rssSteady = median(run.rssSteadySamples);
     }
 
+    // reuseport has no reload: it is in the steady state only.
     for (const system of systems) {
       const { run } = system;
+      if (system.noReload) {
+        run.noReload = true;
+        say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; no reload`);
+        continue;
+      }
       const running = system.load(null);
       await sleep(running.startAt + 1000 - Date.now());
       run.reloads = [];
@@ -267,7 +299,7 @@ async function runMode(mode) {
       say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; ${lostOf(run.reloadPhase)} lost during ${run.reloads.length} reloads`);
     }
     if (mode === 'close' && config.soakSec > 0) {
-      for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name))) {
+      for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name) && !s.noReload)) {
         const result = await soak(system);
         system.run.soak = result;
         const young = result.youngBytes === null ? '' : ` (young generation ${mib(result.youngBytes, 0)})`;
@@ -278,6 +310,55 @@ async function runMode(mode) {
   } finally {
     for (const system of systems) await system.stop();
   }
+}
+
+/**
+ * How evenly the requests spread across the workers: for `workers` workers in one client mode, every spread
+ * system is started, warmed up, then given one `--spread` seconds window of load, in random order, with the
+ * responses counted per serving process (the pid in the app's body). With keep-alive, a connection stays on the
+ * worker it landed on, so the spread is that of the 32 connections: what users of that system see.
+ */
+async function runSpread(workers, mode) {
+  const keepAlive = mode === 'keep-alive';
+  const systems = [];
+  const cases = [];
+  try {
+    for (const name of config.spreadSystems.filter((n) => config.systems.includes(n))) {
+      const port = await freePort();
+      const prefix = (text) => log(text.replace(/^(?=.)/gm, `[${name} ${mode} ${workers} workers] `));
+      const system = await startSystem(name, { port, log: prefix, workers });
+      system.load = (durationSec) =>
+        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
+      systems.push(system);
+    }
+    for (const system of systems) await system.load(SPREAD_WARMUP_SEC).result;
+    for (const system of shuffle(systems)) {
+      const pids = system.workerPids() ?? [];
+      const window = await system.load(config.spreadSec).result;
+      const perWorker = pids.map((pid) => {
+        const [responses, connections] = window.perWorker[pid] ?? [0, 0];
+        return { pid, responses, connections };
+      });
+      const known = new Set(pids.map(String));
+      cases.push({
+        workers,
+        mode,
+        name: system.name,
+        label: system.label,
+        balance: system.balance,
+        requests: window.requests,
+        durationMs: window.durationMs,
+        lost: lostOf(window),
+        perWorker,
+        // Responses from a process that was not one of the system's workers when the window began: should be 0.
+        otherResponses: Object.entries(window.perWorker).reduce((sum, [pid, [responses]]) => sum + (known.has(pid) ? 0 : responses), 0),
+      });
+    }
+  } finally {
+    for (const system of systems) await system.stop();
+  }
+  // In the order of --spread-systems, whatever order they were measured in.
+  return config.spreadSystems.flatMap((name) => cases.filter((c) => c.name === name));
 }
 
 const startedAt = new Date();
@@ -299,6 +380,20 @@ const runs = [];
 for (const mode of config.modes) {
   say(`Client mode: ${mode}`);
   runs.push(...(await runMode(mode)));
+}
+const spread = [];
+if (config.spreadSec > 0 && config.spreadSystems.some((n) => config.systems.includes(n))) {
+  say(`Spread across workers (${config.spreadSec} s per case; ${config.spreadWorkers.join(', ')} workers)`);
+  for (const workers of config.spreadWorkers) {
+    for (const mode of config.modes) {
+      for (const c of await runSpread(workers, mode)) {
+        spread.push(c);
+        const counts = c.perWorker.map((w) => w.responses);
+        const ratio = Math.min(...counts) > 0 ? `${(Math.max(...counts) / Math.min(...counts)).toFixed(2)}x` : 'a worker served none';
+        say(`  ${workers} workers, ${mode}, ${c.label}: busiest/idlest ${ratio} (${counts.join(' / ')}; ${((c.requests * 1000) / c.durationMs).toFixed(0)} req/s)`);
+      }
+    }
+  }
 }
 for (const name of config.systems) {
   coldStarts[name].samples.push(...runs.filter((r) => r.name === name).map((r) => r.coldStartMs));
@@ -329,6 +424,7 @@ const results = {
   },
   coldStarts,
   runs,
+  spread,
 };
 writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
 writeFileSync(logPath, logLines.join(''));

@@ -1,6 +1,7 @@
 // Checks that the load generator's counters mean what the report says, on servers whose failures are known:
-// none without reloads; a reset or closed connection with a request outstanding; a late response; a non-2xx
-// status; a refused connection. Run it after changing the load script or on a new wrk build.
+// none without reloads; every response counted for the worker that sent it; a reset or closed connection with a
+// request outstanding; a late response; a non-2xx status; a refused connection. Run it after changing the load
+// script or on a new wrk build.
 import cluster from 'node:cluster';
 import http from 'node:http';
 import net from 'node:net';
@@ -34,6 +35,18 @@ for (const keepAlive of [true, false]) {
 
   const quiet = await load(port, keepAlive, 3).result;
   check(`${mode}: no failures while nothing is reloaded`, lostOf(quiet) === 0 && quiet.requests > 0, quiet);
+  // The per-worker tally (the pid in the app's body) holds every response of the window (autocannon's) or of the
+  // whole run (wrk's, whose threads all start at the window's start), each under one of the two workers.
+  const tallied = Object.values(quiet.perWorker).reduce((sum, [responses]) => sum + responses, 0);
+  const answered = quiet.buckets.reduce((sum, b) => sum + b[1], 0);
+  const pids = Object.keys(quiet.perWorker).sort();
+  const expected = workers.map((w) => String(w.process.pid)).sort();
+  check(
+    `${mode}: responses are counted per worker`,
+    (tallied === answered || tallied === quiet.requests) && pids.length > 0 && pids.every((pid) => expected.includes(pid)),
+    quiet,
+    `${tallied} tallied; ${quiet.requests} in the window, ${answered} in all; ${JSON.stringify(quiet.perWorker)}`,
+  );
 
   // Frozen for longer than the timeout, then resumed: the requests it holds are answered late.
   const frozen = load(port, keepAlive, null);

@@ -6,6 +6,13 @@ const autocannon = createRequire(import.meta.url)('autocannon');
 const { url, connections, keepAlive, bucketMs, timeoutSec } = JSON.parse(process.argv[2]);
 
 const buckets = new Map();
+/**
+ * Per serving process (the pid in the app's body, `hello <pid>`): the clients it answered at least once, and its
+ * responses per time bucket, so that autocannon.mjs counts them over the same window as the throughput
+ * (autocannon sends from the moment it starts, before the window opens).
+ */
+const clientsOf = {};
+const workerBuckets = new Map();
 /** Requests autocannon abandoned at its timeout: counted among the failed in the buckets, reported apart. */
 let timedOut = 0;
 function bucket(t) {
@@ -23,12 +30,28 @@ function bucket(t) {
 function setupClient(client) {
   let outstanding = [];
   let closeAnnounced = false;
+  let body = '';
+  const seen = new Set();
   client.on('request', () => outstanding.push(Date.now()));
   client.on('headers', (info) => {
     closeAnnounced = info.shouldKeepAlive === false;
+    body = '';
   });
+  // The body's bytes, in one or more pieces.
+  client.on('body', (chunk) => (body += chunk.toString('latin1')));
   client.on('response', (status, bytes, latencyMs) => {
     outstanding.shift();
+    const servedBy = /^hello (\d+)$/.exec(body)?.[1] ?? null;
+    if (servedBy !== null) {
+      const key = Math.floor(Date.now() / bucketMs) * bucketMs;
+      let counts = workerBuckets.get(key);
+      if (!counts) workerBuckets.set(key, (counts = {}));
+      counts[servedBy] = (counts[servedBy] ?? 0) + 1;
+      if (!seen.has(servedBy)) {
+        seen.add(servedBy);
+        clientsOf[servedBy] = (clientsOf[servedBy] ?? 0) + 1;
+      }
+    }
     const b = bucket(Date.now());
     b[1] += 1;
     if (status < 200 || status > 299) b[3] += 1;
@@ -66,6 +89,8 @@ instance.on('done', (result) => {
       latency: result.latency,
       timeouts: result.timeouts,
       timedOut,
+      clientsOf,
+      workerBuckets: [...workerBuckets.entries()],
       errors: result.errors,
       requests: result.requests.total,
       durationMs: result.duration * 1000,

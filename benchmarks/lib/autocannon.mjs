@@ -4,6 +4,17 @@ import { windowOf } from './window.mjs';
 
 const CHILD = new URL('./autocannon-child.mjs', import.meta.url).pathname;
 
+/** Responses per serving process over the throughput's window (as windowOf), with the clients each answered: { pid: [responses, clients] }. */
+function perWorkerIn(raw, bucketMs, startAt, stopAt) {
+  const end = Math.floor(stopAt / bucketMs) * bucketMs;
+  const perWorker = Object.fromEntries(Object.entries(raw.clientsOf).map(([pid, clients]) => [pid, [0, clients]]));
+  for (const [t, counts] of raw.workerBuckets) {
+    if (t < startAt || t >= end) continue;
+    for (const [pid, n] of Object.entries(counts)) perWorker[pid][0] += n;
+  }
+  return perWorker;
+}
+
 export function startAutocannon({ url, connections, keepAlive, durationSec, bucketMs, timeoutSec }) {
   const child = fork(CHILD, [JSON.stringify({ url, connections, keepAlive, bucketMs, timeoutSec })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // autocannon starts at once: the window begins at the first whole bucket after its process is up.
@@ -30,6 +41,7 @@ export function startAutocannon({ url, connections, keepAlive, durationSec, buck
           p999: raw.latency.p99_9,
           max: raw.latency.max,
         },
+        perWorker: perWorkerIn(raw, bucketMs, startAt, stopAt),
         bucketMs,
         buckets: raw.buckets,
         summary: '',

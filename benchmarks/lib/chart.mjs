@@ -69,13 +69,15 @@ function panel(run, spanSec, x0, y0) {
 }
 
 export function drawChart(results) {
-  const modes = [...new Set(results.runs.map((r) => r.mode))];
-  const systems = [...new Set(results.runs.map((r) => r.name))];
+  // Only the systems that were reloaded: reuseport has no reload.
+  const reloaded = results.runs.filter((r) => r.reloadPhase);
+  const modes = [...new Set(reloaded.map((r) => r.mode))];
+  const systems = [...new Set(reloaded.map((r) => r.name))];
   const width = LEFT + modes.length * (PANEL_W + GAP_X);
   const height = TOP + systems.length * (PANEL_H + ROW_GAP) + 10;
   const parts = [];
   modes.forEach((mode, col) => {
-    const runs = results.runs.filter((r) => r.mode === mode);
+    const runs = reloaded.filter((r) => r.mode === mode);
     const span = Math.ceil(Math.max(...runs.map((r) => (r.reloadPhase.stopAt - r.reloadPhase.startAt) / 1000)));
     const x0 = LEFT + col * (PANEL_W + GAP_X);
     parts.push(`<text x="${x0}" y="${TOP - 30}" class="mode">${esc(MODE_TITLES[mode] ?? mode)}</text>`);

@@ -1,5 +1,5 @@
-// Writes docs/benchmarks.md from a run's results: machine, date, command, targets, one table per client mode, the chart.
-import { summarize, targets } from './summary.mjs';
+// Writes docs/benchmarks.md from a run's results: machine, date, command, targets, one table per client mode, the spread across workers, the chart.
+import { spreadCases, summarize, targets } from './summary.mjs';
 
 const MODE_TITLES = { 'keep-alive': 'Keep-alive clients', close: 'A new connection per request (`Connection: close`)' };
 
@@ -8,7 +8,10 @@ const ms = (v) => (v === null || v === undefined ? 'n/a' : v < 10 ? v.toFixed(2)
 const x = (v, digits = 2) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(digits)}×`);
 const mb = (v) => (v === null || v === undefined ? 'n/a' : (v / 2 ** 20).toFixed(1));
 
+const BALANCE = { kernel: 'workers accept (kernel)', 'round-robin': 'primary hands over (round-robin)', reuseport: 'own sockets (reusePort)' };
+
 function lostCell(row) {
+  if (row.noReload) return 'no reload';
   const kinds = Object.entries(row.failures)
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${n} ${{ noResponse: 'no response', non2xx: 'non-2xx', timeout: 'timed out', hung: 'hung' }[kind]}`);
@@ -25,20 +28,26 @@ function primaryCpuCell(soak) {
 
 /** How many steady rounds each system had, where the systems the target compares had more (run.mjs). */
 function focusText(config) {
-  if (!config.focusRounds || !config.focus?.length) return '';
+  const focus = (config.focus ?? []).filter((name) => config.systems.includes(name));
+  if (!config.focusRounds || focus.length < 2) return '';
   const total = config.rounds + config.focusRounds;
-  return ` ${config.focus.join(', ')} had ${config.focusRounds} more rounds among themselves, ${total} in all, so the
-steady-state target rests on ${total} paired ratios; its 95% interval is a bootstrap interval of their median.`;
+  return ` ${focus.join(', ')} had ${config.focusRounds} more rounds among themselves, ${total} in all, so the
+steady-state targets rest on ${total} paired ratios; its 95% interval is a bootstrap interval of their median.`;
 }
 
 function table(group, results) {
   const { rows } = group;
   const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
   const line = (label, cell) => `| ${label} | ${rows.map(cell).join(' | ')} |`;
+  // Reload figures: none for a system that has no reload (reuseport).
+  const reloadLine = (label, cell) => line(label, (r) => (r.noReload ? 'no reload' : cell(r)));
+  const vsCell = (vs) => (vs?.spread ? `${x(vs.ratio, 3)} (${vs.spread.map((v) => v.toFixed(2)).join('-')})` : x(vs?.ratio, 3));
+  const hasReuseport = rows.some((r) => r.name === 'reuseport');
   return [
     head,
+    ...(rows.some((r) => r.balance) ? [line('How connections reach the workers', (r) => BALANCE[r.balance] ?? r.balance ?? 'n/a')] : []),
     line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
-    line('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
+    reloadLine('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
     line('Steady-state throughput (req/s), median (slowest-fastest slice; slices)', (r) =>
       r.steadySlices.length
         ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))}; ${r.steadySlices.length})`
@@ -47,23 +56,25 @@ function table(group, results) {
     line('Steady state vs bare node:cluster, median of the rounds (middle half)', (r) =>
       r.steadyVsBareSpread ? `${x(r.steadyVsBare, 3)} (${r.steadyVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.steadyVsBare, 3),
     ),
+    ...(hasReuseport ? [line('Steady state vs standalone processes on reusePort, median of the rounds (middle half)', (r) => vsCell(r.steadyVsReuseport))] : []),
     line('Workers\' CPU per request, steady state (µs)', (r) => (r.cpuPerRequest === null ? 'n/a' : r.cpuPerRequest.toFixed(2))),
     line('Workers\' CPU per request vs bare, median of the rounds (middle half)', (r) =>
       r.cpuVsBareSpread ? `${x(r.cpuVsBare, 3)} (${r.cpuVsBareSpread.map((v) => v.toFixed(2)).join('-')})` : x(r.cpuVsBare, 3),
     ),
-    line('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),
+    line("Primary's CPU per request, steady state, all slices together (µs)", (r) => (r.primaryCpuPerRequest == null ? 'n/a' : r.primaryCpuPerRequest.toFixed(2))),
+    reloadLine('Throughput during reloads (req/s)', (r) => `${int(r.reloadRps)} (${x(r.reloadVsSteady)} steady)`),
     line('p99 latency, steady state (ms)', (r) => ms(r.steadyP99)),
-    line('p99 latency during reloads (ms)', (r) => `${ms(r.reloadP99)} (${x(r.p99VsSteady, 1)} steady)`),
-    line('Max latency during reloads (ms)', (r) => ms(r.reloadMax)),
-    line('Reload time under load, median / max (ms)', (r) => `${ms(r.reloadMedianMs)} / ${ms(r.reloadMaxMs)}`),
-    line('Reload time without load, median (ms)', (r) => ms(r.idleReloadMedianMs)),
+    reloadLine('p99 latency during reloads (ms)', (r) => `${ms(r.reloadP99)} (${x(r.p99VsSteady, 1)} steady)`),
+    reloadLine('Max latency during reloads (ms)', (r) => ms(r.reloadMax)),
+    reloadLine('Reload time under load, median / max (ms)', (r) => `${ms(r.reloadMedianMs)} / ${ms(r.reloadMaxMs)}`),
+    reloadLine('Reload time without load, median (ms)', (r) => ms(r.idleReloadMedianMs)),
     line('Cold start of 2 workers, median (ms)', (r) => ms(r.coldStartMedianMs)),
     line('Primary RSS, idle / steady / after reloads (MiB)', (r) => `${mb(r.rssIdle)} / ${mb(r.rssSteady)} / ${mb(r.rssAfterReloads)}`),
     line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssIdleVsBare)} / ${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
     ...(rows.some((r) => r.soak)
       ? [
-          line(`Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare)`, (r) =>
-            r.soak ? `${mb(r.soak.rss)} (${x(r.rssSoakVsBare)})` : 'not run',
+          line(`Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare; vs its own idle)`, (r) =>
+            r.soak ? `${mb(r.soak.rss)} (${x(r.rssSoakVsBare)}; ${x(r.rssSoakVsIdle)})` : 'not run',
           ),
           ...(rows.some((r) => r.soak?.youngBytes != null)
             ? [
@@ -86,6 +97,38 @@ function table(group, results) {
   ].join('\n');
 }
 
+/** The spread phase: per system, busiest/idlest worker and throughput, for each worker count and client mode. */
+function spreadSection(results) {
+  const cases = spreadCases(results);
+  if (cases.length === 0) return '';
+  const columns = [...new Map(cases.map((c) => [`${c.workers} ${c.mode}`, { workers: c.workers, mode: c.mode }])).values()];
+  const names = [...new Set(cases.map((c) => c.name))];
+  const head = `| | ${columns.map((c) => `${c.mode}, ${c.workers} workers`).join(' | ')} |\n|---|${columns.map(() => '---:').join('|')}|`;
+  const cell = (c) => {
+    if (!c) return 'not run';
+    const ratioText = c.busiestVsIdlest === Infinity ? '**∞** (a worker served none)' : `**${x(c.busiestVsIdlest)}**`;
+    const connections = c.mode === 'keep-alive' ? `; ${c.connectionsRange.join('-')} connections per worker` : '';
+    const lost = c.lost ? `; ${int(c.lost)} lost` : '';
+    return `${ratioText} (${int(c.rps)} req/s${connections}${lost})`;
+  };
+  const rows = names.map((name) => {
+    const label = cases.find((c) => c.name === name).label;
+    return `| ${label} | ${columns.map((col) => cell(cases.find((c) => c.name === name && c.workers === col.workers && c.mode === col.mode))).join(' | ')} |`;
+  });
+  return `## Spread across workers
+
+Busiest worker's requests over the idlest one's, over one ${results.config.spreadSec} s window of steady load per case (${results.config.connections}
+connections, no reload), counted per serving process from the pid in the app's body; beside it, the throughput and,
+with keep-alive, the fewest and most connections one worker held. A keep-alive connection stays on the worker it
+landed on, so with keep-alive the spread is that of the connections: what users of that system see. Every case
+starts its system anew with that many workers; one window per case, so take the figures of 4 and 8 workers on
+${results.machine.cores} cores as what happened once, not as a median.
+
+${head}
+${rows.join('\n')}
+`;
+}
+
 export function writeReport(results) {
   const { machine, config } = results;
   const groups = summarize(results);
@@ -94,13 +137,20 @@ export function writeReport(results) {
   }
   const date = results.startedAt.slice(0, 10);
   const load = (l) => l.map((v) => v.toFixed(2)).join(', ');
-  const targetRows = targets(results).map((t) => `| ${t.target} | ${t.detail} | ${t.pass ? '**pass**' : '**FAIL**'} |`);
+  const targetRows = targets(results).map((t) => `| ${t.target} | ${t.detail} | ${t.pass === null ? 'not run' : t.pass ? '**pass**' : '**FAIL**'} |`);
+  const reuseport = results.runs.some((r) => r.name === 'reuseport');
 
   return `# Benchmark: reloads under load
 
 Qilin against bare node:cluster, recluster 1.0.0 and PM2 7, in one run. Each system runs 2 workers of the same
-unmodified app, \`http.createServer((req, res) => res.end('hello')).listen(PORT)\`, and is reloaded
-${config.reloads} times under load, once about every ${(config.gapMs / 1000).toFixed(1)} s after the previous reload completed.
+app, \`http.createServer((req, res) => res.end(body)).listen(PORT)\` whose \`body\` is \`hello <pid>\`
+(the pid tells which worker answered), and is reloaded ${config.reloads} times under load, once about every
+${(config.gapMs / 1000).toFixed(1)} s after the previous reload completed.${
+    reuseport
+      ? ` Standalone processes on reusePort sockets, the limit of what the kernel alone gives, have no reload: they
+are in the steady state and the spread across workers only.`
+      : ''
+  }
 How the scenario runs and what every number means: [benchmarks/README.md](../benchmarks/README.md).
 
 - **Date:** ${date} (${results.startedAt} to ${results.finishedAt}, ${Math.round(results.durationSec)} s)
@@ -114,7 +164,7 @@ this machine than about any system; compare the ratios, which come from one run 
 
 ## Targets
 
-Checked for \`qilin\` with default options.
+Checked for \`qilin\` with default options (\`balance: 'kernel'\`), and \`qilin-rr\` (\`balance: 'round-robin'\`) where named.
 
 | Target | Measured | |
 |---|---|---|
@@ -128,8 +178,11 @@ server kept open; *timed out* is a response that came after ${config.timeoutSec}
 much the throughput moved during the run: ratios within that spread are not a difference.${focusText(config)}
 
 PM2's primary is its daemon (\`pm2 reload\` is sent to it by PM2's API), so its memory row reads the daemon. Its
-cold start is from \`pm2 start\` until the port answers, with the daemon already running.
+cold start is from \`pm2 start\` until the port answers, with the daemon already running.${
+    reuseport ? ' Standalone processes on reusePort sockets have no primary: their memory and primary CPU rows are n/a.' : ''
+  }
 
+${spreadSection(results)}
 ## Over time
 
 Latency (the slowest response in each ${config.bucketMs} ms) and failed requests during the reloads; each shaded band

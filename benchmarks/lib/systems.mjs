@@ -8,10 +8,15 @@ const here = (file) => new URL(file, import.meta.url).pathname;
 
 export const SYSTEMS = {
   bare: { label: 'bare node:cluster', primary: here('../primaries/bare.mjs') },
+  // node:cluster with SCHED_NONE: the workers accept on the shared socket, the primary only forks.
+  'bare-none': { label: 'bare node:cluster, SCHED_NONE', primary: here('../primaries/bare.mjs'), env: { BENCH_BARE_SCHED: 'none' } },
   // A control: bare node:cluster whose primary has also imported qilin and never calls it. Its memory tells what
   // merely loading more code into a primary does, and its throughput how far two identical systems differ.
   'bare-loaded': { label: 'bare node:cluster, qilin imported but unused', primary: here('../primaries/bare.mjs'), env: { BENCH_BARE_IMPORT_QILIN: '1' } },
+  // The limit: standalone processes on SO_REUSEPORT sockets, nothing between the kernel and them. No primary, no reload.
+  reuseport: { label: 'standalone processes, reusePort', primary: here('../primaries/reuseport.mjs'), noPrimary: true, noReload: true },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
+  'qilin-rr': { label: "qilin (balance: 'round-robin')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'round-robin' } },
   // qilin with the primary's young generation capped (docs/deploying.md, The primary's memory); workers unchanged.
   'qilin-small-young': {
     label: 'qilin, primary run with --max-semi-space-size=1',
@@ -45,6 +50,17 @@ const cpuTicks = (fields) => Number(fields[11]) + Number(fields[12]);
 export function cpuMsOf(pid) {
   const fields = statFields(pid);
   return fields ? (cpuTicks(fields) * 1000) / CLOCK_TICKS : null;
+}
+
+/** The pids of the direct children of `pid` (the workers), from /proc; null where there is no /proc. */
+export function childPids(pid) {
+  let entries;
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  return entries.filter((entry) => /^\d+$/.test(entry) && Number(statFields(entry)?.[1]) === pid).map(Number);
 }
 
 /** CPU time used so far by the direct children of `pid` (the workers, or PM2's app instances), in milliseconds, from /proc; null where there is no /proc. */
@@ -98,11 +114,14 @@ function waitFor(child, predicate, what, ms) {
   });
 }
 
-/** Starts a system's primary on `port` and waits until its workers listen. */
-export async function startSystem(name, { port, log }) {
+/** Starts a system's primary on `port` with `workers` workers (2 unless said) and waits until they listen. */
+export async function startSystem(name, { port, log, workers = 2 }) {
   const system = SYSTEMS[name];
-  const env = { ...process.env, ...system.env, PORT: String(port) };
+  const env = { ...process.env, PORT: String(port), BENCH_WORKERS: String(workers) };
   delete env.NODE_ENV; // Every system with its development defaults (recluster's and Qilin's 1 s drain timeout).
+  // Each system's balancing is its own, not one inherited from the shell (node:cluster and Qilin read this).
+  delete env.NODE_CLUSTER_SCHED_POLICY;
+  Object.assign(env, system.env);
   let pm2Home = null;
   if (system.pm2) {
     pm2Home = mkdtempSync(path.join(tmpdir(), 'qilin-bench-pm2-'));
@@ -135,20 +154,26 @@ export async function startSystem(name, { port, log }) {
     }
   }
 
+  // `reuseport` has no primary: its controller only started the processes, which are its children.
+  const primaryPid = system.noPrimary ? null : ready.primaryPid;
   return {
     name,
     label: system.label,
     coldStartMs: ready.coldStartMs,
-    primaryPid: ready.primaryPid,
-    rss: () => rssOf(ready.primaryPid),
+    balance: ready.balance ?? null,
+    noReload: Boolean(system.noReload),
+    primaryPid,
+    rss: () => (primaryPid === null ? null : rssOf(primaryPid)),
     workersCpuMs: () => childrenCpuMs(ready.primaryPid),
-    primaryCpuMs: () => cpuMsOf(ready.primaryPid),
+    primaryCpuMs: () => (primaryPid === null ? null : cpuMsOf(primaryPid)),
+    /** The pids of the processes serving, now: the primary's children. */
+    workerPids: () => childPids(ready.primaryPid),
     /**
      * The size of the primary's young generation (both semi-spaces), from V8 inside the primary; null for PM2,
      * whose primary is its daemon rather than the process run.mjs talks to.
      */
     async youngBytes() {
-      if (system.pm2) return null;
+      if (system.pm2 || system.noPrimary) return null;
       const id = (nextId += 1);
       child.send({ type: 'heap', id });
       const reply = await waitFor(child, (m) => m?.type === 'heap' && m.id === id, `${name} heap statistics`, 10_000);

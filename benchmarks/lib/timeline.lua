@@ -1,4 +1,5 @@
--- wrk script: per-bucket throughput, failures, non-2xx and max latency, plus wrk's own totals, written as JSON.
+-- wrk script: per-bucket throughput, failures, non-2xx and max latency, responses per worker, plus wrk's own
+-- totals, written as JSON.
 -- Run with as many threads as connections (-t N -c N): each thread then drives one connection, so a request is
 -- always answered, or failed, before the thread's next request() call. That is what lets a script see latency
 -- and failures per request: wrk itself only hands scripts the response.
@@ -33,6 +34,8 @@ count = {}
 failed = {}
 bad = {}
 maxlat = {}
+-- Responses per serving process, from the app's body (`hello <pid>`): how evenly the workers shared the load.
+pids = {}
 
 local function bucket(t)
   return math.floor(t / bucket_ms)
@@ -74,6 +77,8 @@ function response(status, headers, body)
   local b = bucket(t)
   add(count, b, 1)
   if status < 200 or status > 299 then add(bad, b, 1) end
+  local pid = body and string.match(body, "^hello (%d+)$")
+  if pid ~= nil then pids[pid] = (pids[pid] or 0) + 1 end
   if sent_at ~= nil then
     local l = t - sent_at
     if l > (maxlat[b] or 0) then maxlat[b] = l end
@@ -101,6 +106,8 @@ local timeout_ms = tonumber(os.getenv("BENCH_TIMEOUT_MS") or "2000")
 
 function done(summary, latency, requests)
   local c, f, n, m = {}, {}, {}, {}
+  -- Per worker: responses, and how many threads (so, with keep-alive, connections) it answered at least once.
+  local p, conns = {}, {}
   -- Requests still unanswered at the end and older than the timeout: wrk counts a timeout only when a late
   -- response does arrive, so a connection left hanging would otherwise go unnoticed.
   local hung = 0
@@ -112,6 +119,9 @@ function done(summary, latency, requests)
     merge_into(f, thread:get("failed") or {}, "sum")
     merge_into(n, thread:get("bad") or {}, "sum")
     merge_into(m, thread:get("maxlat") or {}, "max")
+    local served = thread:get("pids") or {}
+    merge_into(p, served, "sum")
+    for pid in pairs(served) do conns[pid] = (conns[pid] or 0) + 1 end
   end
   local keys, seen = {}, {}
   for _, tbl in ipairs({ c, f, n, m }) do
@@ -127,17 +137,21 @@ function done(summary, latency, requests)
   for _, k in ipairs(keys) do
     table.insert(rows, string.format("[%d,%d,%d,%d,%.3f]", k * bucket_ms, c[k] or 0, f[k] or 0, n[k] or 0, m[k] or 0))
   end
+  local workers = {}
+  for pid, responses in pairs(p) do
+    table.insert(workers, string.format('"%s":[%d,%d]', pid, responses, conns[pid] or 0))
+  end
   local e = summary.errors
   local json = string.format(
     '{"durationUs":%d,"requests":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"hung":%d,' ..
     '"latencyUs":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d},' ..
-    '"bucketMs":%d,"buckets":[%s]}',
+    '"bucketMs":%d,"buckets":[%s],"workers":{%s}}',
     summary.duration, summary.requests, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout, hung,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9), latency.max,
-    bucket_ms, table.concat(rows, ","))
+    bucket_ms, table.concat(rows, ","), table.concat(workers, ","))
   local file = assert(io.open(out_path, "w"))
   file:write(json)
   file:close()

@@ -90,6 +90,9 @@ function normalize(raw, { startAt, stopAt, stdout }) {
       max: raw.latencyUs.max / 1000,
     },
     wrk: { requests: raw.requests, durationMs: raw.durationUs / 1000 },
+    // Per serving process (the pid in the app's body): [responses, connections it answered at least once]. With
+    // keep-alive a connection stays on one worker; with `Connection: close` every connection meets every worker.
+    perWorker: raw.workers ?? {},
     bucketMs: raw.bucketMs,
     // [epoch ms of bucket start, responses, failed requests, non-2xx responses, max latency ms]
     buckets: raw.buckets,

@@ -1,7 +1,11 @@
 // Bare node:cluster, reloading the way it is commonly hand-written: fork a new generation, wait for each new
-// worker's `listening`, then disconnect the old workers (with a kill timer for any that hang on).
+// worker's `listening`, then disconnect the old workers (with a kill timer for any that hang on). With
+// BENCH_BARE_SCHED=none, node:cluster's SCHED_NONE: every worker accepts on the shared listening socket.
 import cluster from 'node:cluster';
 import { APP, WORKERS, control } from './control.mjs';
+
+// node:cluster reads its scheduling policy once, at the first setupPrimary() or fork().
+if (process.env.BENCH_BARE_SCHED === 'none') cluster.schedulingPolicy = cluster.SCHED_NONE;
 
 // The control for the primary's memory: the same primary with qilin's code loaded but never called.
 if (process.env.BENCH_BARE_IMPORT_QILIN === '1') await import('../../dist/index.js');
@@ -33,6 +37,7 @@ function retire(worker) {
 await control({
   async start() {
     current = await forkListening(WORKERS);
+    return { balance: cluster.schedulingPolicy === cluster.SCHED_NONE ? 'kernel' : 'round-robin' };
   },
   async reload() {
     const next = await forkListening(WORKERS);

@@ -1,7 +1,8 @@
 // The small IPC protocol between run.mjs and each system's primary: start, reload on request, stop.
 //
 // A primary calls `control({ start, reload, stop })`. run.mjs receives
-//   { type: 'ready', coldStartMs, primaryPid }            once the first workers listen,
+//   { type: 'ready', coldStartMs, primaryPid, balance }   once the first workers listen (balance: how
+//                                                          connections reach them, as the primary reports it),
 //   { type: 'reloaded', id, startedAt, endedAt, ... }      for each { type: 'reload', id },
 //   { type: 'heap', id, youngBytes }                       for each { type: 'heap', id }: the size V8 has
 //                                                          given this process's young generation,

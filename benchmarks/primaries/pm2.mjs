@@ -38,7 +38,9 @@ await control({
     const port = Number(process.env.PORT);
     while (!(await answers(port))) await new Promise((resolve) => setTimeout(resolve, 5));
     const daemonPid = Number(readFileSync(path.join(process.env.PM2_HOME, 'pm2.pid'), 'utf8'));
-    return { primaryPid: daemonPid };
+    // PM2's daemon is a node:cluster primary started with NODE_CLUSTER_SCHED_POLICY unset (systems.mjs), so it
+    // runs node:cluster's default on Linux; it cannot be asked from here.
+    return { primaryPid: daemonPid, balance: 'round-robin' };
   },
   async reload() {
     await call('reload', NAME);

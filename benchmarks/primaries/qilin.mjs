@@ -1,10 +1,11 @@
-// Qilin's primary: the library with default options (or BENCH_QILIN_STRATEGY, BENCH_QILIN_RUNTIME), 2 workers.
+// Qilin's primary: the library with default options (or BENCH_QILIN_STRATEGY, BENCH_QILIN_RUNTIME, BENCH_QILIN_BALANCE), 2 workers.
 import { recluster } from '../../dist/index.js';
 import { APP, WORKERS, control } from './control.mjs';
 
 const options = { workers: WORKERS };
 if (process.env.BENCH_QILIN_STRATEGY) options.strategy = process.env.BENCH_QILIN_STRATEGY;
 if (process.env.BENCH_QILIN_RUNTIME === 'false') options.runtime = false;
+if (process.env.BENCH_QILIN_BALANCE) options.balance = process.env.BENCH_QILIN_BALANCE;
 
 let cluster;
 
@@ -12,6 +13,8 @@ await control({
   async start() {
     cluster = recluster(APP, options);
     await cluster.run();
+    // The balance in force, which run.mjs records: node:cluster's policy is per process and fixed at its first fork.
+    return { balance: cluster.balance };
   },
   async reload() {
     const result = await cluster.reload();

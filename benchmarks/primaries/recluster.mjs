@@ -1,4 +1,5 @@
 // recluster 1.0.0's primary: `cluster.run()`, and `cluster.reload(cb)` for each reload, default options.
+import cluster from 'node:cluster';
 import { createRequire } from 'node:module';
 import { APP, WORKERS, control } from './control.mjs';
 
@@ -13,7 +14,7 @@ await control({
         ready += 1;
         if (ready === WORKERS) {
           balancer.removeListener('ready', onReady);
-          resolve();
+          resolve({ balance: cluster.schedulingPolicy === cluster.SCHED_NONE ? 'kernel' : 'round-robin' });
         }
       };
       balancer.on('ready', onReady);
