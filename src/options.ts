@@ -114,7 +114,7 @@ export interface ClusterOptions {
   readonly batch?: number;
   /** A ready worker that sends no heartbeat for this long (blocked event loop) is replaced and killed; `false` turns the check off. Needs the runtime. @default 30 seconds */
   readonly heartbeatTimeout?: Duration | false;
-  /** A worker whose resident memory exceeds this (bytes, or `'512MB'`) is replaced gracefully; `false` for no limit. Needs the runtime. @default false */
+  /** A worker whose resident memory exceeds this (a number of bytes, or a string with a unit: `'512MB'`) is replaced gracefully; `false` for no limit. Needs the runtime. @default false */
   readonly maxMemory?: number | string | false;
   /** Load Qilin's worker runtime into every worker (graceful draining, heartbeats, crash containment). @default true */
   readonly runtime?: boolean;
@@ -265,7 +265,9 @@ function directory(value: unknown, name: string): string {
 function memory(value: unknown, name: string): number | null {
   if (value === false) return null;
   const bytes = parseSize(value);
-  if (bytes === undefined) throw new InvalidOptionError(name, "a size above zero in bytes, or a string such as '512MB', or false", value);
+  if (bytes === undefined) {
+    throw new InvalidOptionError(name, "a size: a whole number of bytes above zero, or a string with a unit such as '512MB' or '1GB', or false", value);
+  }
   return bytes;
 }
 

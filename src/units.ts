@@ -33,7 +33,7 @@ export function formatDuration(milliseconds: number): string {
   return milliseconds === 0 ? '0 ms' : ms(milliseconds, { long: true });
 }
 
-const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?\s*$/i;
+const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$/i;
 const SIZE_FACTORS: Record<string, number> = {
   b: 1,
   k: 1024,
@@ -48,17 +48,19 @@ const SIZE_FACTORS: Record<string, number> = {
 };
 
 /**
- * Reads a memory size: a number is bytes; a string may carry a unit (`'512MB'`, `'1G'`, `'300m'`), read as
- * powers of 1024 the way `ps` and PM2's `max_memory_restart` read them. Returns bytes, or undefined.
+ * Reads a memory size: a number is a whole number of bytes; a string must carry a unit (`'512MB'`, `'1G'`,
+ * `'300m'`, `'4096b'`), read as powers of 1024 the way `ps` and PM2's `max_memory_restart` read them. A
+ * string without a unit is refused rather than guessed, as durations are: `'512'` meant as megabytes would
+ * be 512 bytes, a limit every worker is above from the start. Returns bytes (at most
+ * Number.MAX_SAFE_INTEGER, so the count stays exact), or undefined.
  */
 export function parseSize(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value) : undefined;
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
   if (typeof value !== 'string') return undefined;
   const match = SIZE.exec(value);
   if (!match) return undefined;
-  const unit = (match[2] ?? 'b').toLowerCase();
-  const bytes = Math.round(Number(match[1]) * (SIZE_FACTORS[unit] ?? 1));
-  return bytes > 0 ? bytes : undefined;
+  const bytes = Math.round(Number(match[1]) * (SIZE_FACTORS[(match[2] as string).toLowerCase()] ?? 1));
+  return bytes > 0 && Number.isSafeInteger(bytes) ? bytes : undefined;
 }
 
 /** Bytes in words for log lines: `512 MB`. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -336,5 +337,92 @@ describe('HTTP/2', () => {
     t.after(() => fresh.destroy());
     assert.equal(await request(fresh), 'generation=1');
     await until('the old worker to exit', () => !isAlive(old));
+  });
+});
+
+/** One GET on `agent`'s pooled connection: who answered, and whether the connection was one already used. */
+function pooledGet(port: number, agent: http.Agent, urlPath = '/'): Promise<{ pid: number; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ pid: Number(/pid=(\d+)/.exec(body)?.[1]), reused: request.reusedSocket }));
+      response.on('error', reject);
+    });
+    request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+    request.on('error', (error: NodeJS.ErrnoException) => reject(new Error(`${request.reusedSocket ? 'reused' : 'new'} connection: ${error.code ?? error.message}`)));
+  });
+}
+
+/**
+ * A one-worker cluster of keep-alive-app.cjs and `clients` keep-alive agents, each with one connection to
+ * its worker. `reload()` starts a reload whose new worker becomes ready (so the old one starts retiring) only
+ * once the connections have just been used; it resolves when the old worker says its retirement began.
+ */
+async function pooledClients(t: TestContext, clients: number, agentOptions: http.AgentOptions = {}) {
+  const cluster = testCluster(t, 'keep-alive-app.cjs', { workers: 1, readyWhen: 'ready', timeout: 20 });
+  const listening = portOf(cluster);
+  await cluster.run();
+  const port = await listening;
+  const agents = Array.from({ length: clients }, () => new http.Agent({ keepAlive: true, maxSockets: 1, ...agentOptions }));
+  t.after(() => {
+    for (const agent of agents) agent.destroy();
+  });
+  const oldPid = cluster.activeWorkers()[0]?.process.pid as number;
+  const reload = async (alsoUse: () => Promise<void> = async () => {}): Promise<{ reloaded: Promise<unknown>; lastUsed: number }> => {
+    // The connections are opened while the old worker is the only one, then used once more once the new one listens.
+    await Promise.all([Promise.all(agents.map((agent) => pooledGet(port, agent))), alsoUse()]);
+    const forked = nextEvent(cluster, 'fork', (_w, _slot, generation) => generation === 1);
+    const reloaded = cluster.reload();
+    reloaded.catch(() => {});
+    const [fresh] = await forked;
+    await nextEvent(cluster, 'listening', (worker) => worker === fresh);
+    const [replies] = await Promise.all([Promise.all(agents.map((agent) => pooledGet(port, agent))), alsoUse()]);
+    for (const reply of replies) assert.equal(reply.pid, oldPid, 'each connection is to the old worker');
+    const lastUsed = performance.now();
+    const retiring = nextEvent(cluster, 'message', (worker, message) => worker.process.pid === oldPid && (message as { event?: string }).event === 'retiring');
+    fresh.send({ cmd: 'test:ready' });
+    await retiring;
+    return { reloaded, lastUsed };
+  };
+  return { cluster, port, agents, oldPid, reload };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+describe('pooled keep-alive clients and a retiring worker', () => {
+  it('requests sent on pooled connections while its event loop is blocked past the idle grace are all answered', { timeout: 30_000 }, async (t) => {
+    const { port, agents, oldPid, reload } = await pooledClients(t, 7);
+    const [blocker, ...clients] = agents as [http.Agent, ...http.Agent[]];
+    const { reloaded } = await reload();
+    // Retirement has begun. One request keeps the old worker's event loop busy for 1.6 s, past the 1 s mark
+    // where idle connections were closed; the others are sent meanwhile, and wait in the kernel, unread.
+    const blocked = pooledGet(port, blocker, '/block?ms=1600');
+    const replies = Promise.allSettled(clients.map((agent, i) => sleep(300 + 150 * i).then(() => pooledGet(port, agent))));
+    assert.equal((await blocked).pid, oldPid);
+    const results = await replies;
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason))),
+      clients.map(() => ({ pid: oldPid, reused: true })),
+      'each request was answered by the old worker on the connection it was sent on',
+    );
+    await within(15_000, 'the reload', reloaded);
+  });
+
+  it('a connection stays open for as long as its Keep-Alive header said: fetch, and node:http with a timeout, reuse it to the end', { timeout: 30_000 }, async (t) => {
+    // An agent with a `timeout` honours the `Keep-Alive: timeout=5` hint and drops the connection 1 s before it.
+    const { port, agents, oldPid, reload } = await pooledClients(t, 1, { timeout: 60_000 });
+    const agent = agents[0] as http.Agent;
+    // fetch (undici) honours the hint too, and drops an idle connection 2 s before it.
+    const fetchPid = async (): Promise<number> => Number(/pid=(\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/`)).text())?.[1]);
+    const { reloaded, lastUsed } = await reload(async () => assert.equal(await fetchPid(), oldPid));
+    await sleep(lastUsed + 2_700 - performance.now());
+    assert.ok(performance.now() - lastUsed < 3_000, 'the fetch goes out before fetch would drop the connection');
+    assert.equal(await fetchPid(), oldPid, 'fetch was answered on the connection it kept, by the old worker');
+    await sleep(lastUsed + 3_700 - performance.now());
+    assert.ok(performance.now() - lastUsed < 4_000, 'the request goes out before the agent would drop the connection');
+    assert.deepEqual(await pooledGet(port, agent), { pid: oldPid, reused: true }, 'answered on the connection the agent kept, by the old worker');
+    await within(15_000, 'the reload', reloaded);
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
 import { closestName } from '../suggest.js';
+import { MAX_TIMER } from '../units.js';
 import { CliError } from './errors.js';
 import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
 import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings.js';
@@ -66,11 +67,16 @@ function strings(file: string, key: string, value: unknown): string[] {
   throw configError(file, `expected \`${key}\` to be a path or an array of paths, got ${describeValue(value)}`);
 }
 
-/** A qilin-daemon millisecond count, as a duration string the library reads (`5000` -> `'5000ms'`); a string with a unit passes as is. */
+/**
+ * A qilin-daemon millisecond count, as a duration string the library reads (`5000` -> `'5000ms'`); a string
+ * with a unit passes as is. The range is checked here, so that the error shows the number as written
+ * (`1e+30`, not the `'1e+30ms'` the library would be given) and in qilin-daemon's unit.
+ */
 function milliseconds(file: string, key: string, value: unknown): string {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return `${value}ms`;
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_TIMER) return `${Math.round(value)}ms`;
   if (typeof value === 'string' && /[a-z]/i.test(value)) return value;
-  throw configError(file, `expected \`${key}\` to be milliseconds as a number (qilin-daemon's unit), got ${describeValue(value)}`);
+  const range = typeof value === 'number' && value > MAX_TIMER ? ` of at most ${MAX_TIMER} (about 24.8 days, the longest timer Node.js supports)` : '';
+  throw configError(file, `expected \`${key}\` to be milliseconds as a number (qilin-daemon's unit)${range}, got ${describeValue(value)}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import { recluster } from '../recluster.js';
 import { closestName } from '../suggest.js';
 import { FileWatcher } from '../watch.js';
 import { adminCommandOf, parseCommandLine } from './args.js';
+import { ChildCheck, checkChildren } from './child-check.js';
 import { findConfigFile, loadConfigFile } from './config.js';
 import { CliError, EXIT } from './errors.js';
 import { type LogEvent, type LogFormat, formatLine } from './format.js';
@@ -50,6 +51,8 @@ function assertAppExists(app: string): void {
   }
   if (!isFile) throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: ${app} is not a file`);
 }
+
+const ignoreSignal = (): void => {};
 
 const isStop = (signal: HandledSignal): boolean => signal === 'SIGTERM' || signal === 'SIGINT';
 
@@ -100,8 +103,9 @@ async function startAdmin(cluster: Cluster, admin: AdminServer, log: (event: Log
 }
 
 /**
- * Runs the command; resolves with the exit status. Never calls process.exit itself. `qilin status`,
- * `reload`, `stop` and `scale` (the first word of the command line) are the admin interface's client.
+ * Runs the command; resolves with the exit status. Never calls process.exit itself, but expects its caller
+ * to: once the server has run, the signals it handles stay caught, and ignored, until the process exits.
+ * `qilin status`, `reload`, `stop` and `scale` (the first word of the command line) are the admin interface's client.
  */
 export async function runCommand(argv: readonly string[]): Promise<number> {
   if (adminCommandOf(argv)) {
@@ -119,8 +123,10 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   let controller: SignalController | null = null;
   let running = false;
   const waiting: HandledSignal[] = [];
+  const childCheck = new ChildCheck(checkChildren);
   const listeners = HANDLED_SIGNALS.map((signal) => {
     const listener = (): void => {
+      childCheck.signalled();
       if (controller && (running || isStop(signal))) controller.handle(signal);
       else waiting.push(signal);
     };
@@ -130,7 +136,15 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   try {
     return await serve();
   } finally {
-    for (const [signal, listener] of listeners) process.off(signal, listener);
+    // The signals stay caught until the process exits, not just until this returns: a SIGUSR2 or SIGHUP left
+    // to its default action in the moment between the last log line and the exit kills qilin (status 140 or
+    // 129 instead of 0), and a SIGTTIN or SIGTTOU stops it, with its exit never reported. The one that ignores
+    // them is added before the command's are removed, so no signal ever finds the default action in place.
+    for (const [signal, listener] of listeners) {
+      process.on(signal, ignoreSignal);
+      process.off(signal, listener);
+    }
+    childCheck.stop();
   }
 
   async function serve(): Promise<number> {

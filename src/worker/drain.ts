@@ -34,7 +34,11 @@ export interface Cut {
 
 /** How often a draining worker checks whether its connections are done. */
 const DRAIN_TICK = 25;
-/** How long a connection must have been idle, once retirement has begun, before it is closed: a client that has just sent a request on it gets its answer. */
+/**
+ * The least time a connection must have been idle, once retirement has begun, before it is closed: a client
+ * that has just sent a request on it gets its answer. A connection of a server that advertises a longer
+ * keep-alive timeout is kept open that long (see `idleLimit`).
+ */
 export const IDLE_GRACE = 1_000;
 
 const noop = (): void => {};
@@ -57,6 +61,20 @@ function isUpgraded(socket: net.Socket): boolean {
 /** A TLS socket of an HTTP/2 server that negotiated HTTP/2: its session, not an HTTP/1 parser, serves it. */
 function speaksHttp2(socket: net.Socket): boolean {
   return (socket as tls.TLSSocket).alpnProtocol === 'h2';
+}
+
+/**
+ * How long a draining server's idle connection stays open: the grace, or the keep-alive timeout the server
+ * advertises (`Keep-Alive: timeout=5`, Node's default `keepAliveTimeout` of 5 s) if that is longer. A pooled
+ * client may reuse an idle connection for as long as that header told it; one that respects it (fetch drops
+ * it 2 s before, node:http's Agent with a `timeout` 1 s before) never sends on a connection closed after
+ * that, and for one that does not, it is the moment Node itself would close it. Closing sooner races with
+ * a request the client is sending on a connection it believes open. `keepAliveTimeout: 0` (no timeout:
+ * Node sends no such header) gets the grace alone.
+ */
+export function idleLimit(server: net.Server): number {
+  const keepAlive = (server as Partial<http.Server>).keepAliveTimeout;
+  return typeof keepAlive === 'number' && Number.isFinite(keepAlive) && keepAlive > IDLE_GRACE ? keepAlive : IDLE_GRACE;
 }
 
 /** The response an HTTP/1 socket is writing now, if any. */
@@ -122,6 +140,8 @@ export class ServerRegistry {
   /** Every server ever instrumented, so one that closes and listens again is not instrumented twice. */
   readonly #instrumented = new WeakMap<net.Server, Tracked>();
   #draining = false;
+  /** Idle connections to close on the next turn of the event loop, unless a request has come on them by then. */
+  readonly #closing = new Set<net.Socket>();
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
@@ -158,7 +178,8 @@ export class ServerRegistry {
 
   /**
    * Stops accepting on every server and waits until their requests are done: HTTP/1 connections close
-   * after their next response (sent with `Connection: close`), or once they have been idle for IDLE_GRACE;
+   * after their next response (sent with `Connection: close`), or once they have been idle for their
+   * server's `idleLimit`, but no later than half the time to `deadline` (the shutdown hooks get the rest);
    * HTTP/2 sessions after a GOAWAY once their streams end. Upgraded sockets are not waited for. Resolves
    * when done or at `deadline` (on the `now()` clock), whichever is first.
    */
@@ -166,13 +187,13 @@ export class ServerRegistry {
     this.#draining = true;
     for (const tracked of this.#servers.values()) this.#stopAccepting(tracked);
     const start = now();
-    const grace = Math.min(IDLE_GRACE, Math.max(0, deadline - start) / 2);
+    const cap = Math.max(0, deadline - start) / 2;
     const marks = new Map<net.Socket, IdleMark>();
     for (const tracked of this.#servers.values()) {
       for (const socket of tracked.httpSockets) marks.set(socket, { since: start, bytesRead: socket.bytesRead });
     }
     return this.#until(deadline, () => {
-      this.#closeIdle(marks, grace);
+      this.#closeIdle(marks, cap);
       for (const tracked of this.#servers.values()) if (!this.#requestsDone(tracked)) return false;
       return true;
     });
@@ -223,14 +244,21 @@ export class ServerRegistry {
   }
 
   /**
-   * Closes each HTTP/1 connection that has been idle for `grace`: no response under way and no byte received
-   * since `grace` ago, or since retirement began (or since it was first seen, for one whose TLS handshake
-   * ended later). A connection whose last response went out with keep-alive (it began before retirement)
-   * thus gets the whole grace too, for the request its client may send next.
+   * Closes each HTTP/1 connection that has been idle for its server's `idleLimit` (at most `cap`): no response under way and no
+   * byte received for that long, counted from the last time it was seen busy, or from when retirement
+   * began (or it was first seen, for one whose TLS handshake ended later). A connection whose last response
+   * went out with keep-alive (it began before retirement) thus gets the whole limit too, for the request its
+   * client may send next.
+   *
+   * "No byte received" is what this process has read. A request the client has sent may still be in the
+   * kernel, unread: after the event loop was blocked (a slow handler, a long GC), timers run before pending
+   * input is read, so the connection looks idle here while its request waits. The close is therefore made
+   * on the next turn of the loop, after input has been read, and only if the connection still has nothing.
    */
-  #closeIdle(marks: Map<net.Socket, IdleMark>, grace: number): void {
+  #closeIdle(marks: Map<net.Socket, IdleMark>, cap: number): void {
     const time = now();
     for (const tracked of this.#servers.values()) {
+      const limit = Math.min(idleLimit(tracked.server), cap);
       for (const socket of tracked.httpSockets) {
         if (socket.destroyed || isUpgraded(socket) || speaksHttp2(socket)) continue;
         const bytesRead = socket.bytesRead;
@@ -242,11 +270,28 @@ export class ServerRegistry {
         if (responseOn(socket) !== null || bytesRead !== mark.bytesRead) {
           mark.since = time;
           mark.bytesRead = bytesRead;
-        } else if (time - mark.since >= grace) {
-          socket.destroy();
+        } else if (time - mark.since >= limit) {
+          this.#closeIfStillIdle(socket, mark);
         }
       }
     }
+  }
+
+  /** Destroys `socket` on the next turn of the event loop, after pending input has been read, if it has still read nothing and has no response under way. */
+  #closeIfStillIdle(socket: net.Socket, mark: IdleMark): void {
+    if (this.#closing.has(socket)) return;
+    this.#closing.add(socket);
+    // setImmediate runs after the poll phase, where libuv reads what the kernel holds for this socket.
+    setImmediate(() => {
+      this.#closing.delete(socket);
+      if (socket.destroyed) return;
+      if (responseOn(socket) !== null || socket.bytesRead !== mark.bytesRead) {
+        mark.since = now();
+        mark.bytesRead = socket.bytesRead;
+        return;
+      }
+      socket.destroy();
+    });
   }
 
   #requestsDone(tracked: Tracked): boolean {

@@ -7,7 +7,7 @@ import { configFormat, findConfigFile, loadConfigFile, readConfig } from '../../
 import { CliError } from '../../src/cli/errors.js';
 import { mergeSettings, planFrom } from '../../src/cli/settings.js';
 import { DEFAULT_WATCH_EXTENSIONS } from '../../src/options.js';
-import { tempDir } from './helpers.js';
+import { runQilin, tempDir } from './helpers.js';
 
 function configError(fn: () => unknown, message: RegExp): void {
   assert.throws(fn, (error: unknown) => {
@@ -79,6 +79,32 @@ describe('qilin.config.json', () => {
       /^Expected `watch\.extensions\[1\]` in \/srv\/qilin\.config\.json to be an extension such as 'js'/,
     );
     configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { extensions: ['js'] } }), /^`watch\.extensions` in \/srv\/qilin\.config\.json needs something to watch/);
+  });
+
+  test('every numeric key is checked as a flag is: out of range, fractional, a string for a number, a size without a unit', () => {
+    const refused: [string, unknown, RegExp][] = [
+      ['workers', 1e20, /an integer from 1 to 1024/],
+      ['workers', '3', /an integer from 1 to 1024.*got `"3"` \(string\)/],
+      ['workers', 1025, /an integer from 1 to 1024/],
+      ['timeout', -1, /a duration/],
+      ['killTimeout', 1e30, /a duration of at most 2147483647 ms/],
+      ['readyTimeout', '10', /a duration above zero/],
+      ['heartbeatTimeout', 1e-9, /a duration above zero/],
+      ['respawn', 'soon', /a duration/],
+      ['backoff', -0.5, /a duration/],
+      ['batch', 1.5, /an integer of at least 1/],
+      ['batch', '2', /an integer of at least 1/],
+      ['maxMemory', '512', /a size: a whole number of bytes above zero, or a string with a unit such as '512MB'/],
+      ['maxMemory', 0.5, /a size/],
+      ['maxMemory', '9999999999999GB', /a size/],
+    ];
+    for (const [key, value, expected] of refused) {
+      configError(() => plan('/srv/qilin.config.json', { app: 'a.js', [key]: value }), new RegExp(`^Expected \`${key}\` in /srv/qilin\\.config\\.json to be ${expected.source}`));
+    }
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 1e30 } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json to be a duration of at most/);
+    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 1e20 } }), /^Expected `admin\.listen` in \/srv\/qilin\.config\.json to be a port \(0-65535\)/);
+    assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', maxMemory: '512MB' }).options.maxMemory, 512 * 1024 ** 2);
+    assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', maxMemory: 536870912 }).options.maxMemory, 512 * 1024 ** 2);
   });
 
   test('admin takes the library keys; a relative socket is relative to the file; secrets may come from the environment', () => {
@@ -179,6 +205,18 @@ describe('qilin-daemon.json', () => {
     );
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'a:b', auth_password: 'p' }), /^Expected `auth_username` in \/srv\/qilin-daemon\.json to be a non-empty string without ':'/);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: -2 }), /^Expected `workers` in \/srv\/qilin-daemon\.json/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: 1e20 }), /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: '3' }), /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/);
+    // The number as written, in qilin-daemon's unit: not the `'1e+30ms'` the library would have been given.
+    configError(
+      () => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 1e30 }),
+      /^\/srv\/qilin-daemon\.json: expected `reload_delay` to be milliseconds as a number \(qilin-daemon's unit\) of at most 2147483647 .*got `1e\+30` \(number\)$/,
+    );
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', worker_disconnect_timeout: 2 ** 31 }), /`worker_disconnect_timeout` to be milliseconds as a number \(qilin-daemon's unit\) of at most/);
+    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: '5' }), /`reload_delay` to be milliseconds as a number/);
+    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 65536 }), /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number/);
+    // A tiny number is a valid count of milliseconds, not a number `ms` cannot read (`'1e-9ms'`).
+    assert.equal(plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 1e-9 }).options.watch?.delay, 0);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', args: 'x' }), /^Expected `args` in \/srv\/qilin-daemon\.json to be an array of strings/);
   });
 });
@@ -211,5 +249,26 @@ describe('finding and loading config files', () => {
       return true;
     });
     await assert.rejects(loadConfigFile(path.join(dir, 'x.yaml')), /expected a \.json, \.js or \.mjs file/);
+  });
+});
+
+describe('a wrong number in a config file, to the real command', () => {
+  test('exits 2 naming the key and the file, before anything forks', { timeout: 30_000 }, async (t) => {
+    const cases: [string, Record<string, unknown>, RegExp][] = [
+      ['qilin.config.json', { app: 'app.js', maxMemory: '512' }, /Expected `maxMemory` in .*qilin\.config\.json to be a size/],
+      ['qilin.config.json', { app: 'app.js', workers: 1e20 }, /Expected `workers` in .*qilin\.config\.json to be an integer from 1 to 1024/],
+      ['qilin-daemon.json', { exec: 'app.js', reload_delay: 1e30 }, /qilin-daemon\.json: expected `reload_delay` to be milliseconds .* of at most 2147483647/],
+    ];
+    await Promise.all(
+      cases.map(async ([name, config, message]) => {
+        const dir = tempDir(t);
+        writeFileSync(path.join(dir, 'app.js'), "require('node:http').createServer((q, s) => s.end()).listen(0);\n");
+        writeFileSync(path.join(dir, name), JSON.stringify(config));
+        const qilin = await runQilin(t, ['--log-format', 'json'], { cwd: dir });
+        assert.deepEqual(qilin.exit, { code: 2, signal: null }, `${name} ${JSON.stringify(config)}: ${qilin.stderr}`);
+        assert.match(qilin.stderr, message);
+        assert.equal(qilin.count('fork'), 0);
+      }),
+    );
   });
 });

@@ -6,7 +6,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { type TestContext, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { IDLE_GRACE, ServerRegistry, now } from '../../src/worker/drain.js';
+import { IDLE_GRACE, ServerRegistry, idleLimit, now } from '../../src/worker/drain.js';
 import { until, within } from '../wait.js';
 
 const key = readFileSync(new URL('../fixtures/tls/key.pem', import.meta.url));
@@ -78,6 +78,8 @@ describe('draining HTTP/1', () => {
   it('closes a connection idle for the grace window, and finishes once none is left', { timeout: 20_000 }, async (t) => {
     const registry = new ServerRegistry();
     const server = http.createServer((_req, res) => res.end('ok'));
+    // No keep-alive timeout (Node then advertises none): the grace alone applies.
+    server.keepAliveTimeout = 0;
     const port = await listen(t, registry, server);
     const client = rawClient(t, port);
     client.send('/');
@@ -86,6 +88,46 @@ describe('draining HTTP/1', () => {
     await within(5_000, 'the drain', registry.drain(now() + 10_000));
     assert.ok(now() - start >= IDLE_GRACE - 50, 'the idle connection was left open through the grace window');
     await until('the connection to close', () => client.closed());
+  });
+
+  it('keeps an idle keep-alive connection open for as long as the server advertised it, not just the grace window', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = IDLE_GRACE + 1_500;
+    const port = await listen(t, registry, server);
+    const client = rawClient(t, port);
+    client.send('/');
+    await until('the answer', () => client.received().includes('ok'));
+    assert.match(client.received(), /keep-alive: timeout=2/i, 'the response told the client how long it may reuse the connection');
+    const drained = registry.drain(now() + 20_000);
+    // Reused after the grace window, within the advertised timeout, as a pooled client may.
+    await delay(IDLE_GRACE + 1_000);
+    assert.equal(client.closed(), false, 'the connection is still open after the grace window');
+    client.send('/again');
+    await until('the connection to close after the answer', () => client.closed());
+    assert.match(client.received().slice(client.received().lastIndexOf('HTTP/1.1')), /^HTTP\/1\.1 200[^]*connection: close[^]*ok$/i);
+    await within(5_000, 'the drain', drained);
+  });
+
+  it('a request that waits unread in the kernel while the event loop is blocked past the idle limit is answered, not reset', { timeout: 20_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 0;
+    const port = await listen(t, registry, server);
+    const client = rawClient(t, port);
+    client.send('/');
+    await until('the answer', () => client.received().includes('ok'));
+    const drained = registry.drain(now() + 10_000);
+    await delay(IDLE_GRACE - 200);
+    // The client sends its next request; before this process reads it, the event loop is blocked past the
+    // grace mark (a slow handler would do the same in a worker). When it runs again, the drain's timer comes
+    // before the read: the connection looks idle there, its request still in the kernel.
+    client.send('/next');
+    const blockedUntil = now() + 400;
+    while (now() < blockedUntil);
+    await until('the connection to close', () => client.closed());
+    assert.match(client.received().slice(client.received().lastIndexOf('HTTP/1.1')), /^HTTP\/1\.1 200[^]*connection: close[^]*ok$/i, 'the request was answered');
+    await within(5_000, 'the drain', drained);
   });
 
   it('a server that closes and listens again is instrumented once', { timeout: 20_000 }, async (t) => {
@@ -149,5 +191,19 @@ describe('draining HTTP/2', () => {
     await within(5_000, 'a GOAWAY on the new session', new Promise((resolve) => session.once('goaway', resolve)));
     session.close();
     await within(5_000, 'the drain', drained);
+  });
+});
+
+describe('idle limit', () => {
+  it("is the server's keep-alive timeout when longer than the grace window, else the grace", () => {
+    const server = http.createServer();
+    assert.equal(idleLimit(server), 5_000, "Node's default keepAliveTimeout");
+    server.keepAliveTimeout = 65_000;
+    assert.equal(idleLimit(server), 65_000);
+    server.keepAliveTimeout = 300;
+    assert.equal(idleLimit(server), IDLE_GRACE);
+    server.keepAliveTimeout = 0;
+    assert.equal(idleLimit(server), IDLE_GRACE, 'no keep-alive timeout: nothing advertised');
+    assert.equal(idleLimit(net.createServer()), IDLE_GRACE);
   });
 });

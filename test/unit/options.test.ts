@@ -85,6 +85,11 @@ describe('options', () => {
     assert.equal(resolveOptions({ maxMemory: 1e9 }).maxMemory, 1e9);
   });
 
+  it("refuses a memory size given as a string without a unit: '512' is not 512 MB", () => {
+    rejects({ maxMemory: '512' }, 'maxMemory', /^Expected `maxMemory` to be a size: a whole number of bytes above zero, or a string with a unit such as '512MB' or '1GB', or false, got `"512"` \(string\)$/);
+    rejects({ maxMemory: 0.5 }, 'maxMemory', /got `0.5` \(number\)/);
+  });
+
   it('names the option, what was expected and what was given', () => {
     rejects({ workers: -1 }, 'workers', /^Expected `workers` to be an integer from 0 to 1024 \(0: one per CPU\), got `-1` \(number\)$/);
     rejects({ workers: 1.5 }, 'workers', /got `1.5` \(number\)/);

@@ -38,6 +38,16 @@ describe('sizes', () => {
   it('refuses zero, negatives and unknown units', () => {
     for (const bad of [0, -5, '0MB', '5 parsecs', 'MB', undefined, false]) assert.equal(parseSize(bad), undefined);
   });
+  it('refuses a string without a unit rather than reading it as bytes, and a fraction of a byte', () => {
+    for (const bad of ['512', ' 512 ', '1.5', 0.5, 1024.5, Number.NaN, Number.POSITIVE_INFINITY]) assert.equal(parseSize(bad), undefined, String(bad));
+    assert.equal(parseSize('512b'), 512);
+    assert.equal(parseSize(512), 512);
+  });
+  it('refuses a size too large to count exactly', () => {
+    assert.equal(parseSize(2 ** 53), undefined);
+    assert.equal(parseSize('9999999999999GB'), undefined);
+    assert.equal(parseSize(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER);
+  });
   it('writes sizes for people', () => {
     assert.equal(formatSize(512 * 1024 ** 2), '512 MB');
     assert.equal(formatSize(1.5 * 1024 ** 3), '1.5 GB');
