@@ -1,8 +1,7 @@
 // The factory users call: `recluster(file, options)`, as in recluster 1.0.0.
-import { Cluster } from './cluster.js';
-import { type ClusterOptions, resolveFile, resolveOptions } from './options.js';
-import { lazyService } from './lazy-service.js';
-import { FileWatcher } from './watch.js';
+import { assembleCluster, resolveClusterOptions } from './assemble.js';
+import type { Cluster } from './cluster.js';
+import { type ClusterOptions, resolveFile } from './options.js';
 
 /**
  * Creates a cluster that runs `file` in `options.workers` worker processes. Options are validated here,
@@ -12,11 +11,5 @@ import { FileWatcher } from './watch.js';
  * code is loaded then, so a primary without it does not carry it.
  */
 export function recluster(file: string, options?: ClusterOptions): Cluster {
-  const script = resolveFile(file);
-  const resolved = resolveOptions(options);
-  const cluster = new Cluster(script, resolved);
-  if (resolved.watch) cluster.attach(new FileWatcher(resolved.watch));
-  const { admin } = resolved;
-  if (admin) cluster.attach(lazyService(async () => new (await import('./admin/server.js')).AdminServer(admin)));
-  return cluster;
+  return assembleCluster(resolveFile(file), resolveClusterOptions(options));
 }

@@ -82,3 +82,6 @@ export function resolveAdminOptions(value: unknown, name = 'admin'): ResolvedAdm
     publicHealth,
   });
 }
+
+/** The options pipeline's step for `admin`, registered by whoever assembles a cluster (src/assemble.ts). */
+export const ADMIN_OPTION = { key: 'admin', read: (value: unknown, name: string) => resolveAdminOptions(value, name), fallback: null } as const;

@@ -1,22 +1,9 @@
 // The admin interface under the command: flags, qilin.config.json's `admin`, a qilin-daemon.json's keys and the environment, into the library's `admin` option.
 import { ADMIN_ENV, type DaemonConfigAdmin, adminFromDaemonConfig } from './admin-config.js';
-import type { AdminOptions } from '../admin/options.js';
 import { InvalidOptionError } from '../errors.js';
 import { CliError } from './errors.js';
-import { DAEMON_KEY_OF, type Origin, displayName, renameError } from './names.js';
-import type { Settings } from './settings.js';
-
-/** The admin interface's settings as given (`--admin ...` flags, qilin.config.json's `admin`): the library's `admin` keys. */
-export interface AdminSettings {
-  listen?: unknown;
-  username?: unknown;
-  password?: unknown;
-  token?: unknown;
-  publicHealth?: unknown;
-}
-
-/** The keys of `admin`, as in the library's option. */
-export const ADMIN_KEYS = ['listen', 'username', 'password', 'token', 'publicHealth'] as const satisfies readonly (keyof AdminSettings & keyof AdminOptions)[];
+import { DAEMON_KEY_OF, displayName, renameError } from './names.js';
+import { ADMIN_KEYS, type AdminSettings, type Origin, type Settings } from './settings-types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

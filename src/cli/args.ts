@@ -3,10 +3,10 @@ import { parseArgs } from 'node:util';
 import { ADMIN_COMMANDS, type AdminCommand } from './admin-command-names.js';
 import { ADMIN_SERVER_FLAGS } from './admin-config.js';
 import { closestName } from '../suggest.js';
+import { CONFIG_OPTIONS, CORE_OPTIONS, type FlagValue, OPTIONS } from '../option-table.js';
 import { CliError } from './errors.js';
 import { pm2Hint } from './pm2.js';
-import type { AdminSettings } from './admin-settings.js';
-import type { Origin, Settings, SourcedSettings, WatchSettings } from './settings.js';
+import type { AdminSettings, Origin, Settings, SourcedSettings, WatchSettings } from './settings-types.js';
 
 /**
  * The admin client's command when the command line is one: its first word is exactly `status`, `reload`,
@@ -18,22 +18,29 @@ export function adminCommandOf(argv: readonly string[]): AdminCommand | null {
   return first !== undefined && (ADMIN_COMMANDS as readonly string[]).includes(first) ? (first as AdminCommand) : null;
 }
 
-/** Every flag: its parseArgs type, and the setting it fills. */
-const FLAGS = {
-  workers: { type: 'string', short: 'w' },
-  'ready-when': { type: 'string' },
-  'ready-timeout': { type: 'string' },
-  timeout: { type: 'string' },
-  'kill-timeout': { type: 'string' },
-  respawn: { type: 'string' },
-  backoff: { type: 'string' },
-  strategy: { type: 'string' },
-  balance: { type: 'string' },
-  batch: { type: 'string' },
-  'node-args': { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  cwd: { type: 'string' },
-  silent: { type: 'boolean' },
+interface FlagOption {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  readonly multiple?: boolean;
+}
+
+/** The flags of the library's options, from the option table, as parseArgs takes them. */
+const OPTION_FLAGS: Readonly<Record<string, FlagOption>> = Object.fromEntries(
+  CORE_OPTIONS.flatMap((key) => {
+    const flag = OPTIONS[key].flag;
+    if (!flag) return [];
+    const spec: FlagOption = {
+      type: flag.value === 'boolean' ? 'boolean' : 'string',
+      ...(flag.short === undefined ? {} : { short: flag.short }),
+      ...(flag.value === 'args' || flag.value === 'env' ? { multiple: true } : {}),
+    };
+    return [[flag.name, spec]];
+  }),
+);
+
+/** Every flag: the library's options', then the command's own. */
+const FLAGS: Readonly<Record<string, FlagOption>> = {
+  ...OPTION_FLAGS,
   'pid-file': { type: 'string' },
   watch: { type: 'string', multiple: true },
   'watch-delay': { type: 'string' },
@@ -45,7 +52,25 @@ const FLAGS = {
   ...ADMIN_SERVER_FLAGS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
-} as const;
+};
+
+/** A flag's text as the value its option's reader checks. */
+function flagValue(kind: FlagValue, value: string | boolean | (string | boolean)[]): unknown {
+  switch (kind) {
+    case 'integer':
+      return integerOrRaw(String(value));
+    case 'duration':
+      return durationOrRaw(String(value));
+    case 'duration-or-off':
+      return durationOrRaw(String(value), true);
+    case 'args':
+      return (value as string[]).flatMap(splitArgs);
+    case 'env':
+      return envPairs(value as string[]);
+    default:
+      return value;
+  }
+}
 
 /** What the command line asks for. */
 export interface CommandLine {
@@ -204,39 +229,32 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
 
   if (before[0] !== undefined) set('app', before[0], 'app');
   if (terminator) set('args', after, 'app arguments (after --)');
-  if (values.workers !== undefined) set('workers', integerOrRaw(values.workers), '--workers');
-  if (values.batch !== undefined) set('batch', integerOrRaw(values.batch), '--batch');
-  if (values['ready-when'] !== undefined) set('readyWhen', values['ready-when'], '--ready-when');
-  if (values['ready-timeout'] !== undefined) set('readyTimeout', durationOrRaw(values['ready-timeout'], true), '--ready-timeout');
-  if (values.timeout !== undefined) set('timeout', durationOrRaw(values.timeout), '--timeout');
-  if (values['kill-timeout'] !== undefined) set('killTimeout', durationOrRaw(values['kill-timeout']), '--kill-timeout');
-  if (values.respawn !== undefined) set('respawn', durationOrRaw(values.respawn), '--respawn');
-  if (values.backoff !== undefined) set('backoff', durationOrRaw(values.backoff), '--backoff');
-  if (values.strategy !== undefined) set('strategy', values.strategy, '--strategy');
-  if (values.balance !== undefined) set('balance', values.balance, '--balance');
-  if (values['node-args'] !== undefined) set('execArgv', values['node-args'].flatMap(splitArgs), '--node-args');
-  if (values.env !== undefined) set('env', envPairs(values.env), '--env');
-  if (values.cwd !== undefined) set('cwd', values.cwd, '--cwd');
-  if (values.silent !== undefined) set('silent', values.silent, '--silent');
-  if (values['pid-file'] !== undefined) set('pidFile', values['pid-file'], '--pid-file');
-  if (values['log-format'] !== undefined) set('logFormat', values['log-format'], '--log-format');
+  for (const key of CONFIG_OPTIONS) {
+    const flag = OPTIONS[key].flag;
+    const value = flag ? values[flag.name] : undefined;
+    if (flag && value !== undefined) set(key, flagValue(flag.value, value), `--${flag.name}`);
+  }
+  const text = (name: string): string | undefined => values[name] as string | undefined;
+  const list = (name: string): string[] | undefined => values[name] as string[] | undefined;
+  if (text('pid-file') !== undefined) set('pidFile', text('pid-file'), '--pid-file');
+  if (text('log-format') !== undefined) set('logFormat', text('log-format'), '--log-format');
 
   const watch: WatchSettings = {};
   if (values.watch !== undefined) {
-    watch.paths = values.watch;
+    watch.paths = list('watch');
     origins.set('watch.paths', { kind: 'flag', flag: '--watch' });
   }
   if (values['watch-delay'] !== undefined) {
-    watch.delay = durationOrRaw(values['watch-delay']);
+    watch.delay = durationOrRaw(text('watch-delay') as string);
     origins.set('watch.delay', { kind: 'flag', flag: '--watch-delay' });
   }
   if (values.ignore !== undefined) {
-    watch.ignore = values.ignore;
+    watch.ignore = list('ignore');
     origins.set('watch.ignore', { kind: 'flag', flag: '--ignore' });
   }
   if (values['watch-ext'] !== undefined) {
     // `--watch-ext js,ts,hbs`, or the flag repeated; an empty list is left for the pipeline to refuse.
-    watch.extensions = values['watch-ext'].flatMap((list) => list.split(',')).map((ext) => ext.trim()).filter((ext) => ext !== '');
+    watch.extensions = (list('watch-ext') ?? []).flatMap((given) => given.split(',')).map((ext) => ext.trim()).filter((ext) => ext !== '');
     origins.set('watch.extensions', { kind: 'flag', flag: '--watch-ext' });
   }
   if (Object.keys(watch).length > 0) settings.watch = watch;
@@ -257,7 +275,7 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   return {
     help: values.help === true,
     version: values.version === true,
-    config: values.config,
+    config: text('config'),
     flags: { settings, origins },
   };
 }

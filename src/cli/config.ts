@@ -6,14 +6,14 @@ import { describeValue } from '../errors.js';
 import { closestName } from '../suggest.js';
 import { MAX_TIMER } from '../units.js';
 import { CliError } from './errors.js';
-import { ADMIN_KEYS, type AdminSettings } from './admin-settings.js';
-import { LIBRARY_KEYS, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings.js';
+import { CONFIG_OPTIONS } from '../option-table.js';
+import { ADMIN_KEYS, type AdminSettings, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings-types.js';
 
 /** Config files looked for in the working directory when no `--config` is given. */
 export const DEFAULT_CONFIG_FILES = ['qilin.config.json', 'qilin-daemon.json'] as const;
 
 /** Keys of qilin.config.json: the library's option names, plus the command's own. */
-export const CONFIG_KEYS: readonly string[] = [...LIBRARY_KEYS, 'app', 'watch', 'pidFile', 'logFormat', 'admin'];
+export const CONFIG_KEYS: readonly string[] = [...CONFIG_OPTIONS, 'app', 'watch', 'pidFile', 'logFormat', 'admin'];
 
 /** Keys of a qilin-daemon.json, as qilin-daemon documented them. */
 export const DAEMON_KEYS: readonly string[] = [

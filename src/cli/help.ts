@@ -2,6 +2,20 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORE_OPTIONS, OPTIONS } from '../option-table.js';
+
+/** Where a flag's help text begins in `--help`. */
+const HELP_COLUMN = 29;
+
+/** The help lines of the library's options, from the option table, in its order. */
+function optionLines(): string {
+  return CORE_OPTIONS.flatMap((key) => {
+    const flag = OPTIONS[key].flag;
+    if (!flag) return [];
+    const name = `${flag.short ? `-${flag.short}, ` : '    '}--${flag.name}${flag.placeholder ? ` ${flag.placeholder}` : ''}`;
+    return [`  ${name}`.padEnd(HELP_COLUMN) + flag.help];
+  }).join('\n');
+}
 
 export const HELP = `Usage: qilin [options] <app.js> [-- app arguments...]
        qilin <status | reload | stop | scale <n>> [--admin <address>] [options]
@@ -9,20 +23,7 @@ export const HELP = `Usage: qilin [options] <app.js> [-- app arguments...]
 Runs app.js in a cluster of worker processes that reloads without dropping a request.
 
 Options:
-  -w, --workers <n>          Worker processes, 1 to 1024 (default: the number of CPUs)
-      --ready-when <when>    listening | started | ready: when a starting worker counts as ready (default: listening)
-      --ready-timeout <d>    A starting worker not ready in this time failed; "off" waits forever (default: 30s)
-      --timeout <d>          Time a retiring worker gets to finish its requests, on reload and shutdown (default: 30s)
-      --kill-timeout <d>     Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)
-      --respawn <d>          Delay before a crashed worker's slot is refilled (default: 1s)
-      --backoff <d>          The respawn delay doubles on each failed start, up to this; 0 turns it off (default: 30s)
-      --strategy <s>         all | rolling: replace every worker at once on reload, or a batch at a time (default: all)
-      --batch <n>            With --strategy rolling, slots replaced at a time (default: 1)
-      --balance <b>          kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)
-      --node-args <args>     Node.js options for the workers, as one string: "--max-old-space-size=512"
-      --env <KEY=VALUE>      An environment variable for the workers (repeatable)
-      --cwd <dir>            Working directory of the workers (default: the current one)
-      --silent               Do not pass the workers' stdout and stderr through
+${optionLines()}
       --pid-file <path>      Write the primary's pid here at start; refuse to start if it names a running process
       --watch <path>         Reload when a file under this path changes (repeatable: files or folders)
       --watch-delay <d>      Quiet period after the last change before the reload (default: 500ms)

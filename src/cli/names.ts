@@ -1,15 +1,10 @@
 // How the user wrote each setting (a flag, a config key, an environment variable), to name it in errors the same way.
 import { ADMIN_ENV } from './admin-config.js';
 import type { InvalidOptionError } from '../errors.js';
-import type { AdminSettings } from './admin-settings.js';
+import type { AdminSettings, Origin } from './settings-types.js';
 import { CliError } from './errors.js';
 
-/** Where a setting came from, to name it in an error the way the user wrote it. */
-export type Origin =
-  | { readonly kind: 'flag'; readonly flag: string }
-  | { readonly kind: 'file'; readonly file: string; readonly key: string }
-  | { readonly kind: 'env'; readonly variable: string }
-  | { readonly kind: 'default'; readonly what: string };
+export type { Origin } from './settings-types.js';
 
 /** The flag of each admin key. */
 export const ADMIN_FLAG_OF: Readonly<Record<keyof AdminSettings, string>> = {

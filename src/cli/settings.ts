@@ -1,102 +1,24 @@
 // The command's settings: one shape for flags and config files, merged (flags win), then validated by the library's pipeline.
-import type { DaemonConfigAdmin } from './admin-config.js';
 import type { AdminOptions } from '../admin/options.js';
+import { resolveClusterOptions } from '../assemble.js';
 import { InvalidOptionError } from '../errors.js';
-import { type ClusterOptions, type ResolvedOptions, resolveOptions } from '../options.js';
+import { CONFIG_OPTIONS, type ConfigOption, OPTIONS } from '../option-table.js';
+import type { ClusterOptions, ResolvedOptions } from '../options.js';
 import { MAX_WORKERS, isWorkerCount } from '../worker-count.js';
-import { type AdminSettings, adminFrom } from './admin-settings.js';
+import { adminFrom } from './admin-settings.js';
 import { CliError } from './errors.js';
-import { type Origin, displayName, renameError } from './names.js';
+import { displayName, renameError } from './names.js';
+import { type AdminSettings, type Origin, type Settings, type SourcedSettings, WATCH_KEYS, type WatchSettings } from './settings-types.js';
 
-export { type Origin, displayName, renameError } from './names.js';
+export type { Origin, Settings, SourcedSettings, WatchSettings } from './settings-types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** Watch settings as given: each part may come from a different place (paths from a file, delay from a flag). */
-export interface WatchSettings {
-  paths?: unknown;
-  delay?: unknown;
-  ignore?: unknown;
-  extensions?: unknown;
-}
-
-/** The keys of a config file's `watch` object, as the library's `watch` option has them. */
-export const WATCH_KEYS = ['paths', 'delay', 'ignore', 'extensions'] as const satisfies readonly (keyof WatchSettings)[];
-
-/**
- * Everything the command can be told, by the library's option names plus the command's own (`app`,
- * `pidFile`, `logFormat`, `psName`, `admin`). Values are as given (flags already turned into numbers where
- * they look like one); the library's pipeline validates them.
- */
-export interface Settings {
-  app?: unknown;
-  args?: unknown;
-  workers?: unknown;
-  readyWhen?: unknown;
-  readyTimeout?: unknown;
-  timeout?: unknown;
-  killTimeout?: unknown;
-  respawn?: unknown;
-  backoff?: unknown;
-  strategy?: unknown;
-  balance?: unknown;
-  batch?: unknown;
-  execArgv?: unknown;
-  env?: unknown;
-  cwd?: unknown;
-  silent?: unknown;
-  serialization?: unknown;
-  heartbeatTimeout?: unknown;
-  maxMemory?: unknown;
-  runtime?: unknown;
-  /** `false` turns watching off even where a config file turns it on. */
-  watch?: WatchSettings | false;
-  pidFile?: unknown;
-  logFormat?: unknown;
-  psName?: unknown;
-  /** `false` turns the admin interface off. */
-  admin?: AdminSettings | false;
-  /** A qilin-daemon.json's `daemon_port`, `auth_username` and `auth_password`, read with the environment when the plan is made. */
-  daemonAdmin?: DaemonConfigAdmin;
-}
-
-/** The library options a config file or flag may set (not `log` or `logger`: the command does its own output). */
-export const LIBRARY_KEYS = [
-  'workers',
-  'readyWhen',
-  'readyTimeout',
-  'timeout',
-  'killTimeout',
-  'respawn',
-  'backoff',
-  'strategy',
-  'balance',
-  'batch',
-  'args',
-  'execArgv',
-  'env',
-  'cwd',
-  'silent',
-  'serialization',
-  'heartbeatTimeout',
-  'maxMemory',
-  'runtime',
-] as const satisfies readonly (keyof ClusterOptions & keyof Settings)[];
-
-
-/** Settings plus where each came from, by setting name (`workers`, `watch.delay`, `env`). */
-export interface SourcedSettings {
-  readonly settings: Settings;
-  readonly origins: ReadonlyMap<string, Origin>;
-}
-
-/** The command's own defaults, where they differ from the library's (see docs/cli.md for why). */
-export const CLI_DEFAULTS = {
-  /** Long enough for real requests to finish on a reload or shutdown; the library's 1 s (or 1 h in production) is recluster's. */
-  timeout: '30s',
-  /** A crash loop backs off up to 30 s instead of retrying every second forever. */
-  backoff: '30s',
-} as const;
+/** The command's own defaults, where they differ from the library's: from the option table (docs/cli.md says why). */
+const COMMAND_DEFAULTS: readonly [ConfigOption, string][] = CONFIG_OPTIONS.flatMap((key) => {
+  const given = OPTIONS[key].flag?.commandDefault;
+  return given === undefined ? [] : [[key, given] as [ConfigOption, string]];
+});
 
 /** Merges config file settings with flag settings: a flag wins; `env` is merged per variable; watch per part. */
 export function mergeSettings(file: SourcedSettings, flags: SourcedSettings): SourcedSettings {
@@ -191,9 +113,8 @@ export function planFrom(
     cliOnly(settings.workers, 'workers', origins, `an integer from 1 to ${MAX_WORKERS} (leave it out for one per CPU)`, (v): v is number => isWorkerCount(v) && v > 0);
   }
   const given: Record<string, unknown> = {};
-  for (const key of LIBRARY_KEYS) if (settings[key] !== undefined) given[key] = settings[key];
-  given.timeout ??= CLI_DEFAULTS.timeout;
-  given.backoff ??= CLI_DEFAULTS.backoff;
+  for (const key of CONFIG_OPTIONS) if (settings[key] !== undefined) given[key] = settings[key];
+  for (const [key, value] of COMMAND_DEFAULTS) given[key] ??= value;
   const watch = settings.watch;
   if (watch) {
     if (watch.paths === undefined) {
@@ -210,7 +131,7 @@ export function planFrom(
   const clusterOptions = { ...given, log: false } as ClusterOptions;
   let options: ResolvedOptions;
   try {
-    options = resolveOptions(clusterOptions);
+    options = resolveClusterOptions(clusterOptions);
   } catch (error) {
     if (error instanceof InvalidOptionError) throw renameError(error, origins);
     throw error;

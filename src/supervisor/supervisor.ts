@@ -12,7 +12,8 @@ import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
 import { Slot } from './slot.js';
-import { SLOW_START_NOTICE, crashDeadline, signalMargin } from './timing.js';
+import { retireWithin, stopWorker } from './stopping.js';
+import { SLOW_START_NOTICE, crashDeadline } from './timing.js';
 import { forkFor } from './spawn.js';
 import { WorkerEvents, replacementNotice } from './worker-events.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -186,21 +187,7 @@ export class Supervisor implements SupervisorCore {
     this.#slots[handle.slot]?.release(handle);
     handle.batch = null;
     handle.apply('retire');
-    const { timeout, killTimeout } = this.options;
-    if (!graceful || timeout === 0) {
-      handle.terminate(killTimeout);
-      return;
-    }
-    if (handle.hasRuntime) {
-      // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
-      // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
-      // hooks react to the abort before SIGTERM ends the process.
-      handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason });
-    } else {
-      handle.send({ cmd: 'disconnect', reason });
-      handle.disconnect();
-    }
-    handle.after(within, () => handle.terminate(killTimeout));
+    stopWorker(handle, reason, graceful, within, this.options);
   }
 
   /**
@@ -263,20 +250,8 @@ export class Supervisor implements SupervisorCore {
     if (previous && previous !== handle) {
       // A hung worker is killed; one whose heartbeats came back meanwhile is drained like any other.
       const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
-      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, this.#retireWithin(previous));
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, retireWithin(previous, this.options, this.io.now()));
     }
-  }
-
-  /**
-   * How long a worker being replaced has before SIGTERM. One that asked to be replaced (recluster's
-   * `{cmd: 'disconnect'}`) gets `timeout` from its request, as recluster's kill timeout, though not less than
-   * a tenth of it (at most 1 s) from now: it serves until its replacement is ready, and its last requests need
-   * a moment. Any other gets `timeout` from now.
-   */
-  #retireWithin(handle: WorkerHandle): number {
-    const { timeout } = this.options;
-    if (handle.replacing !== 'requested' || handle.replaceAskedAt === null) return timeout;
-    return Math.max(signalMargin(timeout), Math.round(handle.replaceAskedAt + timeout - this.io.now()));
   }
 
   /**

@@ -4,7 +4,7 @@ import { inspect, parseArgs } from 'node:util';
 import { describe, test } from 'node:test';
 import { ADMIN_SERVER_FLAGS, adminFromDaemonConfig, adminFromFlags, credentialsFrom } from '../../src/cli/admin-config.js';
 import { resolveAdminOptions } from '../../src/admin/options.js';
-import { resolveOptions } from '../../src/options.js';
+import { resolveClusterOptions as resolveOptions } from '../../src/assemble.js';
 import { warningsDuring } from '../warnings.js';
 
 function throwsNaming(fn: () => unknown, option: string, message?: RegExp): void {

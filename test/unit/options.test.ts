@@ -135,7 +135,7 @@ describe('options', () => {
       [
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `wrokers` is ignored; did you mean `workers`?'],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `log.respawn` is ignored; did you mean `log.respawns`?'],
-        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `file` is ignored; known options: workers, timeout, respawn, backoff, readyWhen, args, execArgv, log, logger, readyTimeout, killTimeout, env, cwd, silent, serialization, strategy, batch, heartbeatTimeout, maxMemory, runtime, watch, admin, balance'],
+        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, balance, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin'],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `ready_timeout` is ignored; did you mean `readyTimeout`?'],
       ],
     );

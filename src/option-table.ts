@@ -1,0 +1,208 @@
+// The one table of the cluster's options: for each, its reader, its default, its flag and help line for the `qilin` command, and whether config files set it.
+import { availableParallelism } from 'node:os';
+import { InvalidOptionError } from './errors.js';
+import {
+  type Reader,
+  boolean,
+  directory,
+  duration,
+  env,
+  integer,
+  log,
+  logger,
+  memory,
+  oneOf,
+  positiveDurationOrOff,
+  stringArray,
+  watch,
+} from './option-readers.js';
+import type { Balance, ReadyWhen, ReloadStrategy, ResolvedOptions } from './option-types.js';
+import { workerCount } from './worker-count.js';
+
+/** How the command turns a flag's text into the value the reader checks. */
+export type FlagValue =
+  /** `'3'` becomes 3; anything else is left for the reader to refuse by name. */
+  | 'integer'
+  /** A bare number is seconds (as in the library); `'500ms'` is left for `ms`. */
+  | 'duration'
+  /** As `duration`, and `off` or `false` turn it off. */
+  | 'duration-or-off'
+  | 'text'
+  | 'boolean'
+  /** Repeatable; each is split into arguments, honouring quotes. */
+  | 'args'
+  /** Repeatable `KEY=VALUE` pairs. */
+  | 'env';
+
+/** An option's flag on the `qilin` command line. */
+export interface FlagSpec {
+  /** `--<name>`. */
+  readonly name: string;
+  readonly short?: string;
+  /** What `--help` shows after the flag: `<n>`, `<d>`. */
+  readonly placeholder?: string;
+  readonly value: FlagValue;
+  /** Its line in `--help`, with the command's default. */
+  readonly help: string;
+  /** The command's default where it differs from the library's (docs/cli.md says why), as a config file would write it. */
+  readonly commandDefault?: string;
+}
+
+/** What a default or a check may depend on: the environment, and whether the worker runtime is on. */
+export interface OptionContext {
+  readonly environment: NodeJS.ProcessEnv;
+  readonly runtime: boolean;
+}
+
+export interface OptionSpec<T> {
+  readonly read: Reader<T>;
+  readonly fallback: (context: OptionContext) => T;
+  /** A check against the other options, once the value is read: throws an InvalidOptionError. */
+  readonly check?: (value: T, context: OptionContext, given: unknown) => void;
+  readonly flag?: FlagSpec;
+  /** qilin.config.json sets it by this name. */
+  readonly config: boolean;
+}
+
+/** Options the core pipeline reads itself; `admin` is read by the admin interface's own step (admin/options.ts). */
+export type CoreOption = Exclude<keyof ResolvedOptions, 'admin'>;
+
+/** A check that `option` is off when the runtime is: `why` it needs the runtime. */
+function needsRuntime(option: CoreOption, why: string) {
+  return (value: unknown, context: OptionContext, given: unknown): void => {
+    if (!context.runtime && value !== null) throw new InvalidOptionError(option, `false when \`runtime\` is false (${why})`, given);
+  };
+}
+
+/** node:cluster's own setting, NODE_CLUSTER_SCHED_POLICY ('rr' or 'none'), when it is set; else the kernel. */
+function balanceFrom(environment: NodeJS.ProcessEnv): Balance {
+  return environment.NODE_CLUSTER_SCHED_POLICY === 'rr' ? 'round-robin' : 'kernel';
+}
+
+const frozen = <T>(value: T): T => Object.freeze(value);
+
+/** Every core option, in the order `qilin --help` lists the flags. */
+export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K]> } = {
+  workers: {
+    read: workerCount,
+    fallback: () => availableParallelism(),
+    flag: { name: 'workers', short: 'w', placeholder: '<n>', value: 'integer', help: 'Worker processes, 1 to 1024 (default: the number of CPUs)' },
+    config: true,
+  },
+  readyWhen: {
+    read: oneOf<ReadyWhen>('listening', 'started', 'ready'),
+    fallback: () => 'listening',
+    flag: { name: 'ready-when', placeholder: '<when>', value: 'text', help: 'listening | started | ready: when a starting worker counts as ready (default: listening)' },
+    config: true,
+  },
+  readyTimeout: {
+    read: positiveDurationOrOff,
+    fallback: () => 30_000,
+    flag: { name: 'ready-timeout', placeholder: '<d>', value: 'duration-or-off', help: 'A starting worker not ready in this time failed; "off" waits forever (default: 30s)' },
+    config: true,
+  },
+  timeout: {
+    read: duration,
+    fallback: ({ environment }) => (environment.NODE_ENV === 'production' ? 3_600_000 : 1_000),
+    flag: {
+      name: 'timeout',
+      placeholder: '<d>',
+      value: 'duration',
+      help: 'Time a retiring worker gets to finish its requests, on reload and shutdown (default: 30s)',
+      // Long enough for real requests to finish on a reload or shutdown; the library's 1 s (or 1 h in production) is recluster's.
+      commandDefault: '30s',
+    },
+    config: true,
+  },
+  killTimeout: {
+    read: duration,
+    fallback: () => 5_000,
+    flag: { name: 'kill-timeout', placeholder: '<d>', value: 'duration', help: 'Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)' },
+    config: true,
+  },
+  respawn: {
+    read: duration,
+    fallback: () => 1_000,
+    flag: { name: 'respawn', placeholder: '<d>', value: 'duration', help: "Delay before a crashed worker's slot is refilled (default: 1s)" },
+    config: true,
+  },
+  backoff: {
+    read: duration,
+    fallback: () => 0,
+    flag: {
+      name: 'backoff',
+      placeholder: '<d>',
+      value: 'duration',
+      help: 'The respawn delay doubles on each failed start, up to this; 0 turns it off (default: 30s)',
+      // A crash loop backs off up to 30 s instead of retrying every second forever.
+      commandDefault: '30s',
+    },
+    config: true,
+  },
+  strategy: {
+    read: oneOf<ReloadStrategy>('all', 'rolling'),
+    fallback: () => 'all',
+    flag: { name: 'strategy', placeholder: '<s>', value: 'text', help: 'all | rolling: replace every worker at once on reload, or a batch at a time (default: all)' },
+    config: true,
+  },
+  batch: {
+    read: integer(1),
+    fallback: () => 1,
+    flag: { name: 'batch', placeholder: '<n>', value: 'integer', help: 'With --strategy rolling, slots replaced at a time (default: 1)' },
+    config: true,
+  },
+  balance: {
+    read: oneOf<Balance>('kernel', 'round-robin'),
+    fallback: ({ environment }) => balanceFrom(environment),
+    flag: { name: 'balance', placeholder: '<b>', value: 'text', help: 'kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)' },
+    config: true,
+  },
+  execArgv: {
+    read: stringArray,
+    fallback: () => frozen([]),
+    flag: { name: 'node-args', placeholder: '<args>', value: 'args', help: 'Node.js options for the workers, as one string: "--max-old-space-size=512"' },
+    config: true,
+  },
+  env: {
+    read: env,
+    fallback: () => frozen({}),
+    flag: { name: 'env', placeholder: '<KEY=VALUE>', value: 'env', help: 'An environment variable for the workers (repeatable)' },
+    config: true,
+  },
+  cwd: {
+    read: directory,
+    fallback: () => undefined,
+    flag: { name: 'cwd', placeholder: '<dir>', value: 'text', help: 'Working directory of the workers (default: the current one)' },
+    config: true,
+  },
+  silent: {
+    read: boolean,
+    fallback: () => false,
+    flag: { name: 'silent', value: 'boolean', help: "Do not pass the workers' stdout and stderr through" },
+    config: true,
+  },
+  // The app's own arguments come after `--` on the command line, not from a flag.
+  args: { read: stringArray, fallback: () => frozen([]), config: true },
+  serialization: { read: oneOf('json', 'advanced'), fallback: () => 'json', config: true },
+  runtime: { read: boolean, fallback: () => true, config: true },
+  heartbeatTimeout: {
+    read: positiveDurationOrOff,
+    fallback: ({ runtime }) => (runtime ? 30_000 : null),
+    check: needsRuntime('heartbeatTimeout', 'heartbeats come from the runtime'),
+    config: true,
+  },
+  maxMemory: { read: memory, fallback: () => null, check: needsRuntime('maxMemory', 'memory is reported by the runtime'), config: true },
+  // The command does its own output, and reads `watch` in parts (--watch, --watch-delay, ...).
+  log: { read: log, fallback: () => frozen({ respawns: true, reloads: true, warnings: true }), config: false },
+  logger: { read: logger, fallback: () => console, config: false },
+  watch: { read: watch, fallback: () => null, config: false },
+};
+
+/** The core options, in table order. */
+export const CORE_OPTIONS = Object.keys(OPTIONS) as CoreOption[];
+
+/** The options a config file or a flag sets by their library name: every core option but these. */
+export type ConfigOption = Exclude<CoreOption, 'log' | 'logger' | 'watch'>;
+
+/** The options a config file or a flag may set, in table order. */
+export const CONFIG_OPTIONS = CORE_OPTIONS.filter((key): key is ConfigOption => OPTIONS[key].config);
