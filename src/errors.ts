@@ -30,7 +30,8 @@ export class QilinError extends Error {
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     // Subclasses inherit this method: for them (`instanceof ReloadError`), the prototype chain decides, or a
-    // refusal such as ERR_QILIN_SHUTTING_DOWN would pass for a failed reload.
+    // refusal such as ERR_QILIN_SHUTTING_DOWN would pass for a failed reload. `this` is whichever class is asked.
+    // biome-ignore lint/complexity/noThisInStatic: the subclass the method was inherited by, not QilinError.
     if (this !== QilinError) return Function.prototype[Symbol.hasInstance].call(this, value);
     const code: unknown = value instanceof Error ? (value as { code?: unknown }).code : undefined;
     return typeof code === 'string' && code.startsWith(CODE_PREFIX);
@@ -160,8 +161,7 @@ export class ReloadError extends QilinError {
     super(
       'ERR_QILIN_RELOAD_FAILED',
       withStderr(
-        `Reload to generation ${generation} failed: ${describeFailedStart(start)}; ` +
-          `the previous workers keep serving (generation ${serving || 'none'})`,
+        `Reload to generation ${generation} failed: ${describeFailedStart(start)}; ` + `the previous workers keep serving (generation ${serving || 'none'})`,
         start.stderr,
       ),
     );

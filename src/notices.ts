@@ -14,9 +14,7 @@ export function describeSlowStart(pid: number | undefined, info: SlowStart, name
   const who = `worker ${pid ?? '?'} in slot ${info.slot}`;
   let waiting: string;
   if (info.readyWhen === 'ready') {
-    waiting =
-      `it has not sent {cmd: 'ready'} or called ready() from qilin/worker yet (${names.readyWhen} is 'ready')` +
-      (info.listened ? ', although it listens' : '');
+    waiting = `it has not sent {cmd: 'ready'} or called ready() from qilin/worker yet (${names.readyWhen} is 'ready')${info.listened ? ', although it listens' : ''}`;
   } else if (info.readyWhen === 'listening') {
     waiting =
       `it has not called listen() yet (${names.readyWhen} is 'listening'); ` +
@@ -24,13 +22,17 @@ export function describeSlowStart(pid: number | undefined, info: SlowStart, name
   } else {
     waiting = 'its process has not come online yet';
   }
-  const deadline = info.readyTimeout === null ? `it has no ${names.readyTimeout}` : `it counts as failed at ${formatDuration(info.readyTimeout)} (${names.readyTimeout})`;
+  const deadline =
+    info.readyTimeout === null ? `it has no ${names.readyTimeout}` : `it counts as failed at ${formatDuration(info.readyTimeout)} (${names.readyTimeout})`;
   return `${who} is not ready after ${formatDuration(info.waitedMs)}: ${waiting}; ${deadline}`;
 }
 
 /** `worker 4242 in slot 1 reached its 1 second deadline (timeout) with 1 request under way on 1 open connection: cut; ...`. */
 export function describeCut(pid: number | undefined, info: CutInfo, names: OptionNames = LIBRARY_NAMES): string {
-  const what = info.requests > 0 ? `${plural(info.requests, 'request')} under way on ${plural(info.connections, 'open connection')}` : plural(info.connections, 'open connection');
+  const what =
+    info.requests > 0
+      ? `${plural(info.requests, 'request')} under way on ${plural(info.connections, 'open connection')}`
+      : plural(info.connections, 'open connection');
   return (
     `worker ${pid ?? '?'} in slot ${info.slot} reached its ${formatDuration(info.timeout)} deadline (${names.timeout}) with ${what}: cut. ` +
     `Raise ${names.timeout} if requests (or WebSocket sessions) may take longer`

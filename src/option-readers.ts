@@ -131,8 +131,7 @@ export function extensions(value: unknown, name: string): readonly string[] | nu
 
 export function watch(value: unknown, name: string): ResolvedWatch | null {
   if (value === false) return null;
-  const input: Record<string, unknown> =
-    typeof value === 'string' || Array.isArray(value) ? { paths: value } : plainObject(value, name);
+  const input: Record<string, unknown> = typeof value === 'string' || Array.isArray(value) ? { paths: value } : plainObject(value, name);
   warnUnknownKeys(input, ['paths', 'delay', 'ignore', 'extensions'], `${name}.`);
   const paths = input.paths === undefined ? [] : stringOrStrings(input.paths, `${name}.paths`);
   if (paths.length === 0 || paths.some((p) => p === '')) {

@@ -92,13 +92,23 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   readyWhen: {
     read: oneOf<ReadyWhen>('listening', 'started', 'ready'),
     fallback: () => 'listening',
-    flag: { name: 'ready-when', placeholder: '<when>', value: 'text', help: 'listening | started | ready: when a starting worker counts as ready (default: listening)' },
+    flag: {
+      name: 'ready-when',
+      placeholder: '<when>',
+      value: 'text',
+      help: 'listening | started | ready: when a starting worker counts as ready (default: listening)',
+    },
     config: true,
   },
   readyTimeout: {
     read: positiveDurationOrOff,
     fallback: () => 30_000,
-    flag: { name: 'ready-timeout', placeholder: '<d>', value: 'duration-or-off', help: 'A starting worker not ready in this time failed; "off" waits forever (default: 30s)' },
+    flag: {
+      name: 'ready-timeout',
+      placeholder: '<d>',
+      value: 'duration-or-off',
+      help: 'A starting worker not ready in this time failed; "off" waits forever (default: 30s)',
+    },
     config: true,
   },
   timeout: {
@@ -117,7 +127,12 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   killTimeout: {
     read: duration,
     fallback: () => 5_000,
-    flag: { name: 'kill-timeout', placeholder: '<d>', value: 'duration', help: 'Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)' },
+    flag: {
+      name: 'kill-timeout',
+      placeholder: '<d>',
+      value: 'duration',
+      help: 'Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)',
+    },
     config: true,
   },
   respawn: {
@@ -142,7 +157,12 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   strategy: {
     read: oneOf<ReloadStrategy>('all', 'rolling'),
     fallback: () => 'all',
-    flag: { name: 'strategy', placeholder: '<s>', value: 'text', help: 'all | rolling: replace every worker at once on reload, or a batch at a time (default: all)' },
+    flag: {
+      name: 'strategy',
+      placeholder: '<s>',
+      value: 'text',
+      help: 'all | rolling: replace every worker at once on reload, or a batch at a time (default: all)',
+    },
     config: true,
   },
   batch: {
@@ -154,7 +174,12 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   balance: {
     read: oneOf<Balance>('kernel', 'round-robin'),
     fallback: ({ environment }) => balanceFrom(environment),
-    flag: { name: 'balance', placeholder: '<b>', value: 'text', help: 'kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)' },
+    flag: {
+      name: 'balance',
+      placeholder: '<b>',
+      value: 'text',
+      help: 'kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)',
+    },
     config: true,
   },
   execArgv: {

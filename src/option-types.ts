@@ -48,7 +48,19 @@ export const DEFAULT_IGNORE: readonly string[] = Object.freeze(['node_modules', 
  * server reads those per request or serves them as they are, so a change needs no reload.
  */
 export const DEFAULT_WATCH_EXTENSIONS: readonly string[] = Object.freeze([
-  'js', 'mjs', 'cjs', 'jsx', 'ts', 'mts', 'cts', 'tsx', 'json', 'json5', 'yaml', 'yml', 'toml',
+  'js',
+  'mjs',
+  'cjs',
+  'jsx',
+  'ts',
+  'mts',
+  'cts',
+  'tsx',
+  'json',
+  'json5',
+  'yaml',
+  'yml',
+  'toml',
 ]);
 
 /** A console-compatible logger: only `log` is required, as in recluster. */

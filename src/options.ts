@@ -34,7 +34,11 @@ export function resolveFile(file: unknown): string {
  * options has some). The caller's object is read, never changed. `admin` needs its step (recluster() passes
  * it): given without it, it is refused rather than ignored.
  */
-export function resolveOptions(input: ClusterOptions | undefined = {}, environment: NodeJS.ProcessEnv = process.env, steps: readonly OptionStep[] = []): ResolvedOptions {
+export function resolveOptions(
+  input: ClusterOptions | undefined = {},
+  environment: NodeJS.ProcessEnv = process.env,
+  steps: readonly OptionStep[] = [],
+): ResolvedOptions {
   const given = plainObject(input ?? {}, 'options');
   warnUnknownKeys(given, KNOWN_OPTIONS);
   const context: OptionContext = { environment, runtime: given.runtime === undefined ? true : boolean(given.runtime, 'runtime') };

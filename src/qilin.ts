@@ -54,7 +54,11 @@ export class Qilin {
     warnUnknownKeys(clusterArguments as unknown as Record<string, unknown>, CLUSTER_KEYS);
     for (const key of ['args', 'silent', 'execArgv', 'cwd']) {
       if (qilinArguments && key in qilinArguments) {
-        throw new InvalidOptionError(key, 'given in the first argument ({ exec, args, silent, execArgv, cwd })', (qilinArguments as Record<string, unknown>)[key]);
+        throw new InvalidOptionError(
+          key,
+          'given in the first argument ({ exec, args, silent, execArgv, cwd })',
+          (qilinArguments as Record<string, unknown>)[key],
+        );
       }
     }
     const { exec, ...rest } = clusterArguments;

@@ -42,7 +42,7 @@ export interface FileStats extends FileIdentity {
 
 /** The regular files among the stats of the process's stdout and stderr (a terminal, a pipe or /dev/null is none); undefined: that fd is closed. */
 export function outputFiles(stats: readonly (FileStats | undefined)[]): FileIdentity[] {
-  return stats.filter((s): s is FileStats => s !== undefined && s.isFile()).map(({ dev, ino }) => ({ dev, ino }));
+  return stats.filter((s): s is FileStats => s?.isFile() === true).map(({ dev, ino }) => ({ dev, ino }));
 }
 
 /** True if `stats` are those of one of `outputs`: the same device and inode, by whatever name it was reached. */

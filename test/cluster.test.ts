@@ -4,20 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { STARTED_WINDOW, StartError, recluster } from 'qilin';
-import {
-  fixture,
-  get,
-  getFrom,
-  isAlive,
-  memoryLogger,
-  nextEvent,
-  parseIdentity,
-  pidsOf,
-  portOf,
-  testCluster,
-  until,
-  within,
-} from './helpers.js';
+import { fixture, get, getFrom, isAlive, memoryLogger, nextEvent, parseIdentity, pidsOf, portOf, testCluster, until, within } from './helpers.js';
 
 describe('run', () => {
   it('forks one worker per slot, with WORKER_ID set to the slot', { timeout: 30_000 }, async (t) => {
@@ -84,12 +71,22 @@ describe('run', () => {
     const errors: Error[] = [];
     cluster.on('error', (error) => errors.push(error));
     const respawned = nextEvent(cluster, 'respawn');
-    const error = await within(10_000, 'run() to reject', cluster.run().then(() => null, (e: unknown) => e));
+    const error = await within(
+      10_000,
+      'run() to reject',
+      cluster.run().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(error instanceof StartError);
     assert.equal(error.code, 'ERR_QILIN_START_FAILED');
     assert.deepEqual(error.start.failure, { kind: 'exit', code: 1, signal: null });
     assert.equal(error.start.slot, 0);
-    assert.ok(error.start.stderr.some((line) => line.includes('cannot connect to the database')), 'the last stderr lines say why');
+    assert.ok(
+      error.start.stderr.some((line) => line.includes('cannot connect to the database')),
+      'the last stderr lines say why',
+    );
     assert.match(error.message, /slot 0 \(pid \d+\) exited with code 1 before it was ready[\s\S]*cannot connect to the database/);
     assert.deepEqual(errors, [error]);
     const [slot, delay] = await respawned;
@@ -100,7 +97,10 @@ describe('run', () => {
     const cluster = testCluster(t, 'never-ready.cjs', { workers: 1, readyTimeout: '300ms', killTimeout: 0.5, respawn: 5 });
     const exited = nextEvent(cluster, 'exit');
     const started = Date.now();
-    const error = await cluster.run().then(() => null, (e: unknown) => e);
+    const error = await cluster.run().then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof StartError);
     assert.deepEqual(error.start.failure, { kind: 'timeout', afterMs: 300 });
     assert.ok(Date.now() - started >= 300);
@@ -138,7 +138,10 @@ describe('readiness', () => {
     const cluster = testCluster(t, 'exits-soon.cjs', { workers: 1, readyWhen: 'started', respawn: 10 });
     let ready = 0;
     cluster.on('ready', () => (ready += 1));
-    const error = await cluster.run().then(() => null, (e: unknown) => e);
+    const error = await cluster.run().then(
+      () => null,
+      (e: unknown) => e,
+    );
     assert.ok(error instanceof StartError);
     assert.deepEqual(error.start.failure, { kind: 'exit', code: 0, signal: null });
     assert.equal(ready, 0);
@@ -288,9 +291,13 @@ describe('stopping', () => {
     const cluster = testCluster(t, 'ignores-sigterm.cjs', { workers: 2 });
     await cluster.run();
     const pids = pidsOf(cluster.workers());
-    await within(5_000, 'terminate to call back', new Promise<void>((resolve, reject) => {
-      void cluster.terminate((error: Error | null) => (error ? reject(error) : resolve()));
-    }));
+    await within(
+      5_000,
+      'terminate to call back',
+      new Promise<void>((resolve, reject) => {
+        void cluster.terminate((error: Error | null) => (error ? reject(error) : resolve()));
+      }),
+    );
     assert.ok(pids.every((pid) => !isAlive(pid)));
     assert.equal(cluster.workers().length, 0);
   });

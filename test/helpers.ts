@@ -57,7 +57,12 @@ export function portOf(cluster: Cluster): Promise<number> {
 
 /** Parses the fixtures' answer `slot=0 generation=1 pid=123`. */
 export function parseIdentity(body: string): { slot: number; generation: number; pid: number } {
-  const fields = Object.fromEntries(body.trim().split(/\s+/).map((pair) => pair.split('=') as [string, string]));
+  const fields = Object.fromEntries(
+    body
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('=') as [string, string]),
+  );
   return { slot: Number(fields.slot), generation: Number(fields.generation), pid: Number(fields.pid) };
 }
 

@@ -67,13 +67,19 @@ describe('reload', () => {
     assert.equal(error.code, 'ERR_QILIN_RELOAD_FAILED');
     assert.equal(error.generation, 1);
     assert.equal(error.start.failure.kind, 'exit');
-    assert.ok(error.start.stderr.some((line) => line.includes('version broken cannot start')), 'the new worker’s stderr is in the error');
+    assert.ok(
+      error.start.stderr.some((line) => line.includes('version broken cannot start')),
+      'the new worker’s stderr is in the error',
+    );
     assert.deepEqual(error.slots, [
       { slot: 0, generation: 0 },
       { slot: 1, generation: 0 },
     ]);
     assert.equal((await failed)[0], error);
-    assert.match(logger.lines.join('\n'), /Reload to generation 1 failed: slot \d \(pid \d+\) exited with code 1 before it was ready; the previous workers keep serving \(generation 0\)/);
+    assert.match(
+      logger.lines.join('\n'),
+      /Reload to generation 1 failed: slot \d \(pid \d+\) exited with code 1 before it was ready; the previous workers keep serving \(generation 0\)/,
+    );
     assert.equal(cluster.generation, 0);
     assert.deepEqual(pidsOf(cluster.activeWorkers()).sort(), oldPids.sort(), 'the same old workers serve');
     assert.deepEqual(await versions(port), new Set(['v1']));

@@ -351,7 +351,9 @@ function pooledGet(port: number, agent: http.Agent, urlPath = '/'): Promise<{ pi
       response.on('error', reject);
     });
     request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
-    request.on('error', (error: NodeJS.ErrnoException) => reject(new Error(`${request.reusedSocket ? 'reused' : 'new'} connection: ${error.code ?? error.message}`)));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`${request.reusedSocket ? 'reused' : 'new'} connection: ${error.code ?? error.message}`)),
+    );
   });
 }
 
@@ -410,7 +412,9 @@ describe('pooled keep-alive clients and a retiring worker', () => {
     await within(15_000, 'the reload', reloaded);
   });
 
-  it('a connection stays open for as long as its Keep-Alive header said: fetch, and node:http with a timeout, reuse it to the end', { timeout: 30_000 }, async (t) => {
+  it('a connection stays open for as long as its Keep-Alive header said: fetch, and node:http with a timeout, reuse it to the end', {
+    timeout: 30_000,
+  }, async (t) => {
     // An agent with a `timeout` honours the `Keep-Alive: timeout=5` hint and drops the connection 1 s before it.
     const { port, agents, oldPid, reload } = await pooledClients(t, 1, { timeout: 60_000 });
     const agent = agents[0] as http.Agent;

@@ -36,7 +36,14 @@ describe('start failures, explained at once', () => {
     writeFileSync(portFile, String(port));
     // readyTimeout is the default 30 s: the failure must come from the listen error, long before that.
     const cluster = testCluster(t, 'handles-listen-error.cjs', { workers: 2, env: { PORT_FILE: portFile }, respawn: 60 });
-    const error = await within(5_000, 'run() to reject', cluster.run().then(() => null, (e: unknown) => e));
+    const error = await within(
+      5_000,
+      'run() to reject',
+      cluster.run().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(error instanceof StartError);
     assert.deepEqual(error.start.failure, {
       kind: 'listen',
@@ -55,10 +62,20 @@ describe('start failures, explained at once', () => {
     await cluster.run();
     const taken = await takenPort(t);
     writeFileSync(portFile, String(taken));
-    const error = await within(5_000, 'reload() to reject', cluster.reload().then(() => null, (e: unknown) => e));
+    const error = await within(
+      5_000,
+      'reload() to reject',
+      cluster.reload().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(error instanceof ReloadError);
     assert.equal(error.start.failure.kind, 'listen');
-    assert.match(error.message, new RegExp(`could not listen on port ${taken}: EADDRINUSE \\(another process uses this address\\); the previous workers keep serving \\(generation 0\\)`));
+    assert.match(
+      error.message,
+      new RegExp(`could not listen on port ${taken}: EADDRINUSE \\(another process uses this address\\); the previous workers keep serving \\(generation 0\\)`),
+    );
     assert.equal((await get(port)).body, 'generation=0');
     assert.equal(cluster.generation, 0);
   });
@@ -68,7 +85,14 @@ describe('start failures, explained at once', () => {
     writeFileSync(app, "import http from 'node:http';\nconst port = @@;\nhttp.createServer().listen(port);\n");
     const cluster = recluster(app, { workers: 1, log: false, respawn: 60 });
     t.after(() => cluster.terminate());
-    const error = await within(10_000, 'run() to reject', cluster.run().then(() => null, (e: unknown) => e));
+    const error = await within(
+      10_000,
+      'run() to reject',
+      cluster.run().then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
     assert.ok(error instanceof StartError);
     assert.deepEqual(error.start.failure, { kind: 'exit', code: 1, signal: null });
     assert.match(error.message, /server\.mjs:2\n\s+const port = @@;\n\s+\^\n[\s\S]*SyntaxError: Invalid or unexpected token/);

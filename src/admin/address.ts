@@ -3,9 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** Where the admin interface listens, or where a client finds it. */
-export type AdminAddress =
-  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
-  | { readonly kind: 'unix'; readonly path: string };
+export type AdminAddress = { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'unix'; readonly path: string };
 
 /** The host a bare port binds to: loopback only. */
 export const DEFAULT_HOST = '127.0.0.1';

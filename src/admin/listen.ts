@@ -37,7 +37,7 @@ function socketInUse(file: string): Promise<boolean> {
  * (a regular file, a directory, a socket something still serves) is an error, never deleted.
  */
 export async function removeStaleSocket(file: string): Promise<void> {
-  let stat;
+  let stat: Awaited<ReturnType<typeof lstat>>;
   try {
     stat = await lstat(file);
   } catch (error) {

@@ -43,7 +43,12 @@ export class AdminMetrics {
     this.#slots = new Gauge({ name: 'qilin_slots', help: 'Worker slots configured', registers });
     this.#readySlots = new Gauge({ name: 'qilin_slots_ready', help: 'Slots served by a ready worker', registers });
     this.#generation = new Gauge({ name: 'qilin_generation', help: 'Generation of the code serving now (one more per successful reload)', registers });
-    this.#restarts = new Counter({ name: 'qilin_worker_restarts_total', help: 'Times a slot was given a new worker after losing one', labelNames: ['slot'], registers });
+    this.#restarts = new Counter({
+      name: 'qilin_worker_restarts_total',
+      help: 'Times a slot was given a new worker after losing one',
+      labelNames: ['slot'],
+      registers,
+    });
     this.#crashes = new Counter({
       name: 'qilin_worker_crashes_total',
       help: 'Workers that died, failed to start or had an uncaught exception without being asked to stop',
@@ -58,8 +63,18 @@ export class AdminMetrics {
       buckets: RELOAD_BUCKETS,
       registers,
     });
-    this.#cpu = new Gauge({ name: 'qilin_worker_cpu_percent', help: 'CPU of each worker, percent of one core', labelNames: ['slot', 'pid', 'generation'], registers });
-    this.#memory = new Gauge({ name: 'qilin_worker_memory_bytes', help: 'Resident memory of each worker', labelNames: ['slot', 'pid', 'generation'], registers });
+    this.#cpu = new Gauge({
+      name: 'qilin_worker_cpu_percent',
+      help: 'CPU of each worker, percent of one core',
+      labelNames: ['slot', 'pid', 'generation'],
+      registers,
+    });
+    this.#memory = new Gauge({
+      name: 'qilin_worker_memory_bytes',
+      help: 'Resident memory of each worker',
+      labelNames: ['slot', 'pid', 'generation'],
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
     for (const outcome of ['succeeded', 'failed']) this.#reloads.inc({ outcome }, 0);
 

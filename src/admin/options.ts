@@ -34,6 +34,7 @@ const KEYS = ['listen', 'username', 'password', 'token', 'publicHealth'] as cons
 
 const LISTEN_EXPECTED = "a port (0-65535), 'host:port', '[ipv6]:port' or 'unix:/path/to/socket'";
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is what this is for.
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function secret(value: unknown, name: string, expected: string, valid: (text: string) => boolean): string | undefined {
@@ -54,7 +55,12 @@ export function resolveAdminOptions(value: unknown, name = 'admin'): ResolvedAdm
   const listen = parseAdminAddress(given.listen);
   if (!listen) throw new InvalidOptionError(`${name}.listen`, LISTEN_EXPECTED, given.listen);
 
-  const username = secret(given.username, `${name}.username`, "a non-empty string without ':' or control characters", (t) => !t.includes(':') && !CONTROL.test(t));
+  const username = secret(
+    given.username,
+    `${name}.username`,
+    "a non-empty string without ':' or control characters",
+    (t) => !t.includes(':') && !CONTROL.test(t),
+  );
   const password = secret(given.password, `${name}.password`, 'a non-empty string without control characters', (t) => !CONTROL.test(t));
   const token = secret(given.token, `${name}.token`, 'a non-empty string of visible ASCII characters (no spaces)', (t) => /^[\x21-\x7e]+$/.test(t));
   if (username !== undefined && password === undefined) {

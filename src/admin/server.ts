@@ -3,7 +3,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Cluster, ClusterService } from '../cluster.js';
 import { QilinError, ReloadError } from '../errors.js';
 import type { ClusterEvents, ReloadResult } from '../events.js';
-import { formatAdminAddress, isLocalOnly } from './address.js';
+import { type AdminAddress, formatAdminAddress, isLocalOnly } from './address.js';
 import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded, servingOf } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
 import { type OwnSocket, listen, removeOwnSocket } from './listen.js';
@@ -139,7 +139,7 @@ export class AdminServer implements ClusterService {
     this.#closed = new Promise((resolve) => server.once('close', () => resolve()));
 
     const asked = this.options.listen;
-    let bound;
+    let bound: AdminAddress;
     try {
       const listening = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
       bound = listening.address;
@@ -231,7 +231,8 @@ export class AdminServer implements ClusterService {
     if (body === 'too-large') return failure(413, `Request bodies are limited to ${this.#limits.maxBodySize} bytes, and the admin interface takes none`);
     if (body === 'read') {
       const size = await bodySize(request, this.#limits.maxBodySize);
-      if (size > this.#limits.maxBodySize) return failure(413, `Request bodies are limited to ${this.#limits.maxBodySize} bytes, and the admin interface takes none`);
+      if (size > this.#limits.maxBodySize)
+        return failure(413, `Request bodies are limited to ${this.#limits.maxBodySize} bytes, and the admin interface takes none`);
       if (size > 0) {
         const type = request.headers['content-type'] ?? 'none';
         return failure(415, `The admin interface takes no request body (got ${size} bytes of ${type}): pass parameters in the query string`);

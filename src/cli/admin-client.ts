@@ -83,8 +83,7 @@ function call<T>(target: AdminTarget, method: 'GET' | 'POST', path: string, time
         resolve({ status, envelope });
       });
     });
-    const timer =
-      timeout === null ? undefined : setTimeout(() => request.destroy(new Error(`no answer within ${timeout} ms`)), timeout);
+    const timer = timeout === null ? undefined : setTimeout(() => request.destroy(new Error(`no answer within ${timeout} ms`)), timeout);
     request.on('close', () => clearTimeout(timer));
     request.on('error', (error: NodeJS.ErrnoException) => {
       reject(new AdminRequestError(`Could not reach the admin interface at ${where}: ${error.message}`, null, { cause: error }));

@@ -100,7 +100,7 @@ interface Line extends Omit<Parsed, 'address' | 'target'> {
 }
 
 function parse(argv: readonly string[]): Line | 'help' {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
@@ -112,13 +112,17 @@ function parse(argv: readonly string[]): Line | 'help' {
   if (!command) throw new UsageError('Missing the command: status, reload, stop or scale');
   if (!(ADMIN_COMMANDS as readonly string[]).includes(command)) {
     const suggestion = closestName(command, ADMIN_COMMANDS);
-    throw new UsageError(`Unknown command \`${command}\`${suggestion === undefined ? '' : `; did you mean \`${suggestion}\`?`}: expected status, reload, stop or scale`);
+    throw new UsageError(
+      `Unknown command \`${command}\`${suggestion === undefined ? '' : `; did you mean \`${suggestion}\`?`}: expected status, reload, stop or scale`,
+    );
   }
   let workers: number | null = null;
   if (command === 'scale') {
     const [count, ...extra] = rest;
     if (count === undefined || !/^(0|[1-9]\d*)$/.test(count) || Number(count) > MAX_WORKERS) {
-      throw new UsageError(`\`scale\` needs the number of workers, a whole number from 0 to ${MAX_WORKERS}; got ${count === undefined ? 'nothing' : `\`${count}\``}`);
+      throw new UsageError(
+        `\`scale\` needs the number of workers, a whole number from 0 to ${MAX_WORKERS}; got ${count === undefined ? 'nothing' : `\`${count}\``}`,
+      );
     }
     if (extra.length > 0) throw new UsageError(`Unexpected argument \`${extra[0]}\``);
     workers = Number(count);

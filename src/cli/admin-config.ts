@@ -111,7 +111,11 @@ export function adminFromDaemonConfig(config: DaemonConfigAdmin, env: Env): Daem
     throw new InvalidOptionError('auth_password', `a non-empty string when \`auth_username\` is set (or ${ADMIN_ENV.password})`, config.auth_password);
   }
   if (secrets.password !== undefined && secrets.username === undefined) {
-    throw new InvalidOptionError('auth_username', `a non-empty string when a password is set (in \`auth_password\` or ${ADMIN_ENV.password})`, config.auth_username);
+    throw new InvalidOptionError(
+      'auth_username',
+      `a non-empty string when a password is set (in \`auth_password\` or ${ADMIN_ENV.password})`,
+      config.auth_username,
+    );
   }
   if (secrets.password !== undefined || secrets.token !== undefined) {
     return { admin: withSecrets(`0.0.0.0:${number}`, secrets), notes: [] };

@@ -23,7 +23,7 @@ export function adminFrom(settings: Settings, origins: Map<string, Origin>, env:
   let admin: AdminSettings = {};
   const daemon = settings.daemonAdmin;
   if (daemon) {
-    let mapped;
+    let mapped: ReturnType<typeof adminFromDaemonConfig>;
     try {
       mapped = adminFromDaemonConfig(daemon, env);
     } catch (error) {

@@ -254,7 +254,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   }
   if (values['watch-ext'] !== undefined) {
     // `--watch-ext js,ts,hbs`, or the flag repeated; an empty list is left for the pipeline to refuse.
-    watch.extensions = (list('watch-ext') ?? []).flatMap((given) => given.split(',')).map((ext) => ext.trim()).filter((ext) => ext !== '');
+    watch.extensions = (list('watch-ext') ?? [])
+      .flatMap((given) => given.split(','))
+      .map((ext) => ext.trim())
+      .filter((ext) => ext !== '');
     origins.set('watch.extensions', { kind: 'flag', flag: '--watch-ext' });
   }
   if (Object.keys(watch).length > 0) settings.watch = watch;

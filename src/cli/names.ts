@@ -91,7 +91,11 @@ export function renameError(error: InvalidOptionError, origins: ReadonlyMap<stri
   // The admin interface's messages name its other keys too (`set \`admin.username\` and \`admin.password\``):
   // those are named as the user would write them, without repeating the file.
   const mentions = (text: string): string => text.replace(/`(admin\.[a-zA-Z]+)`/g, (_, option: string) => mentionName(option, origins));
-  let message = after.length === 0 ? mentions(error.message) : `${mentions(before ?? '')}${displayName(error.option, origins)}${mentions(after.join(`\`${error.option}\``))}`;
-  if (SECRET_OPTIONS.has(error.option) && !message.endsWith('got `undefined`')) message = message.replace(/, got [\s\S]*$/, ', got a value not shown here (a secret)');
+  let message =
+    after.length === 0
+      ? mentions(error.message)
+      : `${mentions(before ?? '')}${displayName(error.option, origins)}${mentions(after.join(`\`${error.option}\``))}`;
+  if (SECRET_OPTIONS.has(error.option) && !message.endsWith('got `undefined`'))
+    message = message.replace(/, got [\s\S]*$/, ', got a value not shown here (a secret)');
   return new CliError(origin?.kind === 'file' ? 'ERR_QILIN_CONFIG' : 'ERR_QILIN_USAGE', message, { cause: error });
 }

@@ -94,7 +94,10 @@ export function claimPidFile(file: string, self = process.pid): void {
   const lock = `${file}.lock`;
   const cannot = (why: string): CliError => new CliError('ERR_QILIN_CANNOT_START', `Cannot write the pid file ${file}: ${why}`);
   const running = (pid: number): CliError =>
-    new CliError('ERR_QILIN_CANNOT_START', `The pid file ${file} names process ${pid}, which is running: is another qilin running? Stop it, or remove the file if it is not qilin.`);
+    new CliError(
+      'ERR_QILIN_CANNOT_START',
+      `The pid file ${file} names process ${pid}, which is running: is another qilin running? Stop it, or remove the file if it is not qilin.`,
+    );
   const holderOf = (name: string): number | null => {
     const pid = readPidFile(name);
     return pid !== null && pid !== self && isRunning(pid) ? pid : null;

@@ -29,7 +29,8 @@ const FLAGS: readonly FlagHabit[] = [
       if (value.startsWith('-')) return `\`${flag} ${value}\` is PM2's for fewer workers than CPUs; Qilin's is \`-w <n>\` (\`--workers <n>\`) with the number`;
       return `\`${flag}\` is PM2's; Qilin's is \`-w <n>\` (\`--workers <n>\`)`;
     },
-    qilin: (value) => (value !== undefined && POSITIVE.test(value) ? ['-w', value] : value === undefined || value === '0' || value.toLowerCase() === 'max' ? [] : ['-w', '<n>']),
+    qilin: (value) =>
+      value !== undefined && POSITIVE.test(value) ? ['-w', value] : value === undefined || value === '0' || value.toLowerCase() === 'max' ? [] : ['-w', '<n>'],
   },
   {
     names: ['--wait-ready'],
@@ -41,13 +42,15 @@ const FLAGS: readonly FlagHabit[] = [
   {
     names: ['--listen-timeout'],
     takesValue: true,
-    hint: (flag, value) => `\`${flag}\` is PM2's; Qilin's is \`--ready-timeout ${readyTimeout(value)}\` (a bare number is milliseconds in PM2, seconds in Qilin)`,
+    hint: (flag, value) =>
+      `\`${flag}\` is PM2's; Qilin's is \`--ready-timeout ${readyTimeout(value)}\` (a bare number is milliseconds in PM2, seconds in Qilin)`,
     qilin: (value) => ['--ready-timeout', readyTimeout(value)],
   },
   {
     names: ['--max-memory-restart'],
     takesValue: true,
-    hint: (flag, value) => `\`${flag}\` is PM2's; Qilin's is \`maxMemory\` in qilin.config.json (\`"maxMemory": "${value ?? '512MB'}"\`): a worker above it is replaced without dropping a request`,
+    hint: (flag, value) =>
+      `\`${flag}\` is PM2's; Qilin's is \`maxMemory\` in qilin.config.json (\`"maxMemory": "${value ?? '512MB'}"\`): a worker above it is replaced without dropping a request`,
     qilin: () => null,
   },
   {
@@ -72,7 +75,7 @@ function readyTimeout(value: string | undefined): string {
 /** PM2 commands qilin does not have, and what to run instead. `start` is written out from the rest of the line. */
 const COMMANDS: Readonly<Record<string, string>> = {
   restart: `\`restart\` is PM2's; Qilin's is \`qilin reload\` ${ADMIN}, or \`kill -USR2 <pid>\`: new workers with the code on disk, without dropping a request`,
-  delete: '`delete` is PM2\'s; qilin keeps no list of apps: `qilin stop` (or `kill -TERM <pid>`) stops it, and that is all',
+  delete: "`delete` is PM2's; qilin keeps no list of apps: `qilin stop` (or `kill -TERM <pid>`) stops it, and that is all",
   list: `\`list\` is PM2's; Qilin's is \`qilin status\` ${ADMIN}`,
   ls: `\`ls\` is PM2's; Qilin's is \`qilin status\` ${ADMIN}`,
   logs: "`logs` is PM2's; qilin has none: it writes its own lines and the workers' output to its stdout and stderr, so read them where it runs (the terminal, journalctl, docker logs)",

@@ -196,7 +196,15 @@ async function assemble(plan: Plan, output: Output, inbox: SignalInbox) {
   let cluster: Cluster | null = null;
   let signals: SignalController | null = null;
   const admin = plan.options.admin
-    ? new (await import('../admin/server.js')).AdminServer(plan.options.admin, {}, adminActions(() => cluster as Cluster, () => signals as SignalController, log))
+    ? new (await import('../admin/server.js')).AdminServer(
+        plan.options.admin,
+        {},
+        adminActions(
+          () => cluster as Cluster,
+          () => signals as SignalController,
+          log,
+        ),
+      )
     : null;
   // The admin secrets read from the environment are the primary's: the workers (and whatever they run) do not get them.
   const env = Object.freeze({ [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined, ...plan.options.env });

@@ -48,7 +48,6 @@ function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-
 /** What the command runs, once every setting has been checked. */
 export interface Plan {
   /** Absolute path of the app. */
@@ -65,19 +64,12 @@ export interface Plan {
   readonly notes: readonly string[];
 }
 
-function cliOnly<T>(
-  value: unknown,
-  setting: string,
-  origins: ReadonlyMap<string, Origin>,
-  expected: string,
-  check: (v: unknown) => v is T,
-): T {
+function cliOnly<T>(value: unknown, setting: string, origins: ReadonlyMap<string, Origin>, expected: string, check: (v: unknown) => v is T): T {
   if (check(value)) return value;
   throw renameError(new InvalidOptionError(setting, expected, value), origins);
 }
 
 const isNonEmptyString = (v: unknown): v is string => typeof v === 'string' && v !== '';
-
 
 /**
  * Turns merged settings into a plan: applies the command's defaults, checks the command's own settings,
@@ -103,14 +95,19 @@ export function planFrom(
     "one of 'human', 'json'",
     (v): v is 'human' | 'json' => v === 'human' || v === 'json',
   );
-  const pidFile =
-    settings.pidFile === undefined ? null : resolvePath(cwd, cliOnly(settings.pidFile, 'pidFile', origins, 'a path', isNonEmptyString));
+  const pidFile = settings.pidFile === undefined ? null : resolvePath(cwd, cliOnly(settings.pidFile, 'pidFile', origins, 'a path', isNonEmptyString));
   const psName = settings.psName === undefined ? null : cliOnly(settings.psName, 'psName', origins, 'a non-empty string', isNonEmptyString);
 
   // The library reads `workers: 0` as one per CPU, as recluster did; `-w 0` on a command line is more likely a
   // slip, and one per CPU is what leaving it out gives, so the command refuses 0.
   if (settings.workers !== undefined) {
-    cliOnly(settings.workers, 'workers', origins, `an integer from 1 to ${MAX_WORKERS} (leave it out for one per CPU)`, (v): v is number => isWorkerCount(v) && v > 0);
+    cliOnly(
+      settings.workers,
+      'workers',
+      origins,
+      `an integer from 1 to ${MAX_WORKERS} (leave it out for one per CPU)`,
+      (v): v is number => isWorkerCount(v) && v > 0,
+    );
   }
   const given: Record<string, unknown> = {};
   for (const key of CONFIG_OPTIONS) if (settings[key] !== undefined) given[key] = settings[key];

@@ -34,7 +34,8 @@ export class ReloadQueue<T> {
     return new Promise<T>((resolve, reject) => {
       const waiter = { resolve, reject };
       if (this.#running) {
-        (this.#next ??= []).push(waiter);
+        this.#next ??= [];
+        this.#next.push(waiter);
       } else {
         this.#start([waiter]);
       }

@@ -19,8 +19,10 @@ export function reconcileSlot(host: SupervisorHost, slot: Slot, cause: Cause, sp
   // A slot needs a worker when it has none, or when the one it has is being replaced.
   if (slot.active !== null && slot.active.state !== 'replacing') return;
   if (cause.kind === 'lost' || (cause.kind === 'restore' && slot.active === null)) {
+    // A slot that was healthy gets its first replacement at once; the attempt still counts for the backoff.
     const immediate = cause.kind === 'lost' && cause.immediate === true && slot.backoff.attempts === 0;
-    const delay = immediate ? (slot.backoff.next(), 0) : slot.backoff.next();
+    const backoffDelay = slot.backoff.next();
+    const delay = immediate ? 0 : backoffDelay;
     const why = cause.kind === 'restore' ? `slot ${slot.index} has no worker after the failed reload` : cause.why;
     slot.restarts += 1;
     host.emit('respawn', slot.index, delay, cause.kind === 'lost' ? (cause.previous?.worker ?? null) : null);

@@ -16,7 +16,7 @@ import { retireWithin, stopWorker } from './stopping.js';
 import { SLOW_START_NOTICE, crashDeadline } from './timing.js';
 import { forkFor } from './spawn.js';
 import { WorkerEvents, replacementNotice } from './worker-events.js';
-import { WorkerHandle } from './worker-handle.js';
+import type { WorkerHandle } from './worker-handle.js';
 import { type WorkerInfo, describeWorkers } from './worker-info.js';
 
 export class Supervisor implements SupervisorCore {
@@ -84,7 +84,8 @@ export class Supervisor implements SupervisorCore {
       slot.cancelRespawn();
       // A respawn or replacement still starting runs the code being replaced: the reload supersedes it.
       if (slot.next) this.retire(slot.next, 'reload', false);
-      if (!this.#spawn(slot, generation, { waiter, holds: true })) waiter.cancel(new QilinError('ERR_QILIN_RELOAD_FAILED', `Could not fork a worker for slot ${index}`));
+      if (!this.#spawn(slot, generation, { waiter, holds: true }))
+        waiter.cancel(new QilinError('ERR_QILIN_RELOAD_FAILED', `Could not fork a worker for slot ${index}`));
     }
     waiter.seal();
     if (signal.aborted) cancel();

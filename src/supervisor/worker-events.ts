@@ -114,7 +114,8 @@ export class WorkerEvents {
       case 'qilin:crash':
         // A new worker receives connections once it listens, before it takes over its slot (a reload holds it
         // until the whole batch is ready). One that has not listened yet exits at once and fails as an exit.
-        if (handle.listened && (handle.state === 'held' || handle.state === 'starting')) supervisor.startFailed(handle, { kind: 'crash', error: crashText(message) });
+        if (handle.listened && (handle.state === 'held' || handle.state === 'starting'))
+          supervisor.startFailed(handle, { kind: 'crash', error: crashText(message) });
         else supervisor.replace(handle, 'crashed');
         break;
       case 'qilin:listen-error': {
@@ -133,7 +134,14 @@ export class WorkerEvents {
         const requests = Number(message.requests);
         const connections = Number(message.connections);
         if (!(connections > 0)) break;
-        const info = { slot: handle.slot, generation: handle.generation, requests: requests > 0 ? requests : 0, connections, timeout: options.timeout, reason: message.reason };
+        const info = {
+          slot: handle.slot,
+          generation: handle.generation,
+          requests: Math.max(requests, 0) || 0,
+          connections,
+          timeout: options.timeout,
+          reason: message.reason,
+        };
         host.emit('cut', handle.worker, info);
         host.log('warnings', describeCut(handle.pid, info));
         break;

@@ -107,10 +107,13 @@ export class WorkerHandle {
     const { signal } = this.#phase;
     if (signal.aborted) return;
     // Sums of two durations (a drain deadline plus killTimeout) can pass the longest delay a timer takes.
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', cancel);
-      fn();
-    }, Math.min(delay, MAX_TIMER));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', cancel);
+        fn();
+      },
+      Math.min(delay, MAX_TIMER),
+    );
     const cancel = (): void => clearTimeout(timer);
     signal.addEventListener('abort', cancel, { once: true });
     if (unref) timer.unref();

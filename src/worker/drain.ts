@@ -98,10 +98,13 @@ function answerThrowingRequests(server: http.Server): void {
   const emit = server.emit;
   // `arguments` rather than rest parameters: this runs for every event of the server, and must not allocate.
   server.emit = function emitRequest(this: http.Server, event: string | symbol): boolean {
+    // biome-ignore lint/complexity/noArguments: no allocation per event (see above).
     if (event !== 'request') return Reflect.apply(emit, this, arguments) as boolean;
     try {
+      // biome-ignore lint/complexity/noArguments: as above.
       return Reflect.apply(emit, this, arguments) as boolean;
     } catch (error) {
+      // biome-ignore lint/complexity/noArguments: as above.
       const response = arguments[2] as http.ServerResponse;
       try {
         if (!response.headersSent) {

@@ -59,6 +59,7 @@ function reportListenErrors(server: net.Server): void {
         void send({ cmd: 'qilin:listen-error', error: { code: failure.code, message: failure.message, address: listenAddress(failure) } });
       }
     }
+    // biome-ignore lint/complexity/noArguments: no allocation per event (see above).
     return Reflect.apply(emit, this, arguments) as boolean;
   } as typeof server.emit;
 }

@@ -20,7 +20,32 @@ describe('parseAdminAddress', { timeout: 5_000 }, () => {
   });
 
   test('refuses everything else', () => {
-    for (const bad of [-1, 65536, 1.5, NaN, '65536', '-1', '1e3', '', ' 9000', '0x10', '09000', ':9000', 'host:', 'host:abc', '::1:9000', '[nothost]:1', 'a b:1', 'unix:', 'http://127.0.0.1:9000', null, undefined, true, {}, []]) {
+    for (const bad of [
+      -1,
+      65536,
+      1.5,
+      NaN,
+      '65536',
+      '-1',
+      '1e3',
+      '',
+      ' 9000',
+      '0x10',
+      '09000',
+      ':9000',
+      'host:',
+      'host:abc',
+      '::1:9000',
+      '[nothost]:1',
+      'a b:1',
+      'unix:',
+      'http://127.0.0.1:9000',
+      null,
+      undefined,
+      true,
+      {},
+      [],
+    ]) {
       assert.equal(parseAdminAddress(bad), undefined, `accepted ${JSON.stringify(bad)}`);
     }
   });

@@ -9,7 +9,20 @@ import type { WorkerInfo } from '../../src/cluster.js';
 const MB = 1_048_576;
 
 function worker(slot: number, pid: number, extra: Partial<WorkerInfo> = {}): WorkerInfo {
-  return { slot, id: pid, pid, generation: 1, state: 'ready', active: true, startedAt: 1_000_000, readyAt: 1_000_100, rss: null, restarts: 0, accepting: true, ...extra };
+  return {
+    slot,
+    id: pid,
+    pid,
+    generation: 1,
+    state: 'ready',
+    active: true,
+    startedAt: 1_000_000,
+    readyAt: 1_000_100,
+    rss: null,
+    restarts: 0,
+    accepting: true,
+    ...extra,
+  };
 }
 
 describe('units', { timeout: 5_000 }, () => {

@@ -9,11 +9,21 @@ describe('parseAuthorization', { timeout: 5_000 }, () => {
   test('reads Basic and Bearer, whatever the scheme’s case', () => {
     assert.deepEqual(parseAuthorization(basic('ops', 'p:w é')), { scheme: 'basic', username: 'ops', password: 'p:w é' });
     assert.deepEqual(parseAuthorization('bearer abc.def'), { scheme: 'bearer', token: 'abc.def' });
-    assert.deepEqual(parseAuthorization('BASIC ' + Buffer.from('a:').toString('base64')), { scheme: 'basic', username: 'a', password: '' });
+    assert.deepEqual(parseAuthorization(`BASIC ${Buffer.from('a:').toString('base64')}`), { scheme: 'basic', username: 'a', password: '' });
   });
 
   test('refuses what is missing or malformed', () => {
-    for (const header of [undefined, '', 'Basic', 'Bearer', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Digest abc', 'Bearer a b', 'abc']) {
+    for (const header of [
+      undefined,
+      '',
+      'Basic',
+      'Bearer',
+      'Basic !!!',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      'Digest abc',
+      'Bearer a b',
+      'abc',
+    ]) {
       assert.equal(parseAuthorization(header), null, String(header));
     }
   });
@@ -28,7 +38,16 @@ describe('AdminAuth', { timeout: 5_000 }, () => {
   });
 
   test('refuses a wrong user, a wrong password, a wrong token, a prefix of one, and nothing at all', () => {
-    for (const header of [basic('ops', 'wrong'), basic('other', 'right'), basic('ops', 'righ'), basic('ops', 'right2'), 'Bearer tok-righ', 'Bearer tok-wrong', undefined, 'Bearer right']) {
+    for (const header of [
+      basic('ops', 'wrong'),
+      basic('other', 'right'),
+      basic('ops', 'righ'),
+      basic('ops', 'right2'),
+      'Bearer tok-righ',
+      'Bearer tok-wrong',
+      undefined,
+      'Bearer right',
+    ]) {
       assert.equal(both.check(header), false, String(header));
     }
   });

@@ -63,13 +63,20 @@ describe('listening', { timeout: 60_000 }, () => {
     assert.equal((await request(second.admin, { path: '/healthz' })).status, 200);
     await within(10_000, 'the second cluster to shut down', second.cluster.shutdown());
     await until('the second instance’s socket to be removed by it', () => !existsSync(socket));
-    assert.deepEqual((await readdir(path.dirname(socket))).filter((name) => name.startsWith('shared.sock')), [], 'no temporary socket name is left');
+    assert.deepEqual(
+      (await readdir(path.dirname(socket))).filter((name) => name.startsWith('shared.sock')),
+      [],
+      'no temporary socket name is left',
+    );
   });
 
   test('a stale socket left by a dead process is replaced', async () => {
     const socket = path.join(await tmp(), 'stale.sock');
     // A process that dies by SIGKILL while listening leaves its socket file behind.
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(socket)}, () => process.kill(process.pid, 'SIGKILL'))`,
+    ]);
     await within(10_000, 'the listening process to die', new Promise((resolve) => child.once('exit', resolve)));
     assert.ok((await lstat(socket)).isSocket(), 'the stale socket is there');
     const { admin } = await startCluster(cleanup.add, { workers: 1, admin: { listen: `unix:${socket}` } });
@@ -188,7 +195,12 @@ describe('slow and greedy clients', { timeout: 30_000 }, () => {
     } finally {
       for (const socket of held) socket.destroy();
     }
-    await until('a new connection to be served', () => request(admin, { path: '/healthz' }).then((r) => r.status === 200, () => false));
+    await until('a new connection to be served', () =>
+      request(admin, { path: '/healthz' }).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    );
   });
 
   test('an answer refusing credentials closes its connection', async () => {

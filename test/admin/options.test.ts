@@ -85,7 +85,11 @@ describe('admin settings from the command line and the environment', { timeout: 
   test('flags win over QILIN_ADMIN_PASSWORD and QILIN_ADMIN_TOKEN; empty values count as absent', () => {
     const env = { QILIN_ADMIN_PASSWORD: 'from-env', QILIN_ADMIN_TOKEN: 'tok-env' };
     assert.deepEqual(credentialsFrom({ 'admin-user': 'ops' }, env), { username: 'ops', password: 'from-env', token: 'tok-env' });
-    assert.deepEqual(credentialsFrom({ 'admin-password': 'flag', 'admin-token': 'tok-flag' }, env), { username: undefined, password: 'flag', token: 'tok-flag' });
+    assert.deepEqual(credentialsFrom({ 'admin-password': 'flag', 'admin-token': 'tok-flag' }, env), {
+      username: undefined,
+      password: 'flag',
+      token: 'tok-flag',
+    });
     assert.deepEqual(credentialsFrom({ 'admin-user': '' }, { QILIN_ADMIN_PASSWORD: '' }), { username: undefined, password: undefined, token: undefined });
   });
 
@@ -101,7 +105,12 @@ describe('admin settings from the command line and the environment', { timeout: 
 
   test('the server’s flags parse with util.parseArgs', () => {
     const { values } = parseArgs({ args: ['--admin', 'unix:/run/a.sock', '--admin-user', 'ops', '--admin-public-health'], options: ADMIN_SERVER_FLAGS });
-    assert.deepEqual(adminFromFlags(values, { QILIN_ADMIN_PASSWORD: 'pw' }), { listen: 'unix:/run/a.sock', username: 'ops', password: 'pw', publicHealth: true });
+    assert.deepEqual(adminFromFlags(values, { QILIN_ADMIN_PASSWORD: 'pw' }), {
+      listen: 'unix:/run/a.sock',
+      username: 'ops',
+      password: 'pw',
+      publicHealth: true,
+    });
   });
 });
 
@@ -132,7 +141,10 @@ describe('qilin-daemon.json keys', { timeout: 5_000 }, () => {
     });
     assert.deepEqual(adminFromDaemonConfig({ daemon_port: 1 }, { QILIN_ADMIN_TOKEN: 'tok' }).admin, { listen: '0.0.0.0:1', token: 'tok' });
     // Both in the environment and no auth_username: the token, without the password that has no user.
-    assert.deepEqual(adminFromDaemonConfig({ daemon_port: 1 }, { QILIN_ADMIN_PASSWORD: 'pw', QILIN_ADMIN_TOKEN: 'tok' }).admin, { listen: '0.0.0.0:1', token: 'tok' });
+    assert.deepEqual(adminFromDaemonConfig({ daemon_port: 1 }, { QILIN_ADMIN_PASSWORD: 'pw', QILIN_ADMIN_TOKEN: 'tok' }).admin, {
+      listen: '0.0.0.0:1',
+      token: 'tok',
+    });
   });
 
   test('wrong values name the JSON key', () => {

@@ -20,10 +20,14 @@ describe('/readyz', { timeout: 60_000 }, () => {
     assert.equal((await request(admin, { path: '/readyz' })).status, 200);
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     let answer = await request(admin, { path: '/readyz' });
-    await until('/readyz to say not ready', async () => {
-      answer = await request(admin, { path: '/readyz' });
-      return answer.status === 503;
-    }, 8_000);
+    await until(
+      '/readyz to say not ready',
+      async () => {
+        answer = await request(admin, { path: '/readyz' });
+        return answer.status === 503;
+      },
+      8_000,
+    );
     assert.deepEqual(envelope(answer), {
       error: 'No worker can take a new connection now (no heartbeat on time, or out of file descriptors)',
       result: { ready: false, slots: 2, readySlots: 2, accepting: 0 },

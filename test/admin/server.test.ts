@@ -5,20 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type Running,
-  appAnswers,
-  basic,
-  envelope,
-  parsePrometheus,
-  raw,
-  request,
-  sampleValue,
-  startCluster,
-  suiteCleanup,
-  until,
-  within,
-} from './helpers.js';
+import { type Running, appAnswers, basic, envelope, parsePrometheus, raw, request, sampleValue, startCluster, suiteCleanup, until, within } from './helpers.js';
 
 const MB = 1_048_576;
 const USER = 'ops';
@@ -121,7 +108,8 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
     // MB, not bytes or KB: close to what the process itself reports.
     const rssMB = process.memoryUsage.rss() / MB;
     assert.ok(master.mem > rssMB * 0.5 && master.mem < rssMB * 2, `primary mem ${master.mem} MB vs rss ${rssMB} MB`);
-    const seconds = (u: { days: number; hours: number; minutes: number; seconds: number }): number => u.days * 86_400 + u.hours * 3_600 + u.minutes * 60 + u.seconds;
+    const seconds = (u: { days: number; hours: number; minutes: number; seconds: number }): number =>
+      u.days * 86_400 + u.hours * 3_600 + u.minutes * 60 + u.seconds;
     assert.equal(seconds(master.uptime), master.uptimeSeconds);
     assert.ok(Math.abs(master.uptimeSeconds - process.uptime()) <= 2, `uptime ${master.uptimeSeconds} vs ${process.uptime()}`);
 
@@ -229,7 +217,10 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
       assert.match(error ?? '', /Reload to generation 3 failed: slot \d \(pid \d+\) exited with code 1 before it was ready/);
       assert.equal(result.outcome, 'failed');
       assert.equal(result.generation, 3);
-      assert.ok(result.stderr.some((line: string) => line.includes('refusing to start')), JSON.stringify(result.stderr));
+      assert.ok(
+        result.stderr.some((line: string) => line.includes('refusing to start')),
+        JSON.stringify(result.stderr),
+      );
       assert.match(await appAnswers(running.appPort), /generation=2/);
       const { samples } = parsePrometheus((await get('/metrics', BEARER)).body);
       assert.equal(sampleValue(samples, 'qilin_reloads_total', { outcome: 'failed' }), 1);
@@ -269,7 +260,10 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
 
   test('bad input gets 4xx and leaves the cluster serving and the admin interface answering', async () => {
     const generation = running.cluster.generation;
-    const pids = running.cluster.workers().map((w) => w.process.pid).sort();
+    const pids = running.cluster
+      .workers()
+      .map((w) => w.process.pid)
+      .sort();
     const auth = `Authorization: Bearer ${TOKEN}\r\n`;
 
     // Garbage, broken request lines, absolute-form targets, no Host header, huge headers: answered by Node's parser or by the router.
@@ -291,7 +285,12 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
     };
     await expectStatus(415, { path: '/info', headers: { ...BEARER, 'content-type': 'text/plain' }, body: 'hello' });
     await expectStatus(415, { method: 'POST', path: '/scale?workers=5', headers: { ...BEARER, 'content-type': 'application/json' }, body: '{"workers":5}' });
-    await expectStatus(415, { method: 'POST', path: '/reload', headers: { ...BEARER, 'content-type': 'application/x-www-form-urlencoded' }, body: 'wait=true' });
+    await expectStatus(415, {
+      method: 'POST',
+      path: '/reload',
+      headers: { ...BEARER, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'wait=true',
+    });
     await expectStatus(413, { method: 'POST', path: '/reload', headers: { ...BEARER, 'content-type': 'application/octet-stream' }, body: 'x'.repeat(100_000) });
     await expectStatus(415, { method: 'POST', path: '/quit', headers: { ...BEARER, 'transfer-encoding': 'chunked' }, body: 'stop' });
     assert.match(
@@ -315,7 +314,13 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
 
     // None of it reloaded, scaled, stopped or restarted anything.
     assert.equal(running.cluster.generation, generation);
-    assert.deepEqual(running.cluster.workers().map((w) => w.process.pid).sort(), pids);
+    assert.deepEqual(
+      running.cluster
+        .workers()
+        .map((w) => w.process.pid)
+        .sort(),
+      pids,
+    );
     assert.match(await appAnswers(running.appPort), new RegExp(`generation=${generation}`));
     assert.equal((await get('/healthz', BEARER)).status, 200);
     assert.equal((await get('/readyz', BEARER)).status, 200);
@@ -323,11 +328,7 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
 
   test('many concurrent reloads are coalesced and each caller hears a successful outcome', async () => {
     const before = running.cluster.generation;
-    const replies = await within(
-      30_000,
-      '20 concurrent reloads to answer',
-      Promise.all(Array.from({ length: 20 }, () => post('/reload', BEARER))),
-    );
+    const replies = await within(30_000, '20 concurrent reloads to answer', Promise.all(Array.from({ length: 20 }, () => post('/reload', BEARER))));
     for (const reply of replies) {
       assert.equal(reply.status, 200);
       assert.equal(envelope(reply).result.outcome, 'succeeded');
@@ -365,7 +366,10 @@ describe('health endpoints for probes', { timeout: 60_000 }, () => {
     assert.equal(scaled.status, 202);
     const notReady = await request(admin, { path: '/readyz' });
     assert.equal(notReady.status, 503);
-    assert.deepEqual(envelope(notReady), { error: 'Not every slot has a ready worker (1 of 2 ready)', result: { ready: false, slots: 2, readySlots: 1, accepting: 1 } });
+    assert.deepEqual(envelope(notReady), {
+      error: 'Not every slot has a ready worker (1 of 2 ready)',
+      result: { ready: false, slots: 2, readySlots: 1, accepting: 1 },
+    });
     await rm(flag);
     await until('the new slot to be ready', async () => (await request(admin, { path: '/readyz' })).status === 200);
     assert.equal(cluster.activeWorkers().filter(Boolean).length, 2);
@@ -407,9 +411,11 @@ describe('POST /quit', { timeout: 60_000 }, () => {
     assert.deepEqual(envelope(reply), { error: null, result: { stopping: true } });
     await until('every worker to exit', () => cluster.workers().length === 0);
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/);
-    await until(
-      'the admin interface to close',
-      () => request(admin, { path: '/healthz', headers: BEARER }).then(() => false, (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED'),
+    await until('the admin interface to close', () =>
+      request(admin, { path: '/healthz', headers: BEARER }).then(
+        () => false,
+        (error: NodeJS.ErrnoException) => error.code === 'ECONNREFUSED',
+      ),
     );
   });
 });

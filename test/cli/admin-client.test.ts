@@ -65,7 +65,10 @@ describe('the command-line client', { timeout: 90_000 }, () => {
     assert.equal(stderr, '');
     assert.equal(code, 0);
     const lines = stdout.split('\n');
-    assert.match(lines[0] ?? '', new RegExp(`^primary pid ${process.pid}, CPU \\d+\\.\\d%, memory \\d+\\.\\d MB, up \\S+( \\S+)?, generation 0, 2/2 slots ready$`));
+    assert.match(
+      lines[0] ?? '',
+      new RegExp(`^primary pid ${process.pid}, CPU \\d+\\.\\d%, memory \\d+\\.\\d MB, up \\S+( \\S+)?, generation 0, 2/2 slots ready$`),
+    );
     const header = lines.findIndex((line) => line.startsWith('SLOT'));
     assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS']);
     running.cluster.activeWorkers().forEach((worker, slot) => {
@@ -95,7 +98,10 @@ describe('the command-line client', { timeout: 90_000 }, () => {
   });
 
   test('missing or wrong credentials exit 1 and say how to give them', async () => {
-    for (const argv of [['status', '--admin', running.admin], ['status', '--admin', running.admin, '--admin-token', 'nope']]) {
+    for (const argv of [
+      ['status', '--admin', running.admin],
+      ['status', '--admin', running.admin, '--admin-token', 'nope'],
+    ]) {
       const { code, stdout, stderr } = await qilin(argv);
       assert.equal(code, 1);
       assert.equal(stdout, '');
@@ -155,7 +161,10 @@ describe('the command-line client', { timeout: 90_000 }, () => {
       [[], /Missing the command/],
       [['restart', ...token], /Unknown command `restart`: expected status, reload, stop or scale/],
       [['stauts', ...token], /Unknown command `stauts`; did you mean `status`\?/],
-      [['status'], /Missing --admin: give the address .* with --admin, or run where the qilin\.config\.json .* that sets it is, or point at it with --config <file>/],
+      [
+        ['status'],
+        /Missing --admin: give the address .* with --admin, or run where the qilin\.config\.json .* that sets it is, or point at it with --config <file>/,
+      ],
       [['status', ...token, '--verbose'], /Unknown option `--verbose`\n/],
       [['status', ...token, '--jsno'], /Unknown option `--jsno`; did you mean `--json`\?/],
       [['status', '--admn', running.admin], /Unknown option `--admn`; did you mean `--admin`\?/],
@@ -216,7 +225,10 @@ describe('the command-line client', { timeout: 90_000 }, () => {
     assert.equal(code, 0);
     assert.match(stdout, /The cluster is stopping/);
     await until('every worker to exit', () => running.cluster.workers().length === 0);
-    await assert.rejects(stop({ address: running.admin, credentials: { token: TOKEN } }), (error: unknown) => error instanceof AdminRequestError && error.status === null);
+    await assert.rejects(
+      stop({ address: running.admin, credentials: { token: TOKEN } }),
+      (error: unknown) => error instanceof AdminRequestError && error.status === null,
+    );
   });
 });
 

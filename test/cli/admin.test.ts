@@ -13,7 +13,11 @@ const TIMEOUT = { timeout: 60_000 };
 const NO_SECRETS = { QILIN_ADMIN_PASSWORD: '', QILIN_ADMIN_TOKEN: '' };
 
 /** Starts qilin with `args` and returns it with the admin address from its `adminListening` line. */
-async function startWithAdmin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ qilin: QilinProcess; address: string }> {
+async function startWithAdmin(
+  t: TestContext,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ qilin: QilinProcess; address: string }> {
   const qilin = startQilin(t, ['--log-format', 'json', ...args], { ...options, env: { ...NO_SECRETS, ...options.env } });
   const listening = await qilin.waitFor('adminListening');
   assert.equal(typeof listening.address, 'string');
@@ -56,7 +60,11 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const port = await freePort();
     const secret = { QILIN_ADMIN_PASSWORD: 'correct horse battery staple' };
     const pidFile = path.join(dir, 'qilin.pid');
-    const { qilin, address } = await startWithAdmin(t, ['-w', '2', '--timeout', '5s', '--pid-file', pidFile, '--admin', '0', '--admin-user', 'ops', '--env', `PORT=${port}`, app], { env: secret });
+    const { qilin, address } = await startWithAdmin(
+      t,
+      ['-w', '2', '--timeout', '5s', '--pid-file', pidFile, '--admin', '0', '--admin-user', 'ops', '--env', `PORT=${port}`, app],
+      { env: secret },
+    );
     assert.match(address, /^127\.0\.0\.1:\d+$/, 'a bare port listens on loopback');
     assert.notEqual(address, '127.0.0.1:0', 'the line gives the port chosen');
     const ops = { ...secret };
@@ -65,7 +73,11 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const info = await statusOf(t, address, ops, user);
     assert.equal(info.cluster.slots, 2);
     assert.equal(info.cluster.readySlots, 2);
-    assert.deepEqual(activePids(info), [...qilin.workerPids()].sort((a, b) => a - b), 'the workers qilin forked');
+    assert.deepEqual(
+      activePids(info),
+      [...qilin.workerPids()].sort((a, b) => a - b),
+      'the workers qilin forked',
+    );
     assert.equal(info.master.pid, qilin.pid);
     const table = await client(t, address, ['status', '--admin-user', 'ops'], ops);
     assert.equal(table.exit.code, 0);
@@ -102,7 +114,10 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const stop = await client(t, address, ['stop', '--admin-user', 'ops'], ops);
     assert.equal(stop.exit.code, 0, stop.stderr);
     assert.deepEqual(await qilin.waitExit(20_000), { code: 0, signal: null });
-    assert.equal(qilin.count('admin', (r) => r.action === 'stop'), 1);
+    assert.equal(
+      qilin.count('admin', (r) => r.action === 'stop'),
+      1,
+    );
     assert.deepEqual(qilin.records.at(-1)?.event, 'stopped', 'the command went through its own shutdown');
     assert.equal(existsSync(pidFile), false, 'and removed its pid file');
     for (const pid of qilin.workerPids()) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
@@ -131,7 +146,10 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const app = fixture('identity-server.cjs');
     const open = await runQilin(t, ['-w', '1', '--admin', '0.0.0.0:0', '--env', 'PORT=0', app], { env: NO_SECRETS });
     assert.equal(open.exit.code, 2);
-    assert.match(open.stderr, /Expected `--admin` to be a loopback address .* when no credentials are set; set `--admin-user` and `--admin-password` \(or QILIN_ADMIN_PASSWORD\), or `--admin-token` \(or QILIN_ADMIN_TOKEN\), to listen on 0\.0\.0\.0:0/);
+    assert.match(
+      open.stderr,
+      /Expected `--admin` to be a loopback address .* when no credentials are set; set `--admin-user` and `--admin-password` \(or QILIN_ADMIN_PASSWORD\), or `--admin-token` \(or QILIN_ADMIN_TOKEN\), to listen on 0\.0\.0\.0:0/,
+    );
     const bad = await runQilin(t, ['-w', '1', '--admin', 'localhost:99999', '--env', 'PORT=0', app], { env: NO_SECRETS });
     assert.equal(bad.exit.code, 2);
     assert.match(bad.stderr, /Expected `--admin` to be a port \(0-65535\), 'host:port', '\[ipv6\]:port' or 'unix:\/path\/to\/socket', got `"localhost:99999"`/);
@@ -143,7 +161,10 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const inUse = await runQilin(t, ['-w', '1', '--log-format', 'json', '--admin', String(port), '--env', 'PORT=0', app], { env: NO_SECRETS });
     assert.equal(inUse.exit.code, 1);
     assert.match(inUse.stderr, new RegExp(`qilin: cannot start: The admin interface could not listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
-    assert.ok(inUse.records.some((r) => r.event === 'error' && /could not listen/.test(r.msg)), 'a JSON error line too');
+    assert.ok(
+      inUse.records.some((r) => r.event === 'error' && /could not listen/.test(r.msg)),
+      'a JSON error line too',
+    );
     for (const run of [open, bad, inUse]) {
       assert.deepEqual(run.workerPids(), [], 'no worker was forked');
       assert.equal(run.stdout.includes('worker up'), false, 'no worker was forked');
@@ -180,7 +201,7 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     assert.ok(listening, `with credentials it listens on every interface, as qilin-daemon did (${secured.address})`);
     const local = `127.0.0.1:${listening[1]}`;
     const anonymous = await client(t, local, ['status']);
-    assert.equal(anonymous.exit.code, 1, 'the file\'s credentials are required');
+    assert.equal(anonymous.exit.code, 1, "the file's credentials are required");
     assert.match(anonymous.stderr, /answered 401/);
     const run = await runQilin(t, ['status', '--json', '--admin', local, '--admin-user', 'admin', '--admin-password', 'daemon-secret'], { env: NO_SECRETS });
     assert.equal(run.exit.code, 0, run.stderr);
@@ -240,7 +261,7 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     assert.equal((JSON.parse(daemonStatus.stdout) as InfoAnswer).cluster.slots, 2);
     const noSecret = await runQilin(t, ['status'], { cwd: daemonDir, env: NO_SECRETS });
     assert.equal(noSecret.exit.code, 2, 'the file needs the password the server had, as it would for the server');
-    assert.match(noSecret.stderr, new RegExp(`Expected \`auth_password\` in .*qilin-daemon\.json to be a non-empty string when \`auth_username\` is set`));
+    assert.match(noSecret.stderr, /Expected `auth_password` in .*qilin-daemon.json to be a non-empty string when `auth_username` is set/);
     daemon.qilin.signal('SIGTERM');
     assert.equal((await daemon.qilin.waitExit()).code, 0);
 
@@ -256,7 +277,12 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
     const port = await freePort();
     writeFileSync(
       path.join(dir, 'qilin.config.json'),
-      JSON.stringify({ app: fixture('identity-server.cjs'), workers: 1, env: { PORT: String(port) }, admin: { listen: 'unix:admin.sock', token: 'from-the-file' } }),
+      JSON.stringify({
+        app: fixture('identity-server.cjs'),
+        workers: 1,
+        env: { PORT: String(port) },
+        admin: { listen: 'unix:admin.sock', token: 'from-the-file' },
+      }),
     );
     const { qilin, address } = await startWithAdmin(t, ['--admin-token', 'from-the-flag'], { cwd: dir });
     assert.equal(address, `unix:${path.join(dir, 'admin.sock')}`);
@@ -286,7 +312,15 @@ describe('qilin --admin and the qilin status|reload|stop|scale commands', () => 
 
     const help = await runQilin(t, ['--help']);
     assert.equal(help.exit.code, 0);
-    for (const text of ['qilin status', 'qilin reload', 'qilin stop', 'qilin scale <n>', '--admin <address>', '--admin-public-health', 'QILIN_ADMIN_PASSWORD']) {
+    for (const text of [
+      'qilin status',
+      'qilin reload',
+      'qilin stop',
+      'qilin scale <n>',
+      '--admin <address>',
+      '--admin-public-health',
+      'QILIN_ADMIN_PASSWORD',
+    ]) {
       assert.ok(help.stdout.includes(text), text);
     }
     const commandHelp = await runQilin(t, ['reload', '--help']);

@@ -23,11 +23,53 @@ function usage(fn: () => unknown, message: RegExp): void {
 describe('parseCommandLine', () => {
   test('reads every flag into the library option names', () => {
     const line = parseCommandLine([
-      '-w', '3', '--ready-when', 'ready', '--ready-timeout', '10s', '--timeout', '45', '--kill-timeout', '2s', '--respawn', '500ms',
-      '--backoff', '1m', '--strategy', 'rolling', '--batch', '2', '--node-args', '--max-old-space-size=256 --title "my app"',
-      '--env', 'PORT=8080', '--env', 'A=b=c', '--cwd', '/tmp', '--silent', '--pid-file', 'run/q.pid', '--watch', 'src',
-      '--watch', 'views', '--watch-delay', '1s', '--ignore', '*.log', '--watch-ext', 'js, ts', '--watch-ext', '.hbs', '--log-format', 'json',
-      'server.js', '--', '--port', '8080',
+      '-w',
+      '3',
+      '--ready-when',
+      'ready',
+      '--ready-timeout',
+      '10s',
+      '--timeout',
+      '45',
+      '--kill-timeout',
+      '2s',
+      '--respawn',
+      '500ms',
+      '--backoff',
+      '1m',
+      '--strategy',
+      'rolling',
+      '--batch',
+      '2',
+      '--node-args',
+      '--max-old-space-size=256 --title "my app"',
+      '--env',
+      'PORT=8080',
+      '--env',
+      'A=b=c',
+      '--cwd',
+      '/tmp',
+      '--silent',
+      '--pid-file',
+      'run/q.pid',
+      '--watch',
+      'src',
+      '--watch',
+      'views',
+      '--watch-delay',
+      '1s',
+      '--ignore',
+      '*.log',
+      '--watch-ext',
+      'js, ts',
+      '--watch-ext',
+      '.hbs',
+      '--log-format',
+      'json',
+      'server.js',
+      '--',
+      '--port',
+      '8080',
     ]);
     assert.deepEqual(line.flags.settings, {
       app: 'server.js',
@@ -141,9 +183,18 @@ describe('the admin flags and commands', () => {
     );
     usage(() => plan(['--admin', 'example.com', 'a.js']), /^Expected `--admin` to be a port \(0-65535\), 'host:port'/);
     usage(() => plan(['--admin-token', 'x', 'a.js']), /^`--admin-token` needs an address to listen on: add `--admin <port \| host:port \| unix:\/path>`/);
-    usage(() => plan(['--admin', '9000', '--admin-user', 'ops', 'a.js']), /^Expected `--admin-password` \(or QILIN_ADMIN_PASSWORD\) to be a non-empty string when `--admin-user` is set/);
-    usage(() => plan(['--admin', '9000', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'pw' }), /^Expected `--admin-user` to be a non-empty string when `QILIN_ADMIN_PASSWORD` is set/);
-    usage(() => plan(['--admin', '9000', '--admin-user', 'ops', '--admin-password', 'tab\there', 'a.js']), /^Expected `--admin-password` to be .*, got a value not shown here \(a secret\)$/);
+    usage(
+      () => plan(['--admin', '9000', '--admin-user', 'ops', 'a.js']),
+      /^Expected `--admin-password` \(or QILIN_ADMIN_PASSWORD\) to be a non-empty string when `--admin-user` is set/,
+    );
+    usage(
+      () => plan(['--admin', '9000', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'pw' }),
+      /^Expected `--admin-user` to be a non-empty string when `QILIN_ADMIN_PASSWORD` is set/,
+    );
+    usage(
+      () => plan(['--admin', '9000', '--admin-user', 'ops', '--admin-password', 'tab\there', 'a.js']),
+      /^Expected `--admin-password` to be .*, got a value not shown here \(a secret\)$/,
+    );
     usage(() => plan(['--admin-public-health=yes', 'a.js']), /^Option `--admin-public-health` takes no value/);
   });
 });
@@ -171,8 +222,14 @@ describe('planFrom', () => {
     usage(() => plan(['--log-format', 'xml', 'a.js']), /^Expected `--log-format` to be one of 'human', 'json', got `"xml"`/);
     usage(() => plan(['--watch-delay', '1s', 'a.js']), /`--watch-delay` needs something to watch/);
     usage(() => plan(['--watch-ext', 'hbs', 'a.js']), /^`--watch-ext` needs something to watch: add `--watch <path>`/);
-    usage(() => plan(['--watch', 'src', '--watch-ext', ',', 'a.js']), /^Expected `--watch-ext` to be one or more extensions such as 'js', or '\*' for every file/);
-    usage(() => plan(['--watch', 'src', '--watch-ext', 'js,src/*.ts', 'a.js']), /^Expected `--watch-ext` to be an extension such as 'js' or '.js', or '\*' for every file, got `"src\/\*.ts"`/);
+    usage(
+      () => plan(['--watch', 'src', '--watch-ext', ',', 'a.js']),
+      /^Expected `--watch-ext` to be one or more extensions such as 'js', or '\*' for every file/,
+    );
+    usage(
+      () => plan(['--watch', 'src', '--watch-ext', 'js,src/*.ts', 'a.js']),
+      /^Expected `--watch-ext` to be an extension such as 'js' or '.js', or '\*' for every file, got `"src\/\*.ts"`/,
+    );
     usage(() => plan([]), /No app given/);
   });
 
@@ -210,12 +267,15 @@ describe('planFrom', () => {
       settings: { app: '/a.js', workers: 'four' },
       origins: new Map([['workers', { kind: 'file', file: '/etc/qilin.config.json', key: 'workers' }]]),
     };
-    assert.throws(() => plan([], file), (error: unknown) => {
-      assert.ok(error instanceof CliError);
-      assert.equal(error.code, 'ERR_QILIN_CONFIG');
-      assert.match(error.message, /^Expected `workers` in \/etc\/qilin\.config\.json to be an integer from 1 to 1024/);
-      return true;
-    });
+    assert.throws(
+      () => plan([], file),
+      (error: unknown) => {
+        assert.ok(error instanceof CliError);
+        assert.equal(error.code, 'ERR_QILIN_CONFIG');
+        assert.match(error.message, /^Expected `workers` in \/etc\/qilin\.config\.json to be an integer from 1 to 1024/);
+        return true;
+      },
+    );
   });
 
   test('`-w 0` and `workers: 0` are refused by name (the library reads 0 as one per CPU); more than 1024 too', () => {

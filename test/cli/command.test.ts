@@ -56,7 +56,10 @@ describe('qilin command', () => {
     for (const count of ['0', '1000000']) {
       const run = await runQilin(t, ['-w', count, '--log-format', 'json', fixture('identity-server.cjs')]);
       assert.equal(run.exit.code, 2, `-w ${count}`);
-      assert.match(run.stderr, new RegExp(`Expected \`--workers\` to be an integer from 1 to 1024 \\(leave it out for one per CPU\\), got \`${count}\` \\(number\\)`));
+      assert.match(
+        run.stderr,
+        new RegExp(`Expected \`--workers\` to be an integer from 1 to 1024 \\(leave it out for one per CPU\\), got \`${count}\` \\(number\\)`),
+      );
       assert.equal(run.count('fork'), 0);
     }
   });
@@ -68,7 +71,10 @@ describe('qilin command', () => {
     assert.equal(instances.stderr, "qilin: `-i` is PM2's; Qilin's is `-w 2` (`--workers 2`)\n");
     const start = await runQilin(t, ['start', 'app.cjs', '-i', '4'], { cwd: dir });
     assert.equal(start.exit.code, 2);
-    assert.match(start.stderr, /^qilin: `start` is PM2's; qilin runs the app in the foreground: `qilin -w 4 app\.cjs` \(an app file named start runs as `qilin \.\/start`\)\n$/);
+    assert.match(
+      start.stderr,
+      /^qilin: `start` is PM2's; qilin runs the app in the foreground: `qilin -w 4 app\.cjs` \(an app file named start runs as `qilin \.\/start`\)\n$/,
+    );
     const logs = await runQilin(t, ['logs'], { cwd: dir });
     assert.equal(logs.exit.code, 2);
     assert.match(logs.stderr, /`logs` is PM2's; qilin has none/);

@@ -63,22 +63,40 @@ describe('qilin.config.json', () => {
       () => readConfig('/srv/qilin.config.json', { app: 'a.js', wokers: 2 }),
       /^\/srv\/qilin\.config\.json: unknown key `wokers` \(qilin\.config format\); did you mean `workers`\? Expected one of workers, readyWhen, /,
     );
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }), /unknown key `watch\.path` \(qilin\.config format\); did you mean `watch\.paths`\?/);
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { lisen: 9000 } }), /unknown key `admin\.lisen` .*; did you mean `admin\.listen`\?/);
+    configError(
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', watch: { path: 'src' } }),
+      /unknown key `watch\.path` \(qilin\.config format\); did you mean `watch\.paths`\?/,
+    );
+    configError(
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { lisen: 9000 } }),
+      /unknown key `admin\.lisen` .*; did you mean `admin\.listen`\?/,
+    );
     configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', ready_timeout: 5 }), /did you mean `readyTimeout`\?/);
-    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 100 }), /unknown key `reload_dealy` \(qilin-daemon\.json format\); did you mean `reload_delay`\?/);
+    configError(
+      () => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 100 }),
+      /unknown key `reload_dealy` \(qilin-daemon\.json format\); did you mean `reload_delay`\?/,
+    );
     configError(() => readConfig('/srv/qilin.config.json', { logger: {} }), /unknown key `logger` \(qilin\.config format\): expected one of /);
     configError(() => readConfig('/srv/qilin.config.json', [1, 2]), /expected an object of settings/);
   });
 
   test('a wrong value is named by its key in the file', () => {
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', killTimeout: 'later' }), /^Expected `killTimeout` in \/srv\/qilin\.config\.json to be a duration/);
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 'x' } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json/);
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', killTimeout: 'later' }),
+      /^Expected `killTimeout` in \/srv\/qilin\.config\.json to be a duration/,
+    );
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 'x' } }),
+      /^Expected `watch\.delay` in \/srv\/qilin\.config\.json/,
+    );
     configError(
       () => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', extensions: ['js', 'a b'] } }),
       /^Expected `watch\.extensions\[1\]` in \/srv\/qilin\.config\.json to be an extension such as 'js'/,
     );
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { extensions: ['js'] } }), /^`watch\.extensions` in \/srv\/qilin\.config\.json needs something to watch/);
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', watch: { extensions: ['js'] } }),
+      /^`watch\.extensions` in \/srv\/qilin\.config\.json needs something to watch/,
+    );
   });
 
   test('every numeric key is checked as a flag is: out of range, fractional, a string for a number, a size without a unit', () => {
@@ -99,37 +117,72 @@ describe('qilin.config.json', () => {
       ['maxMemory', '9999999999999GB', /a size/],
     ];
     for (const [key, value, expected] of refused) {
-      configError(() => plan('/srv/qilin.config.json', { app: 'a.js', [key]: value }), new RegExp(`^Expected \`${key}\` in /srv/qilin\\.config\\.json to be ${expected.source}`));
+      configError(
+        () => plan('/srv/qilin.config.json', { app: 'a.js', [key]: value }),
+        new RegExp(`^Expected \`${key}\` in /srv/qilin\\.config\\.json to be ${expected.source}`),
+      );
     }
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 1e30 } }), /^Expected `watch\.delay` in \/srv\/qilin\.config\.json to be a duration of at most/);
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 1e20 } }), /^Expected `admin\.listen` in \/srv\/qilin\.config\.json to be a port \(0-65535\)/);
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', watch: { paths: 'src', delay: 1e30 } }),
+      /^Expected `watch\.delay` in \/srv\/qilin\.config\.json to be a duration of at most/,
+    );
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 1e20 } }),
+      /^Expected `admin\.listen` in \/srv\/qilin\.config\.json to be a port \(0-65535\)/,
+    );
     assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', maxMemory: '512MB' }).options.maxMemory, 512 * 1024 ** 2);
     assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', maxMemory: 536870912 }).options.maxMemory, 512 * 1024 ** 2);
   });
 
   test('admin takes the library keys; a relative socket is relative to the file; secrets may come from the environment', () => {
-    const p = plan('/srv/app/qilin.config.json', { app: 'a.js', admin: { listen: 'unix:run/admin.sock', username: 'ops', password: 'pw', publicHealth: true } });
+    const p = plan('/srv/app/qilin.config.json', {
+      app: 'a.js',
+      admin: { listen: 'unix:run/admin.sock', username: 'ops', password: 'pw', publicHealth: true },
+    });
     assert.deepEqual(p.admin, { listen: 'unix:/srv/app/run/admin.sock', username: 'ops', password: 'pw', publicHealth: true });
     assert.deepEqual(p.options.admin?.listen, { kind: 'unix', path: '/srv/app/run/admin.sock' });
     assert.equal(p.options.admin?.publicHealth, true);
 
-    const fromEnv = plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: '0.0.0.0:9000', username: 'ops' } }, { QILIN_ADMIN_PASSWORD: 'from-env', QILIN_ADMIN_TOKEN: 't0k3n' });
+    const fromEnv = plan(
+      '/srv/qilin.config.json',
+      { app: 'a.js', admin: { listen: '0.0.0.0:9000', username: 'ops' } },
+      { QILIN_ADMIN_PASSWORD: 'from-env', QILIN_ADMIN_TOKEN: 't0k3n' },
+    );
     assert.deepEqual(fromEnv.admin, { listen: '0.0.0.0:9000', username: 'ops', password: 'from-env', token: 't0k3n' });
-    const fileWins = plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'in-file' } }, { QILIN_ADMIN_TOKEN: 'from-env', QILIN_ADMIN_PASSWORD: 'pw' });
+    const fileWins = plan(
+      '/srv/qilin.config.json',
+      { app: 'a.js', admin: { listen: 9000, token: 'in-file' } },
+      { QILIN_ADMIN_TOKEN: 'from-env', QILIN_ADMIN_PASSWORD: 'pw' },
+    );
     assert.deepEqual(fileWins.admin, { listen: 9000, token: 'in-file' }, 'the file wins; a password without a user name is left out beside a token');
     assert.equal(plan('/srv/qilin.config.json', { app: 'a.js', admin: false }).admin, null);
   });
 
   test('admin errors name the key in the file, and never repeat a secret', () => {
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { port: 9000 } }), /unknown key `admin\.port` \(qilin\.config format\): expected one of listen, username, password, token, publicHealth/);
-    configError(() => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: 9000 }), /expected `admin` to be \{ listen, username, password, token, publicHealth \} or false/);
+    configError(
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: { port: 9000 } }),
+      /unknown key `admin\.port` \(qilin\.config format\): expected one of listen, username, password, token, publicHealth/,
+    );
+    configError(
+      () => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: 9000 }),
+      /expected `admin` to be \{ listen, username, password, token, publicHealth \} or false/,
+    );
     configError(
       () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: '0.0.0.0:9000' } }),
       /^Expected `admin\.listen` in \/srv\/qilin\.config\.json to be a loopback address .*; set `admin\.username` and `admin\.password` \(or QILIN_ADMIN_PASSWORD\), or `admin\.token` \(or QILIN_ADMIN_TOKEN\), to listen on 0\.0\.0\.0:9000/,
     );
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { username: 'ops' } }), /^`admin\.username` in \/srv\/qilin\.config\.json needs an address to listen on/);
-    configError(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }), (/^Expected `admin\.token` in \/srv\/qilin\.config\.json to be .*, got a value not shown here \(a secret\)$/));
-    assert.throws(() => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }), (error: Error) => !error.message.includes('s3cret'));
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { username: 'ops' } }),
+      /^`admin\.username` in \/srv\/qilin\.config\.json needs an address to listen on/,
+    );
+    configError(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }),
+      /^Expected `admin\.token` in \/srv\/qilin\.config\.json to be .*, got a value not shown here \(a secret\)$/,
+    );
+    assert.throws(
+      () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: 9000, token: 'has space s3cret' } }),
+      (error: Error) => !error.message.includes('s3cret'),
+    );
   });
 });
 
@@ -197,24 +250,45 @@ describe('qilin-daemon.json', () => {
     configError(() => readConfig('/srv/qilin-daemon.json', { workers: 2 }), /`exec` \(the app to run\) is required/);
     configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_dealy: 1 }), /unknown key `reload_dealy` \(qilin-daemon\.json format\)/);
     configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: -5 }), /`reload_delay` to be milliseconds as a number/);
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 'soon' }), /^Expected `reload_delay` in \/srv\/qilin-daemon\.json to be a duration/);
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 'x' }), /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number \(0-65535\)/);
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 'soon' }),
+      /^Expected `reload_delay` in \/srv\/qilin-daemon\.json to be a duration/,
+    );
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 'x' }),
+      /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number \(0-65535\)/,
+    );
     configError(
       () => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'u' }),
       /^Expected `auth_password` in \/srv\/qilin-daemon\.json to be a non-empty string when `auth_username` is set \(or QILIN_ADMIN_PASSWORD\)/,
     );
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'a:b', auth_password: 'p' }), /^Expected `auth_username` in \/srv\/qilin-daemon\.json to be a non-empty string without ':'/);
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 9000, auth_username: 'a:b', auth_password: 'p' }),
+      /^Expected `auth_username` in \/srv\/qilin-daemon\.json to be a non-empty string without ':'/,
+    );
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: -2 }), /^Expected `workers` in \/srv\/qilin-daemon\.json/);
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: 1e20 }), /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/);
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: '3' }), /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/);
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: 1e20 }),
+      /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/,
+    );
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', workers: '3' }),
+      /^Expected `workers` in \/srv\/qilin-daemon\.json to be an integer from 1 to 1024/,
+    );
     // The number as written, in qilin-daemon's unit: not the `'1e+30ms'` the library would have been given.
     configError(
       () => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 1e30 }),
       /^\/srv\/qilin-daemon\.json: expected `reload_delay` to be milliseconds as a number \(qilin-daemon's unit\) of at most 2147483647 .*got `1e\+30` \(number\)$/,
     );
-    configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', worker_disconnect_timeout: 2 ** 31 }), /`worker_disconnect_timeout` to be milliseconds as a number \(qilin-daemon's unit\) of at most/);
+    configError(
+      () => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', worker_disconnect_timeout: 2 ** 31 }),
+      /`worker_disconnect_timeout` to be milliseconds as a number \(qilin-daemon's unit\) of at most/,
+    );
     configError(() => readConfig('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: '5' }), /`reload_delay` to be milliseconds as a number/);
-    configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 65536 }), /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number/);
+    configError(
+      () => plan('/srv/qilin-daemon.json', { exec: 'a.js', daemon_port: 65536 }),
+      /^Expected `daemon_port` in \/srv\/qilin-daemon\.json to be a port number/,
+    );
     // A tiny number is a valid count of milliseconds, not a number `ms` cannot read (`'1e-9ms'`).
     assert.equal(plan('/srv/qilin-daemon.json', { exec: 'a.js', reload_delay: 1e-9 }).options.watch?.delay, 0);
     configError(() => plan('/srv/qilin-daemon.json', { exec: 'a.js', args: 'x' }), /^Expected `args` in \/srv\/qilin-daemon\.json to be an array of strings/);

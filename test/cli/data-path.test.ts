@@ -33,9 +33,13 @@ for (const balance of ['kernel', 'round-robin'] as const) {
     test('a worker flooding stderr while nobody reads the primary’s stderr does not grow the primary', TIMEOUT, async (t) => {
       const port = await freePort();
       // stderr is a pipe the test never reads (paused from the start), as a stalled log reader leaves it.
-      const child = spawn(process.execPath, [BIN, '-w', '2', '--balance', balance, '--log-format', 'json', '--env', `PORT=${port}`, fixture('floods-stderr.cjs')], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [BIN, '-w', '2', '--balance', balance, '--log-format', 'json', '--env', `PORT=${port}`, fixture('floods-stderr.cjs')],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       child.stderr.pause();
       const exited = new Promise((resolve) => child.on('exit', resolve));
       let out = '';

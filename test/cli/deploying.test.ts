@@ -13,7 +13,7 @@ const doc = readFileSync(new URL('../../docs/deploying.md', import.meta.url), 'u
 
 /** The body of the first fenced block of `language` in docs/deploying.md. */
 function block(language: string): string {
-  const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(doc);
+  const match = new RegExp(`\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(doc);
   assert.ok(match, `docs/deploying.md has a ${language} block`);
   return match[1] as string;
 }
@@ -78,7 +78,7 @@ describe('docs/deploying.md', () => {
     assert.ok(Number(unit.TimeoutStopSec) * 1000 > longestShutdownMs(flags), 'TimeoutStopSec covers the longest graceful shutdown');
   });
 
-  test("systemd: ExecReload reloads with no failed request; KillSignal to the main pid drains and exits 0", TIMEOUT, async (t) => {
+  test('systemd: ExecReload reloads with no failed request; KillSignal to the main pid drains and exits 0', TIMEOUT, async (t) => {
     const port = await freePort();
     // The unit's own flags, with fewer workers for this 2-core machine and the test's app.
     const qilin = startQilin(t, [...qilinFlags(execStart), '--workers', '2', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
@@ -157,14 +157,18 @@ describe('docs/deploying.md', () => {
     assert.equal(start.pid, 1, 'qilin is PID 1 in its namespace');
     await qilin.waitFor('started');
     // unshare --fork runs qilin as its child: that child's pid on this side of the namespace is what Docker signals.
-    await until('qilin to show up as the child of unshare', () => {
-      try {
-        hostPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
-      } catch {
-        hostPid = 0;
-      }
-      return hostPid > 0;
-    }, 5_000);
+    await until(
+      'qilin to show up as the child of unshare',
+      () => {
+        try {
+          hostPid = Number(readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/)[0]);
+        } catch {
+          hostPid = 0;
+        }
+        return hostPid > 0;
+      },
+      5_000,
+    );
     process.kill(hostPid, 'SIGUSR2');
     await qilin.waitFor('reloadEnd');
     assert.equal(parseIdentity((await get(port)).body).generation, '1');

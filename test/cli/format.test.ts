@@ -48,7 +48,10 @@ describe('describeEvent', () => {
       words({ event: 'watching', paths: ['/srv/app/src', '/srv/app'], delayMs: 500, extensions: DEFAULT_WATCH_EXTENSIONS }).message,
       'watching src, . (code and config files; reload 500 ms after the last change)',
     );
-    assert.equal(words({ event: 'watching', paths: ['/srv/app'], delayMs: 500, extensions: null }).message, 'watching . (every file; reload 500 ms after the last change)');
+    assert.equal(
+      words({ event: 'watching', paths: ['/srv/app'], delayMs: 500, extensions: null }).message,
+      'watching . (every file; reload 500 ms after the last change)',
+    );
     assert.equal(
       words({ event: 'watching', paths: ['/srv/app'], delayMs: 500, extensions: ['js', 'ts', 'hbs'] }).message,
       'watching . (.js, .ts and .hbs files; reload 500 ms after the last change)',
@@ -87,8 +90,14 @@ describe('describeEvent', () => {
 
 describe('formatLine', () => {
   test('human: timestamp, tag with the level when not info, message', () => {
-    assert.equal(formatLine({ event: 'fork', slot: 0, pid: 42, generation: 0 }, time, 'human', cwd), '2024-05-01T10:00:00.000Z [qilin] slot 0: worker up, pid 42 (generation 0)');
-    assert.equal(formatLine({ event: 'respawn', slot: 0, delayMs: 1000 }, time, 'human', cwd), '2024-05-01T10:00:00.000Z [qilin] warn: slot 0: respawning in 1 second');
+    assert.equal(
+      formatLine({ event: 'fork', slot: 0, pid: 42, generation: 0 }, time, 'human', cwd),
+      '2024-05-01T10:00:00.000Z [qilin] slot 0: worker up, pid 42 (generation 0)',
+    );
+    assert.equal(
+      formatLine({ event: 'respawn', slot: 0, delayMs: 1000 }, time, 'human', cwd),
+      '2024-05-01T10:00:00.000Z [qilin] warn: slot 0: respawning in 1 second',
+    );
   });
 
   test('json: one object per line with time, level, msg, the event name and its fields', () => {

@@ -140,7 +140,8 @@ export class QilinProcess {
       `a "${event}" log line from qilin`,
       () => {
         found = this.records.slice(from).find((r) => r.event === event && filter(r));
-        if (!found && !this.running) throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        if (!found && !this.running)
+          throw new Error(`qilin exited (${JSON.stringify(this.#exit)}) before a "${event}" line.\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
         return found !== undefined;
       },
       ms,
@@ -184,7 +185,12 @@ export function startQilin(t: TestContext, args: readonly string[], options: { c
 }
 
 /** Runs the command to completion (for --help, errors), within `ms`. */
-export async function runQilin(t: TestContext, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}, ms = 15_000): Promise<QilinProcess & { exit: Exit }> {
+export async function runQilin(
+  t: TestContext,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  ms = 15_000,
+): Promise<QilinProcess & { exit: Exit }> {
   const qilin = startQilin(t, args, options);
   const exit = await qilin.waitExit(ms);
   return Object.assign(qilin, { exit });
@@ -192,5 +198,10 @@ export async function runQilin(t: TestContext, args: readonly string[], options:
 
 /** Parses the fixture's answer `slot=0 generation=1 pid=123 version=v1`. */
 export function parseIdentity(body: string): Record<string, string> {
-  return Object.fromEntries(body.trim().split(/\s+/).map((pair) => pair.split('=') as [string, string]));
+  return Object.fromEntries(
+    body
+      .trim()
+      .split(/\s+/)
+      .map((pair) => pair.split('=') as [string, string]),
+  );
 }

@@ -12,7 +12,11 @@ describe('pm2Hint', () => {
   });
 
   test('-i max, -i 0 and a bare -i are one per CPU, which is already the default', () => {
-    for (const words of [['-i', 'max', 'app.js'], ['-i', '0', 'app.js'], ['app.js', '-i']]) {
+    for (const words of [
+      ['-i', 'max', 'app.js'],
+      ['-i', '0', 'app.js'],
+      ['app.js', '-i'],
+    ]) {
       assert.match(pm2Hint(words) ?? '', /is PM2's for one worker per CPU, which is already Qilin's default: leave it out/, words.join(' '));
     }
     assert.match(pm2Hint(['-i', '-1', 'app.js']) ?? '', /^`-i -1` is PM2's for fewer workers than CPUs; Qilin's is `-w <n>`/);
@@ -27,7 +31,10 @@ describe('pm2Hint', () => {
   });
 
   test('start is the same line without start, PM2 flags turned into Qilin flags', () => {
-    assert.equal(pm2Hint(['start', 'app.js']), "`start` is PM2's; qilin runs the app in the foreground: `qilin app.js` (an app file named start runs as `qilin ./start`)");
+    assert.equal(
+      pm2Hint(['start', 'app.js']),
+      "`start` is PM2's; qilin runs the app in the foreground: `qilin app.js` (an app file named start runs as `qilin ./start`)",
+    );
     assert.match(pm2Hint(['start', 'app.js', '-i', '4']) ?? '', /: `qilin -w 4 app\.js` /);
     assert.match(pm2Hint(['start', 'app.js', '--wait-ready', '--', '--port', '80']) ?? '', /: `qilin --ready-when ready app\.js -- --port 80` /);
     assert.match(pm2Hint(['start']) ?? '', /: `qilin <app\.js>` /);

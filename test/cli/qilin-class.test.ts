@@ -70,13 +70,17 @@ describe('recluster(file, { watch })', () => {
     const firstReload = new Promise((resolve) => cluster.once('reloadEnd', resolve));
     let watching = false;
     cluster.once('reloadStart', () => (watching = true));
-    await within(10_000, 'the watcher to see a change', (async () => {
-      while (!watching) {
-        writeFileSync(app, source);
-        // Longer than the quiet period, or the changes would keep postponing the reload.
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    })());
+    await within(
+      10_000,
+      'the watcher to see a change',
+      (async () => {
+        while (!watching) {
+          writeFileSync(app, source);
+          // Longer than the quiet period, or the changes would keep postponing the reload.
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      })(),
+    );
     await within(10_000, 'the first reload to end', firstReload);
     await new Promise((resolve) => setTimeout(resolve, 600));
     reloads = 0;

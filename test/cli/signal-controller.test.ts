@@ -77,7 +77,10 @@ describe('SignalController', () => {
     controller.handle('SIGHUP');
     await tick();
     assert.deepEqual(cluster.calls, ['reload', 'reload']);
-    assert.deepEqual(events.map((e) => e.event === 'signal' && e.action), ['reload', 'reload']);
+    assert.deepEqual(
+      events.map((e) => e.event === 'signal' && e.action),
+      ['reload', 'reload'],
+    );
   });
 
   test('SIGTERM shuts down gracefully; a second one terminates; later ones and reloads are ignored', async () => {
@@ -126,7 +129,13 @@ describe('SignalController', () => {
     cluster.finishScale();
     await tick();
     assert.equal(cluster.maxConcurrentScales, 1);
-    assert.deepEqual(events.filter((e) => e.event === 'scaled'), [{ event: 'scaled', workers: 3 }, { event: 'scaled', workers: 4 }]);
+    assert.deepEqual(
+      events.filter((e) => e.event === 'scaled'),
+      [
+        { event: 'scaled', workers: 3 },
+        { event: 'scaled', workers: 4 },
+      ],
+    );
 
     for (let i = 0; i < 10; i += 1) controller.handle('SIGTTOU');
     assert.equal(controller.target, 1);
@@ -145,7 +154,15 @@ describe('SignalController', () => {
         () => void settled.push(`${name} done`),
         (error: Error) => void settled.push(`${name} failed: ${error.message}`),
       );
-    assert.equal(await within(1_000, 'scale to the current count', controller.scale(2).then(() => 'done')), 'done', 'the current count is applied already');
+    assert.equal(
+      await within(
+        1_000,
+        'scale to the current count',
+        controller.scale(2).then(() => 'done'),
+      ),
+      'done',
+      'the current count is applied already',
+    );
     assert.deepEqual(cluster.calls, []);
 
     const four = track('4', controller.scale(4));

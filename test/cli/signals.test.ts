@@ -8,7 +8,6 @@ import { appInTempDir, fixture, freePort, get, isAlive, parseIdentity, startQili
 
 const TIMEOUT = { timeout: 40_000 };
 
-
 /** Distinct slots seen over `requests` new connections (round-robin hands each to the next worker). */
 async function slotsSeen(port: number, requests: number): Promise<Set<string>> {
   const slots = new Set<string>();
@@ -30,7 +29,12 @@ interface StormTally {
  * SIGTERM (`termSent()` true) each response comes with `Connection: close`, so each client opens a new
  * connection, which is refused once every worker has stopped accepting; that ends the client.
  */
-function keepAliveClients(t: TestContext, port: number, clients: number, termSent: () => boolean): { tally: StormTally; done: Promise<void>; warm: Promise<void> } {
+function keepAliveClients(
+  t: TestContext,
+  port: number,
+  clients: number,
+  termSent: () => boolean,
+): { tally: StormTally; done: Promise<void>; warm: Promise<void> } {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   t.after(() => agent.destroy());
   const tally: StormTally = { answered: 0, lost: [], notTaken: 0 };
@@ -148,7 +152,10 @@ describe('signals to the qilin process', () => {
     assert.deepEqual(exit, { code: 0, signal: null });
     assert.ok(Date.now() - signalledAt >= 1_000, 'qilin waited for the in-flight request');
     for (const pid of pids) assert.equal(isAlive(pid), false, `worker ${pid} is gone`);
-    assert.equal(qilin.count('stopped', (r) => r.forced === false), 1);
+    assert.equal(
+      qilin.count('stopped', (r) => r.forced === false),
+      1,
+    );
   });
 
   test('SIGTTIN adds a worker and SIGTTOU removes the highest slot', TIMEOUT, async (t) => {
@@ -245,7 +252,9 @@ export default async () => {
     assert.equal((await qilin.waitExit()).code, 0);
   });
 
-  test('a storm of signals around SIGTERM: every one is caught until qilin exits 0, and no request on an open connection fails', { timeout: 60_000 }, async (t) => {
+  test('a storm of signals around SIGTERM: every one is caught until qilin exits 0, and no request on an open connection fails', {
+    timeout: 60_000,
+  }, async (t) => {
     const storm = ['SIGUSR2', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const;
     // Three rounds: the moment that matters (the last instant before exit) is hit or missed by chance in each.
     for (let round = 0; round < 3; round += 1) {
@@ -278,9 +287,16 @@ export default async () => {
       await within(10_000, 'the clients to finish', done);
 
       assert.deepEqual(exit, { code: 0, signal: null }, `round ${round}: exit after ${sent} signals following SIGTERM\nstderr:\n${qilin.stderr}`);
-      assert.equal(qilin.count('stopped', (r) => r.forced === false), 1);
+      assert.equal(
+        qilin.count('stopped', (r) => r.forced === false),
+        1,
+      );
       assert.ok(qilin.count('signal', (r) => r.action === 'ignored') > 0, 'signals came during the shutdown');
-      assert.deepEqual(tally.lost, [], `round ${round}: no request lost (${tally.answered} answered, ${tally.notTaken} new connections not taken after SIGTERM)`);
+      assert.deepEqual(
+        tally.lost,
+        [],
+        `round ${round}: no request lost (${tally.answered} answered, ${tally.notTaken} new connections not taken after SIGTERM)`,
+      );
       assert.ok(tally.answered >= 4);
     }
   });

@@ -30,7 +30,10 @@ describe('qilin command, start failures', () => {
     // The command's readyTimeout is 30 s: within 5 s, the failure can only come from the listen error.
     const qilin = await runQilin(t, ['-w', '2', app], {}, 5_000);
     assert.equal(qilin.exit.code, 1);
-    assert.match(qilin.stderr, new RegExp(`cannot start ${app.replace(/[.]/g, '\\.')}: Workers could not start: slot \\d \\(pid \\d+\\) could not listen on port ${port}: EADDRINUSE`));
+    assert.match(
+      qilin.stderr,
+      new RegExp(`cannot start ${app.replace(/[.]/g, '\\.')}: Workers could not start: slot \\d \\(pid \\d+\\) could not listen on port ${port}: EADDRINUSE`),
+    );
   });
 
   test('an ESM app with a syntax error is reported with its file:line', TIMEOUT, async (t) => {
@@ -38,14 +41,22 @@ describe('qilin command, start failures', () => {
     writeFileSync(app, "import http from 'node:http';\nconst port = @@;\nhttp.createServer().listen(port);\n");
     const qilin = await runQilin(t, ['-w', '1', app]);
     assert.equal(qilin.exit.code, 1);
-    assert.match(qilin.stderr, new RegExp(`cannot start ${app.replace(/[.]/g, '\\.')}: Workers could not start: slot 0 \\(pid \\d+\\) exited with code 1 before it was ready`));
+    assert.match(
+      qilin.stderr,
+      new RegExp(`cannot start ${app.replace(/[.]/g, '\\.')}: Workers could not start: slot 0 \\(pid \\d+\\) exited with code 1 before it was ready`),
+    );
     assert.match(qilin.stderr, /server\.mjs:2\n\s+const port = @@;\n\s+\^/);
   });
 
   test('a worker that cannot be spawned (--cwd /missing) fails the start at once, naming the errno, and leaves no pid file', TIMEOUT, async (t) => {
     const pidFile = path.join(tempDir(t), 'qilin.pid');
     const port = await freePort();
-    const qilin = await runQilin(t, ['-w', '2', '--cwd', '/missing', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')], {}, 10_000);
+    const qilin = await runQilin(
+      t,
+      ['-w', '2', '--cwd', '/missing', '--pid-file', pidFile, '--env', `PORT=${port}`, fixture('identity-server.cjs')],
+      {},
+      10_000,
+    );
     assert.equal(qilin.exit.code, 1);
     assert.match(qilin.stderr, /could not be started: spawn \S+ ENOENT \(its working directory \(cwd\) or the node executable does not exist\)/);
     assert.doesNotMatch(qilin.stdout, /worker up, pid \?/);

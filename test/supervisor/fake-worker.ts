@@ -24,7 +24,11 @@ export class FakeWorker extends EventEmitter {
     nextPid += 1;
     this.id = nextPid;
     this.spec = spec;
-    this.process = { pid: nextPid, stderr: new PassThrough(), kill: (signal) => (this.signals.push(signal), true) };
+    const kill = (signal: NodeJS.Signals): boolean => {
+      this.signals.push(signal);
+      return true;
+    };
+    this.process = { pid: nextPid, stderr: new PassThrough(), kill };
   }
 
   get slot(): number {

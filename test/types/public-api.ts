@@ -4,7 +4,7 @@ import recluster, {
   type AdminAddress,
   type AdminOptions,
   type Balance,
-  Cluster,
+  type Cluster,
   type ClusterEvents,
   type ClusterOptions,
   type ClusterService,
@@ -52,9 +52,9 @@ import recluster, {
   type WorkerInfo,
   type WorkerState,
   type WorkerStatus,
-  recluster as named,
+  type recluster as named,
 } from 'qilin';
-import { type RetireReason, type ShutdownHook, type ShutdownInfo, generation, isShuttingDown, isWorker, onShutdown, ready, slot } from 'qilin/worker';
+import { type RetireReason, type ShutdownHook, type ShutdownInfo, type generation, isShuttingDown, isWorker, onShutdown, ready, type slot } from 'qilin/worker';
 
 /** Compiles only when A and B are the same type. */
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

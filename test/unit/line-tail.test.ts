@@ -21,7 +21,10 @@ describe('failed start descriptions', () => {
   it('say which slot, how it failed and when', () => {
     const base = { slot: 1, generation: 2, pid: 42, stderr: [] };
     assert.equal(describeFailedStart({ ...base, failure: { kind: 'exit', code: 1, signal: null } }), 'slot 1 (pid 42) exited with code 1 before it was ready');
-    assert.equal(describeFailedStart({ ...base, failure: { kind: 'exit', code: null, signal: 'SIGKILL' } }), 'slot 1 (pid 42) was killed by SIGKILL before it was ready');
+    assert.equal(
+      describeFailedStart({ ...base, failure: { kind: 'exit', code: null, signal: 'SIGKILL' } }),
+      'slot 1 (pid 42) was killed by SIGKILL before it was ready',
+    );
     assert.equal(describeFailedStart({ ...base, failure: { kind: 'timeout', afterMs: 300 } }), 'slot 1 (pid 42) was not ready within 300 ms');
   });
 });

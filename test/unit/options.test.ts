@@ -86,7 +86,11 @@ describe('options', () => {
   });
 
   it("refuses a memory size given as a string without a unit: '512' is not 512 MB", () => {
-    rejects({ maxMemory: '512' }, 'maxMemory', /^Expected `maxMemory` to be a size: a whole number of bytes above zero, or a string with a unit such as '512MB' or '1GB', or false, got `"512"` \(string\)$/);
+    rejects(
+      { maxMemory: '512' },
+      'maxMemory',
+      /^Expected `maxMemory` to be a size: a whole number of bytes above zero, or a string with a unit such as '512MB' or '1GB', or false, got `"512"` \(string\)$/,
+    );
     rejects({ maxMemory: 0.5 }, 'maxMemory', /got `0.5` \(number\)/);
   });
 
@@ -135,7 +139,11 @@ describe('options', () => {
       [
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `wrokers` is ignored; did you mean `workers`?'],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `log.respawn` is ignored; did you mean `log.respawns`?'],
-        ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, balance, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin'],
+        [
+          'QilinWarning',
+          'QILIN_UNKNOWN_OPTION',
+          'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, balance, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin',
+        ],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `ready_timeout` is ignored; did you mean `readyTimeout`?'],
       ],
     );
@@ -168,8 +176,16 @@ describe('options', () => {
     assert.equal(extensionsOf('*'), null);
     assert.equal(extensionsOf(['js', '*']), null);
     assert.ok(Object.isFrozen(extensionsOf(['js'])));
-    rejects({ watch: { paths: '.', extensions: [] } }, 'watch.extensions', /^Expected `watch.extensions` to be one or more extensions such as 'js', or '\*' for every file, got an array of 0$/);
-    rejects({ watch: { paths: '.', extensions: ['js', 'a b'] } }, 'watch.extensions[1]', /an extension such as 'js' or '.js', or '\*' for every file, got `"a b"`/);
+    rejects(
+      { watch: { paths: '.', extensions: [] } },
+      'watch.extensions',
+      /^Expected `watch.extensions` to be one or more extensions such as 'js', or '\*' for every file, got an array of 0$/,
+    );
+    rejects(
+      { watch: { paths: '.', extensions: ['js', 'a b'] } },
+      'watch.extensions[1]',
+      /an extension such as 'js' or '.js', or '\*' for every file, got `"a b"`/,
+    );
     rejects({ watch: { paths: '.', extensions: ['js,ts'] } }, 'watch.extensions[0]', /an extension such as 'js'/);
     rejects({ watch: { paths: '.', extensions: ['src/*.js'] } }, 'watch.extensions[0]', /an extension such as 'js'/);
     rejects({ watch: { paths: '.', extensions: 3 } as never }, 'watch.extensions', /an array of strings/);

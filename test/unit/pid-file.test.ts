@@ -54,7 +54,10 @@ describe('claimPidFile', () => {
     const { file } = pidFileIn(t);
     writeFileSync(file, `${GONE}\n`);
     writeFileSync(`${file}.lock`, `${GONE + 1}\n`);
-    assert.throws(() => claimPidFile(file), { code: 'ERR_QILIN_CANNOT_START', message: /qilin\.pid\.lock is left by an instance stopped while it replaced a stale pid file; remove it/ });
+    assert.throws(() => claimPidFile(file), {
+      code: 'ERR_QILIN_CANNOT_START',
+      message: /qilin\.pid\.lock is left by an instance stopped while it replaced a stale pid file; remove it/,
+    });
     assert.equal(readFileSync(file, 'utf8'), `${GONE}\n`);
   });
 
@@ -74,7 +77,10 @@ describe('claimPidFile', () => {
     rmSync(file);
     writeFileSync(file, `${GONE}\n`);
     symlinkSync(victim, `${file}.lock`);
-    assert.throws(() => claimPidFile(file), { code: 'ERR_QILIN_CANNOT_START', message: /qilin\.pid\.lock is in the way and is not a lock qilin made; remove it/ });
+    assert.throws(() => claimPidFile(file), {
+      code: 'ERR_QILIN_CANNOT_START',
+      message: /qilin\.pid\.lock is in the way and is not a lock qilin made; remove it/,
+    });
     assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
     assert.equal(readFileSync(file, 'utf8'), `${GONE}\n`);
   });
@@ -117,6 +123,10 @@ describe('claimPidFile', () => {
     assert.deepEqual(readdirSync(dir), ['qilin.pid'], 'no temporary file or lock is left');
 
     for (const { child } of claimants) child.stdin?.end();
-    await within(10_000, 'the claimants to exit', Promise.all(claimants.map(({ child }) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null))))));
+    await within(
+      10_000,
+      'the claimants to exit',
+      Promise.all(claimants.map(({ child }) => new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(null))))),
+    );
   });
 });

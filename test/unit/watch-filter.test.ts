@@ -16,7 +16,18 @@ describe('changeMatcher', () => {
     for (const name of ['config/app.json5', 'config/app.yaml', 'app.yml', 'Cargo.toml', 'UPPER.JS']) {
       assert.equal(counts(`/srv/app/${name}`, file), true, name);
     }
-    for (const name of ['app.log', 'notes.txt', 'README.md', 'views/index.hbs', 'public/site.css', 'index.html', 'data.sqlite', 'Makefile', 'a.json.bak', 'a.js~']) {
+    for (const name of [
+      'app.log',
+      'notes.txt',
+      'README.md',
+      'views/index.hbs',
+      'public/site.css',
+      'index.html',
+      'data.sqlite',
+      'Makefile',
+      'a.json.bak',
+      'a.js~',
+    ]) {
       assert.equal(counts(`/srv/app/${name}`, file), false, name);
     }
     assert.equal(counts('/srv/app/lib', folder), false, 'a folder below a watched one: its files count, not itself');
