@@ -62,6 +62,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #firstStart: Promise<void> | null = null;
   #shutdown: Promise<void> | null = null;
   readonly #stopping = new AbortController();
+  /** Aborted when the cluster stops managing (stop, terminate): a shutdown delay under way ends then. */
+  readonly #halted = new AbortController();
   readonly #services: ClusterService[] = [];
   readonly #reloads: ReloadQueue<ReloadResult>;
   #balance: Balance | null = null;
@@ -195,13 +197,34 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.#status === 'running') {
       this.#status = 'stopping';
       this.#cancelWork(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'The cluster is shutting down'));
-      exited = this.#supervisor.shutdown();
+      // The workers go on serving through the delay (no reload, scale or respawn now): only /readyz says the
+      // cluster is going, so a load balancer stops sending new connections before any worker stops accepting.
+      exited = this.#afterDelay().then(() => (this.#status === 'stopped' ? this.#supervisor.exited() : this.#supervisor.shutdown()));
     } else {
       exited = this.#supervisor.exited();
     }
     this.#shutdown = quiet(exited.then(() => this.#halt()));
     return this.#shutdown;
   };
+
+  /** True from `shutdown()` (or a stop) on: the cluster is going, even while it still serves through `shutdownDelay`. */
+  get stopping(): boolean {
+    return this.#status === 'stopping' || this.#status === 'stopped';
+  }
+
+  /** Waits `shutdownDelay`, or less if the cluster is stopped or terminated meanwhile. */
+  #afterDelay(): Promise<void> {
+    const delay = this.options.shutdownDelay;
+    if (delay <= 0) return Promise.resolve();
+    const { signal } = this.#halted;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
@@ -240,6 +263,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     if (this.#status === 'stopped') return;
     this.#cancelWork(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'The cluster was stopped'));
     this.#status = 'stopped';
+    this.#halted.abort();
     for (const service of this.#services.splice(0)) {
       try {
         Promise.resolve(service.stop()).catch(() => {});

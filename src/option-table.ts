@@ -182,6 +182,17 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     },
     config: true,
   },
+  shutdownDelay: {
+    read: duration,
+    fallback: () => 0,
+    flag: {
+      name: 'shutdown-delay',
+      placeholder: '<d>',
+      value: 'duration',
+      help: 'On SIGTERM, go on serving with /readyz answering 503 this long before draining, in place of a preStop sleep (default: 0)',
+    },
+    config: true,
+  },
   execArgv: {
     read: stringArray,
     fallback: () => frozen([]),

@@ -139,6 +139,12 @@ export interface ClusterOptions {
    * @default 'kernel', or what NODE_CLUSTER_SCHED_POLICY says ('rr' or 'none') when it is set
    */
   readonly balance?: Balance;
+  /**
+   * On `shutdown()`, how long the cluster goes on serving, with `/readyz` answering 503, before its workers
+   * start to drain: the time a load balancer (a Kubernetes Service) takes to stop sending new connections, in
+   * place of a `preStop` sleep. @default 0
+   */
+  readonly shutdownDelay?: Duration;
 }
 
 /** Options after the pipeline: every field present, durations in milliseconds, sizes in bytes, frozen. */
@@ -171,4 +177,6 @@ export interface ResolvedOptions {
   /** The admin interface's settings, or null when it is off. */
   readonly admin: ResolvedAdminOptions | null;
   readonly balance: Balance;
+  /** Milliseconds. */
+  readonly shutdownDelay: number;
 }

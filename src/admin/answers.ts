@@ -1,5 +1,6 @@
 // The admin interface's JSON answers: their types (shared by server and client), units, and the pure builders of each.
 import type { WorkerInfo } from '../cluster.js';
+import type { ReadyThreshold } from './options.js';
 import { type ReloadError, type SlotGeneration, describeFailedStart } from '../errors.js';
 import type { ReloadResult } from '../events.js';
 import type { ReloadStrategy } from '../options.js';
@@ -100,8 +101,12 @@ export interface ReadyAnswer {
   readonly ready: boolean;
   readonly slots: number;
   readonly readySlots: number;
+  /** Slots that need a ready worker (the admin interface's `readyThreshold`; every slot by default). */
+  readonly required: number;
   /** Ready workers that can take new connections now (see `WorkerInfo.accepting`). */
   readonly accepting: number;
+  /** The cluster is shutting down (through `shutdownDelay` too): not ready, whatever the workers. */
+  readonly stopping: boolean;
 }
 
 /** Whole days, hours, minutes and seconds of a number of seconds. */
@@ -194,20 +199,39 @@ export function servingOf(workers: readonly WorkerInfo[], slots: number): (Worke
   return Array.from({ length: slots }, (_, slot) => workers.find((info) => info.active && info.slot === slot) ?? null);
 }
 
+/** What besides the workers decides `/readyz`: how many slots it needs ready, and whether the cluster is going. */
+export interface ReadyInput {
+  readonly threshold: ReadyThreshold;
+  readonly stopping: boolean;
+}
+
 /**
- * `/readyz`: ready when there is at least one slot, every slot has a ready worker, and at least one of them can
- * take a new connection. `active` is the serving worker of each slot, or null.
+ * `/readyz`: ready when the cluster is not shutting down, there is at least one slot, at least `threshold`
+ * slots (every one, by default) have a ready worker, and at least one of those can take a new connection.
+ * `active` is the serving worker of each slot, or null.
  */
-export function buildReady(active: readonly (Pick<WorkerInfo, 'accepting'> | null)[]): ReadyAnswer {
+export function buildReady(
+  active: readonly (Pick<WorkerInfo, 'accepting'> | null)[],
+  input: ReadyInput = { threshold: { share: 1 }, stopping: false },
+): ReadyAnswer {
   const serving = active.filter((worker) => worker !== null);
   const accepting = serving.filter((worker) => worker.accepting).length;
   const readySlots = serving.length;
-  return { ready: active.length > 0 && readySlots === active.length && accepting > 0, slots: active.length, readySlots, accepting };
+  const slots = active.length;
+  const { threshold } = input;
+  const required = Math.min(slots, Math.max(1, 'count' in threshold ? threshold.count : Math.ceil(slots * threshold.share)));
+  const ready = !input.stopping && slots > 0 && readySlots >= required && accepting > 0;
+  return { ready, slots, readySlots, required, accepting, stopping: input.stopping };
 }
 
 /** Why `/readyz` says not ready, in words. */
 export function notReadyReason(ready: ReadyAnswer): string {
-  if (ready.slots === 0 || ready.readySlots < ready.slots) return `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`;
+  if (ready.stopping) return 'The cluster is shutting down';
+  if (ready.slots === 0 || ready.readySlots < ready.required) {
+    return ready.required === ready.slots
+      ? `Not every slot has a ready worker (${ready.readySlots} of ${ready.slots} ready)`
+      : `Fewer slots have a ready worker than the ${ready.required} required (${ready.readySlots} of ${ready.slots} ready)`;
+  }
   return 'No worker can take a new connection now (no heartbeat on time, or out of file descriptors)';
 }
 

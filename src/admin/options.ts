@@ -20,6 +20,11 @@ export interface AdminOptions {
   readonly token?: string;
   /** Let `/healthz` and `/readyz` answer without credentials, for load balancers and probes. @default false */
   readonly publicHealth?: boolean;
+  /**
+   * How many slots need a ready worker for `/readyz` to answer 200: a number, or a share such as `'50%'`, so
+   * that one slot respawning does not take the instance out of its load balancer. @default '100%' (every slot)
+   */
+  readonly readyThreshold?: number | string;
 }
 
 /** The admin options after the pipeline. Secrets are kept only inside `auth`, as digests. */
@@ -28,9 +33,26 @@ export interface ResolvedAdminOptions {
   /** The credentials to check, or null when the interface is open (loopback or a Unix socket only). */
   readonly auth: AdminAuth | null;
   readonly publicHealth: boolean;
+  /** Slots that need a ready worker: a count, or a share of the slots (0 to 1). */
+  readonly readyThreshold: ReadyThreshold;
 }
 
-const KEYS = ['listen', 'username', 'password', 'token', 'publicHealth'] as const satisfies readonly (keyof AdminOptions)[];
+/** How many slots `/readyz` needs ready. */
+export type ReadyThreshold = { readonly count: number } | { readonly share: number };
+
+const KEYS = ['listen', 'username', 'password', 'token', 'publicHealth', 'readyThreshold'] as const satisfies readonly (keyof AdminOptions)[];
+
+const PERCENT = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/;
+
+/** Reads `readyThreshold`: a whole number of slots from 1, or a share from 1% to 100%. */
+function readyThreshold(value: unknown, name: string): ReadyThreshold {
+  if (value === undefined) return { share: 1 };
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1) return { count: value };
+  const percent = typeof value === 'string' ? PERCENT.exec(value) : null;
+  const share = percent ? Number(percent[1]) / 100 : Number.NaN;
+  if (share > 0 && share <= 1) return { share };
+  throw new InvalidOptionError(name, "a number of slots (1 or more), or a share such as '50%'", value);
+}
 
 const LISTEN_EXPECTED = "a port (0-65535), 'host:port', '[ipv6]:port' or 'unix:/path/to/socket'";
 
@@ -86,6 +108,7 @@ export function resolveAdminOptions(value: unknown, name = 'admin'): ResolvedAdm
     listen: Object.freeze(listen),
     auth: secured ? new AdminAuth({ username, password, token }) : null,
     publicHealth,
+    readyThreshold: readyThreshold(given.readyThreshold, `${name}.readyThreshold`),
   });
 }
 

@@ -251,7 +251,10 @@ export class AdminServer implements ClusterService {
       case 'healthz':
         return json(200, { error: null, result: { alive: true } });
       case 'readyz': {
-        const ready = buildReady(servingOf(cluster.describe(), cluster.activeWorkers().length));
+        const ready = buildReady(servingOf(cluster.describe(), cluster.activeWorkers().length), {
+          threshold: this.options.readyThreshold,
+          stopping: cluster.stopping,
+        });
         const error = ready.ready ? null : notReadyReason(ready);
         return json(ready.ready ? 200 : 503, { error, result: ready });
       }

@@ -21,6 +21,7 @@ export const ADMIN_FLAGS = {
 export const ADMIN_SERVER_FLAGS = {
   ...ADMIN_FLAGS,
   'admin-public-health': { type: 'boolean' },
+  'admin-ready-threshold': { type: 'string' },
 } as const;
 
 /** The admin flags' values, as `util.parseArgs` returns them. */
@@ -30,6 +31,7 @@ export interface AdminFlags {
   readonly 'admin-password'?: string | undefined;
   readonly 'admin-token'?: string | undefined;
   readonly 'admin-public-health'?: boolean | undefined;
+  readonly 'admin-ready-threshold'?: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;

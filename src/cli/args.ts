@@ -48,7 +48,7 @@ const FLAGS: Readonly<Record<string, FlagOption>> = {
   'watch-ext': { type: 'string', multiple: true },
   config: { type: 'string', short: 'c' },
   'log-format': { type: 'string' },
-  // --admin, --admin-user, --admin-password, --admin-token, --admin-public-health: the same as the library's `admin` keys.
+  // --admin, --admin-user, --admin-password, --admin-token, --admin-public-health, --admin-ready-threshold: the library's `admin` keys.
   ...ADMIN_SERVER_FLAGS,
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -273,6 +273,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
   adminFlag('password', values['admin-password'], '--admin-password');
   adminFlag('token', values['admin-token'], '--admin-token');
   adminFlag('publicHealth', values['admin-public-health'], '--admin-public-health');
+  const threshold = text('admin-ready-threshold');
+  adminFlag('readyThreshold', threshold === undefined ? undefined : integerOrRaw(threshold), '--admin-ready-threshold');
   if (Object.keys(admin).length > 0) settings.admin = admin;
 
   return {

@@ -81,12 +81,15 @@ function milliseconds(file: string, key: string, value: unknown): string {
 
 /**
  * Reads qilin.config.json's `admin`: `false`, or the library's `{ listen, username, password, token,
- * publicHealth }`. A relative `unix:` socket path is relative to the file's folder, like every path there.
+ * publicHealth, readyThreshold }`. A relative `unix:` socket path is relative to the file's folder, like every path there.
  */
 function readAdminKey(file: string, value: unknown, origins: Map<string, Origin>): AdminSettings | false {
   if (value === false) return false;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw configError(file, `expected \`admin\` to be { listen, username, password, token, publicHealth } or false, got ${describeValue(value)}`);
+    throw configError(
+      file,
+      `expected \`admin\` to be { listen, username, password, token, publicHealth, readyThreshold } or false, got ${describeValue(value)}`,
+    );
   }
   const admin: AdminSettings = {};
   for (const [key, part] of Object.entries(value as Record<string, unknown>)) {

@@ -37,6 +37,7 @@ ${optionLines()}
       --admin-password <p>   Its HTTP Basic password; better in QILIN_ADMIN_PASSWORD, out of the process list
       --admin-token <t>      Its bearer token; better in QILIN_ADMIN_TOKEN
       --admin-public-health  Let /healthz and /readyz answer without credentials
+      --admin-ready-threshold <n>  Slots that need a ready worker for /readyz: a number or a share, 50% (default: 100%)
   -h, --help                 Show this help
   -V, --version              Show the version
 

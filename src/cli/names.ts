@@ -13,6 +13,7 @@ export const ADMIN_FLAG_OF: Readonly<Record<keyof AdminSettings, string>> = {
   password: '--admin-password',
   token: '--admin-token',
   publicHealth: '--admin-public-health',
+  readyThreshold: '--admin-ready-threshold',
 };
 
 /** The qilin-daemon.json key of each admin key it has. */

@@ -28,10 +28,12 @@ export interface AdminSettings {
   password?: unknown;
   token?: unknown;
   publicHealth?: unknown;
+  readyThreshold?: unknown;
 }
 
 /** The keys of `admin`, as in the library's option. */
-export const ADMIN_KEYS = ['listen', 'username', 'password', 'token', 'publicHealth'] as const satisfies readonly (keyof AdminSettings & keyof AdminOptions)[];
+export const ADMIN_KEYS = ['listen', 'username', 'password', 'token', 'publicHealth', 'readyThreshold'] as const satisfies readonly (keyof AdminSettings &
+  keyof AdminOptions)[];
 
 /**
  * Everything the command can be told: the library's options a config file or flag sets (the option table's

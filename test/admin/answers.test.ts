@@ -1,7 +1,7 @@
 // The admin answers built from a cluster snapshot: units, uptimes, readiness, CPU between measurements, and the `qilin status` table.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildInfo, buildReady, megabytes, splitUptime } from '../../src/admin/answers.js';
+import { buildInfo, buildReady, megabytes, notReadyReason, splitUptime } from '../../src/admin/answers.js';
 import { formatUptime, renderStatus } from '../../src/cli/status-table.js';
 import { cpuPercent } from '../../src/admin/usage.js';
 import type { WorkerInfo } from '../../src/cluster.js';
@@ -110,11 +110,26 @@ describe('buildInfo', { timeout: 5_000 }, () => {
 describe('buildReady', { timeout: 5_000 }, () => {
   test('ready only when there are slots and each has a ready worker', () => {
     const ok = { accepting: true };
-    assert.deepEqual(buildReady([ok, ok]), { ready: true, slots: 2, readySlots: 2, accepting: 2 });
-    assert.deepEqual(buildReady([ok, null]), { ready: false, slots: 2, readySlots: 1, accepting: 1 });
-    assert.deepEqual(buildReady([]), { ready: false, slots: 0, readySlots: 0, accepting: 0 });
+    const every = { required: 2, stopping: false };
+    assert.deepEqual(buildReady([ok, ok]), { ready: true, slots: 2, readySlots: 2, accepting: 2, ...every });
+    assert.deepEqual(buildReady([ok, null]), { ready: false, slots: 2, readySlots: 1, accepting: 1, ...every });
+    assert.deepEqual(buildReady([]), { ready: false, slots: 0, readySlots: 0, accepting: 0, required: 0, stopping: false });
     // One worker out of file descriptors: the other takes the connections. Both: nothing can.
-    assert.deepEqual(buildReady([ok, { accepting: false }]), { ready: true, slots: 2, readySlots: 2, accepting: 1 });
-    assert.deepEqual(buildReady([{ accepting: false }, { accepting: false }]), { ready: false, slots: 2, readySlots: 2, accepting: 0 });
+    assert.deepEqual(buildReady([ok, { accepting: false }]), { ready: true, slots: 2, readySlots: 2, accepting: 1, ...every });
+    assert.deepEqual(buildReady([{ accepting: false }, { accepting: false }]), { ready: false, slots: 2, readySlots: 2, accepting: 0, ...every });
+  });
+
+  test('a threshold lets a slot respawn without taking the instance out; a shutdown is never ready', () => {
+    const ok = { accepting: true };
+    const half = { threshold: { share: 0.5 }, stopping: false };
+    assert.deepEqual(buildReady([ok, null, null, ok], half), { ready: true, slots: 4, readySlots: 2, required: 2, accepting: 2, stopping: false });
+    assert.deepEqual(buildReady([ok, null, null, null], half).ready, false);
+    assert.deepEqual(buildReady([ok, null, null], { threshold: { share: 0.5 }, stopping: false }).required, 2, 'a share rounds up');
+    assert.deepEqual(buildReady([ok, null], { threshold: { count: 1 }, stopping: false }).ready, true);
+    assert.deepEqual(buildReady([ok], { threshold: { count: 5 }, stopping: false }).required, 1, 'never more than the slots');
+    const going = buildReady([ok, ok], { threshold: { share: 1 }, stopping: true });
+    assert.equal(going.ready, false);
+    assert.equal(notReadyReason(going), 'The cluster is shutting down');
+    assert.equal(notReadyReason(buildReady([ok, null, null, null], half)), 'Fewer slots have a ready worker than the 2 required (1 of 4 ready)');
   });
 });

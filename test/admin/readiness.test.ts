@@ -30,9 +30,29 @@ describe('/readyz', { timeout: 60_000 }, () => {
     );
     assert.deepEqual(envelope(answer), {
       error: 'No worker can take a new connection now (no heartbeat on time, or out of file descriptors)',
-      result: { ready: false, slots: 2, readySlots: 2, accepting: 0 },
+      result: { ready: false, slots: 2, readySlots: 2, required: 2, accepting: 0, stopping: false },
     });
     for (const pid of pids) process.kill(pid, 'SIGCONT');
     await until('/readyz to say ready again', async () => (await request(admin, { path: '/readyz' })).status === 200, 8_000);
+  });
+});
+
+describe('shutdownDelay', { timeout: 60_000 }, () => {
+  test('after shutdown(), /readyz answers 503 for the delay while requests are still served; then the workers drain', async (t) => {
+    const { cluster, admin, appPort } = await startCluster((fn) => t.after(fn), { workers: 2, shutdownDelay: '1.5s', admin: { listen: 0 } });
+    const stopping = cluster.shutdown();
+    const startedAt = Date.now();
+    const ready = await request(admin, { path: '/readyz' });
+    assert.equal(ready.status, 503);
+    assert.equal(envelope(ready).error, 'The cluster is shutting down');
+    const reply = await request(`127.0.0.1:${appPort}`, { path: '/' });
+    assert.equal(reply.status, 200, 'the app still answers during the delay');
+    assert.deepEqual(
+      cluster.describe().map((w) => w.state),
+      ['ready', 'ready'],
+      'no worker retires before the delay is over',
+    );
+    await stopping;
+    assert.ok(Date.now() - startedAt >= 1_400, 'the workers drained only after the delay');
   });
 });

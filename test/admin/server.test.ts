@@ -91,7 +91,10 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
       }
     }
     assert.deepEqual(envelope(await get('/healthz', BEARER)), { error: null, result: { alive: true } });
-    assert.deepEqual(envelope(await get('/readyz', BEARER)), { error: null, result: { ready: true, slots: 2, readySlots: 2, accepting: 2 } });
+    assert.deepEqual(envelope(await get('/readyz', BEARER)), {
+      error: null,
+      result: { ready: true, slots: 2, readySlots: 2, required: 2, accepting: 2, stopping: false },
+    });
   });
 
   test('/info gives the primary and each worker with pid, CPU %, MB and uptime, and the totals', async () => {
@@ -357,7 +360,10 @@ describe('health endpoints for probes', { timeout: 60_000 }, () => {
       admin: { listen: 0, token: TOKEN, publicHealth: true },
     });
     assert.equal((await request(admin, { path: '/healthz' })).status, 200);
-    assert.deepEqual(envelope(await request(admin, { path: '/readyz' })), { error: null, result: { ready: true, slots: 1, readySlots: 1, accepting: 1 } });
+    assert.deepEqual(envelope(await request(admin, { path: '/readyz' })), {
+      error: null,
+      result: { ready: true, slots: 1, readySlots: 1, required: 1, accepting: 1, stopping: false },
+    });
     assert.equal((await request(admin, { path: '/info' })).status, 401, 'only the health endpoints are public');
     assert.equal((await request(admin, { method: 'POST', path: '/reload' })).status, 401);
 
@@ -368,7 +374,7 @@ describe('health endpoints for probes', { timeout: 60_000 }, () => {
     assert.equal(notReady.status, 503);
     assert.deepEqual(envelope(notReady), {
       error: 'Not every slot has a ready worker (1 of 2 ready)',
-      result: { ready: false, slots: 2, readySlots: 1, accepting: 1 },
+      result: { ready: false, slots: 2, readySlots: 1, required: 2, accepting: 1, stopping: false },
     });
     await rm(flag);
     await until('the new slot to be ready', async () => (await request(admin, { path: '/readyz' })).status === 200);

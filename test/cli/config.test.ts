@@ -165,7 +165,7 @@ describe('qilin.config.json', () => {
     );
     configError(
       () => readConfig('/srv/qilin.config.json', { app: 'a.js', admin: 9000 }),
-      /expected `admin` to be \{ listen, username, password, token, publicHealth \} or false/,
+      /expected `admin` to be \{ listen, username, password, token, publicHealth, readyThreshold \} or false/,
     );
     configError(
       () => plan('/srv/qilin.config.json', { app: 'a.js', admin: { listen: '0.0.0.0:9000' } }),

@@ -4,7 +4,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { describe, test } from 'node:test';
-import { durationOrRaw } from '../../src/cli/args.js';
+import { durationOrRaw, parseCommandLine } from '../../src/cli/args.js';
+import { planFrom } from '../../src/cli/settings.js';
 import { parseDuration } from '../../src/units.js';
 import { BIN, QilinProcess, fixture, freePort, get, isAlive, parseIdentity, startQilin, until, within } from './helpers.js';
 
@@ -27,10 +28,13 @@ function flagMs(args: readonly string[], flag: string): number {
   return ms;
 }
 
-/** The longest a graceful shutdown with these flags takes: SIGTERM at --timeout (the drain's own deadline comes a margin before), then SIGKILL after --kill-timeout. */
+/**
+ * The longest a graceful shutdown with these flags takes: --shutdown-delay (if given) of serving on, then
+ * SIGTERM at --timeout (the drain's own deadline comes a margin before), then SIGKILL after --kill-timeout.
+ */
 function longestShutdownMs(args: readonly string[]): number {
-  const timeout = flagMs(args, '--timeout');
-  return timeout + flagMs(args, '--kill-timeout');
+  const delay = args.includes('--shutdown-delay') ? flagMs(args, '--shutdown-delay') : 0;
+  return delay + flagMs(args, '--timeout') + flagMs(args, '--kill-timeout');
 }
 
 /** Qilin's flags from a command line that runs it, without the program and the app. */
@@ -177,16 +181,21 @@ describe('docs/deploying.md', () => {
     assert.equal((await qilin.waitExit()).code, 0, 'unshare exits with qilin status');
   });
 
-  test('Kubernetes: rolling update with no unavailable pod, a readiness probe, and a grace period above preStop + shutdown', () => {
+  test('Kubernetes: rolling update with no unavailable pod, probes on /readyz, and a grace period above the shutdown delay and the shutdown', () => {
     const yaml = block('yaml');
     assert.match(yaml, /type: RollingUpdate/);
     assert.match(yaml, /maxUnavailable: 0/);
-    assert.match(yaml, /readinessProbe:/);
+    assert.match(yaml, /readinessProbe:\s+httpGet: \{ path: \/readyz, port: 9000 \}/);
+    assert.doesNotMatch(yaml, /preStop/, 'the shutdown delay takes its place');
     const grace = Number(/terminationGracePeriodSeconds: (\d+)/.exec(yaml)?.[1]);
-    const preStop = Number(/command: \["sleep", "(\d+)"\]/.exec(yaml)?.[1]);
     const command = JSON.parse(/^\s+command: (\["node_modules[^\n]*\])$/m.exec(yaml)?.[1] ?? 'null') as string[] | null;
     assert.ok(command, 'the container runs qilin directly');
     const flags = qilinFlags(command);
-    assert.ok(grace * 1000 > preStop * 1000 + longestShutdownMs(flags), 'terminationGracePeriodSeconds covers preStop and the shutdown');
+    assert.ok(flags.includes('--shutdown-delay'));
+    assert.ok(grace * 1000 > longestShutdownMs(flags), 'terminationGracePeriodSeconds covers the shutdown delay and the shutdown');
+    // The flags are ones qilin takes: the plan is made from them (the token comes from the environment).
+    const plan = planFrom(parseCommandLine([...flags, 'server.js']).flags, '/srv/app', (base, p) => `${base}/${p}`, { QILIN_ADMIN_TOKEN: 'x' });
+    assert.equal(plan.options.shutdownDelay, 5_000);
+    assert.deepEqual(plan.options.admin?.readyThreshold, { share: 0.5 });
   });
 });
