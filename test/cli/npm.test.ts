@@ -1,10 +1,11 @@
 // `npm start` and `npx qilin`: a SIGTERM or SIGINT sent to npm, as a supervisor or a test runner sends it, leaves no qilin and no worker behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Exit, freePort, get, isAlive, until, within } from './helpers.js';
+import { type Exit, freePort, get, isAlive, tempDir, until, within } from './helpers.js';
 
 const TIMEOUT = { timeout: 60_000 };
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,10 +43,10 @@ class NpmProcess {
   }
 }
 
-/** Runs npm with `args` in the repository; when the test ends, npm, qilin and every worker named are killed. */
-function startNpm(t: TestContext, args: readonly string[], env: NodeJS.ProcessEnv = {}): NpmProcess {
+/** Runs npm with `args` in `cwd` (the repository unless given); when the test ends, npm, qilin and every worker named are killed. */
+function startNpm(t: TestContext, args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = root): NpmProcess {
   const child = spawn('npm', args, {
-    cwd: root,
+    cwd,
     env: { ...process.env, NODE_ENV: 'test', npm_config_update_notifier: 'false', npm_config_fund: 'false', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,6 +63,21 @@ function startNpm(t: TestContext, args: readonly string[], env: NodeJS.ProcessEn
     await within(5_000, 'the killed npm to exit', npm.exited).catch(() => {});
   });
   return npm;
+}
+
+/**
+ * A project that depends on qilin, laid out as `npm install` leaves it: node_modules/qilin links to this
+ * repository and node_modules/.bin/qilin to its command. (npx run inside qilin's own repository takes another
+ * path: npm installs the project into its npx cache first, which takes seconds and is not what users run.)
+ */
+function projectUsingQilin(t: TestContext): string {
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', private: true, dependencies: { qilin: '*' } }));
+  mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+  symlinkSync(root, path.join(dir, 'node_modules', 'qilin'));
+  const { bin } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: { qilin: string } };
+  symlinkSync(path.join('..', 'qilin', bin.qilin), path.join(dir, 'node_modules', '.bin', 'qilin'));
+  return dir;
 }
 
 /** Waits until qilin and every worker it forked are gone, and nothing answers on `port`. */
@@ -91,7 +107,8 @@ describe('npm start and npx qilin', () => {
 
   test('SIGTERM to `npx qilin`: its shell dies of it unpassed, and qilin, seeing that, stops gracefully with its workers', TIMEOUT, async (t) => {
     const port = await freePort();
-    const npm = startNpm(t, ['exec', '--no', '--', 'qilin', '-w', '2', '--env', `PORT=${port}`, 'examples/hello/server.js']);
+    const app = path.join(root, 'examples', 'hello', 'server.js');
+    const npm = startNpm(t, ['exec', '--no', '--', 'qilin', '-w', '2', '--env', `PORT=${port}`, app], {}, projectUsingQilin(t));
     await npm.waitForOutput(/all 2 workers ready/, 'the cluster to be ready');
     assert.ok(npm.primary !== null && npm.workers.length === 2, npm.output);
 
