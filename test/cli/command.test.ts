@@ -10,7 +10,8 @@ const TIMEOUT = { timeout: 30_000 };
 describe('qilin command', () => {
   test('starts 3 workers that answer with 3 distinct WORKER_IDs, and stops cleanly on SIGTERM', TIMEOUT, async (t) => {
     const port = await freePort();
-    const qilin = startQilin(t, ['-w', '3', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    // Round-robin hands each new connection to the next worker, so a few requests reach every slot.
+    const qilin = startQilin(t, ['-w', '3', '--balance', 'round-robin', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
     const started = await qilin.waitFor('started');
     assert.equal(started.workers, 3);
     const slots = new Set<string>();

@@ -8,7 +8,7 @@ import { appInTempDir, fixture, freePort, get, isAlive, parseIdentity, startQili
 
 const TIMEOUT = { timeout: 40_000 };
 
-/** Distinct slots seen over `requests` new connections (round-robin hands each to the next worker). */
+/** Distinct slots seen over `requests` new connections (with balance round-robin, each goes to the next worker). */
 async function slotsSeen(port: number, requests: number): Promise<Set<string>> {
   const slots = new Set<string>();
   for (let i = 0; i < requests; i += 1) slots.add(parseIdentity((await get(port)).body).slot as string);
@@ -160,7 +160,8 @@ describe('signals to the qilin process', () => {
 
   test('SIGTTIN adds a worker and SIGTTOU removes the highest slot', TIMEOUT, async (t) => {
     const port = await freePort();
-    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    // Round-robin, so that a few new connections reach every slot serving.
+    const qilin = startQilin(t, ['-w', '2', '--balance', 'round-robin', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
     await qilin.waitFor('started');
 
     qilin.signal('SIGTTIN');
