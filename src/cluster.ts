@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
-import type { Balance, ResolvedOptions } from './options.js';
+import { type Balance, FIXED_OPTIONS, type ReloadSettings, type ResolvedOptions, resolveChanges } from './options.js';
 import { ReloadQueue } from './reload/queue.js';
 import { runReload } from './reload/run.js';
 import { applyBalance } from './supervisor/fork.js';
@@ -27,6 +27,16 @@ export interface ClusterService {
 }
 
 type Status = 'new' | 'running' | 'stopping' | 'stopped';
+
+/** Where each reload reads its settings (see `readSettingsFrom`). */
+export type SettingsSource = () => Promise<ResolvedOptions>;
+
+/** A plain object (not an array, a class instance, or a signal's name): `reload(settings)`'s settings. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
 
 type Callback<T = void> = (error: Error | null, value?: T) => void;
 
@@ -53,8 +63,10 @@ function asError(error: unknown): Error {
 export class Cluster extends EventEmitter<ClusterEvents> {
   /** Absolute path of the worker script. */
   readonly file: string;
-  readonly options: ResolvedOptions;
   readonly #supervisor: Supervisor;
+  /** Settings asked for by `reload(settings)` calls since the last reload started, merged, as given. */
+  #requested: Record<string, unknown> = {};
+  #settingsSource: SettingsSource | null = null;
   #status: Status = 'new';
   /** The highest generation started so far. */
   #generation = 0;
@@ -71,7 +83,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   constructor(file: string, options: ResolvedOptions) {
     super();
     this.file = file;
-    this.options = options;
     const cluster = this;
     const host: SupervisorHost = {
       file,
@@ -89,17 +100,56 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         (this.emit as (e: typeof event, ...a: typeof args) => boolean)(event, ...args);
       },
       log: (category, line) => {
-        if (options.log[category]) options.logger.log(`qilin: ${line}`);
+        const { log, logger } = this.options;
+        if (log[category]) logger.log(`qilin: ${line}`);
       },
     };
     this.#supervisor = new Supervisor(host);
     this.#reloads = new ReloadQueue(() =>
-      this.#exclusive(() => {
-        if (this.#status !== 'running') return Promise.reject(this.#notRunning('reload'));
-        const { strategy, batch } = options;
-        return runReload(this.#supervisor, host, { generation: ++this.#generation, strategy, batch, signal: this.#stopping.signal });
+      this.#exclusive(async () => {
+        if (this.#status !== 'running') throw this.#notRunning('reload');
+        const { options, workers } = await this.#nextSettings();
+        if (this.#status !== 'running') throw this.#notRunning('reload');
+        return runReload(this.#supervisor, host, { generation: ++this.#generation, options, workers, signal: this.#stopping.signal });
       }),
     );
+  }
+
+  /** The settings serving now: those the cluster was created with, or those of the last reload that brought new ones. */
+  get options(): ResolvedOptions {
+    return this.#supervisor.options;
+  }
+
+  /**
+   * Where each reload reads its settings first (the `qilin` command re-reads its config file), before the
+   * settings asked for by `reload(settings)`. It resolves with a whole set of options; those a reload cannot
+   * change are kept as they are. A rejection aborts the reload with that error, and nothing changes.
+   */
+  readSettingsFrom(source: SettingsSource | null): void {
+    this.#settingsSource = source;
+  }
+
+  /**
+   * The settings of the reload starting now, and the worker count it applies (null: the slots stay as they
+   * are, a count changed by `scale()` included): the source's, where it changed `workers`, then the one asked
+   * for by `reload({ workers })`.
+   */
+  async #nextSettings(): Promise<{ options: ResolvedOptions; workers: number | null }> {
+    const requested = this.#requested;
+    this.#requested = {};
+    const current = this.options;
+    let options = current;
+    let workers: number | null = null;
+    if (this.#settingsSource) {
+      const read = await this.#settingsSource();
+      // What a reload cannot change is kept from the settings serving, whatever the source says.
+      const kept = Object.fromEntries(FIXED_OPTIONS.map((key) => [key, current[key]]));
+      options = Object.freeze({ ...read, ...kept }) as ResolvedOptions;
+      if (options.workers !== current.workers) workers = options.workers;
+    }
+    if (Object.keys(requested).length > 0) options = resolveChanges(options, requested);
+    if (requested.workers !== undefined) workers = options.workers;
+    return { options, workers };
   }
 
   /** How connections reach the workers: the `balance` option, or, once running, the one in force (see `run()`). */
@@ -158,11 +208,32 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * Replaces every worker with one running the code on disk now, per `strategy`. Resolves with the outcome;
    * rejects with a ReloadError when a new worker fails (the previous workers keep serving). A request made
    * while a reload runs is merged into one more reload after it. Safe as a signal listener: an argument
-   * that is not a function is ignored, and a rejection nobody awaits is not an unhandled rejection.
+   * that is neither a plain object nor a function is ignored, and a rejection nobody awaits is not an
+   * unhandled rejection.
+   *
+   * With `settings` (`reload({ workers: 4, env: { FEATURE: 'on' } })`), the new generation runs with them: the
+   * options a reload can change (every option but `balance`, `runtime`, `heartbeatTimeout`, `watch` and
+   * `admin`, which refuse), read as `recluster()` reads them. A wrong value rejects at once and nothing
+   * reloads. Once the reload succeeds they are the cluster's settings (`options`); if it fails, the old ones
+   * stay. Settings asked for while a reload runs go to the next one, merged.
    */
-  reload = (cb?: unknown): Promise<ReloadResult> => {
-    if (this.#status !== 'running') return callBack(Promise.reject(this.#notRunning('reload')), cb);
-    return callBack(this.#reloads.request(), cb);
+  reload: {
+    (cb?: (error: Error | null, result?: ReloadResult) => void): Promise<ReloadResult>;
+    (settings: ReloadSettings, cb?: (error: Error | null, result?: ReloadResult) => void): Promise<ReloadResult>;
+  } = (settings?: unknown, cb?: unknown): Promise<ReloadResult> => {
+    const callback = typeof settings === 'function' ? settings : cb;
+    if (this.#status !== 'running') return callBack(Promise.reject(this.#notRunning('reload')), callback);
+    if (isPlainObject(settings)) {
+      // Checked now, so a wrong value is refused at once and never reaches a reload; read again when it runs,
+      // over the settings serving then.
+      try {
+        resolveChanges(this.options, settings);
+      } catch (error) {
+        return callBack(Promise.reject(error), callback);
+      }
+      for (const [key, value] of Object.entries(settings)) if (value !== undefined) this.#requested[key] = value;
+    }
+    return callBack(this.#reloads.request(), callback);
   };
 
   /** Changes the number of slots at run time (0 to 1024): new slots get workers, the highest slots are retired gracefully. */

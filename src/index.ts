@@ -11,6 +11,7 @@ export type {
   Logger,
   LogOptions,
   ReadyWhen,
+  ReloadSettings,
   ReloadStrategy,
   ResolvedOptions,
   ResolvedWatch,

@@ -62,6 +62,13 @@ export interface OptionSpec<T> {
   readonly flag?: FlagSpec;
   /** qilin.config.json sets it by this name. */
   readonly config: boolean;
+  /**
+   * A reload can change it (`reload(settings)`, or the command re-reading its config file): the new value
+   * applies to the workers the reload starts, and to respawns once the reload has succeeded. The others are
+   * fixed for the primary's life (balance is node:cluster's one policy per process; heartbeats are checked
+   * at one pace; the runtime, the watcher and the admin interface are set up once).
+   */
+  readonly reload: boolean;
 }
 
 /** Options the core pipeline reads itself; `admin` is read by the admin interface's own step (admin/options.ts). */
@@ -88,6 +95,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     fallback: () => availableParallelism(),
     flag: { name: 'workers', short: 'w', placeholder: '<n>', value: 'integer', help: 'Worker processes, 1 to 1024 (default: the number of CPUs)' },
     config: true,
+    reload: true,
   },
   readyWhen: {
     read: oneOf<ReadyWhen>('listening', 'started', 'ready'),
@@ -99,6 +107,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'listening | started | ready: when a starting worker counts as ready (default: listening)',
     },
     config: true,
+    reload: true,
   },
   readyTimeout: {
     read: positiveDurationOrOff,
@@ -110,6 +119,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'A starting worker not ready in this time failed; "off" waits forever (default: 30s)',
     },
     config: true,
+    reload: true,
   },
   timeout: {
     read: duration,
@@ -123,6 +133,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       commandDefault: '30s',
     },
     config: true,
+    reload: true,
   },
   killTimeout: {
     read: duration,
@@ -134,12 +145,14 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'Time between SIGTERM and SIGKILL for a worker that will not stop (default: 5s)',
     },
     config: true,
+    reload: true,
   },
   respawn: {
     read: duration,
     fallback: () => 1_000,
     flag: { name: 'respawn', placeholder: '<d>', value: 'duration', help: "Delay before a crashed worker's slot is refilled (default: 1s)" },
     config: true,
+    reload: true,
   },
   backoff: {
     read: duration,
@@ -153,6 +166,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       commandDefault: '30s',
     },
     config: true,
+    reload: true,
   },
   strategy: {
     read: oneOf<ReloadStrategy>('all', 'rolling'),
@@ -164,12 +178,14 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'all | rolling: replace every worker at once on reload, or a batch at a time (default: all)',
     },
     config: true,
+    reload: true,
   },
   batch: {
     read: integer(1),
     fallback: () => 1,
     flag: { name: 'batch', placeholder: '<n>', value: 'integer', help: 'With --strategy rolling, slots replaced at a time (default: 1)' },
     config: true,
+    reload: true,
   },
   balance: {
     read: oneOf<Balance>('kernel', 'round-robin'),
@@ -181,6 +197,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)',
     },
     config: true,
+    reload: false,
   },
   shutdownDelay: {
     read: duration,
@@ -192,46 +209,52 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       help: 'On SIGTERM, go on serving with /readyz answering 503 this long before draining, in place of a preStop sleep (default: 0)',
     },
     config: true,
+    reload: true,
   },
   execArgv: {
     read: stringArray,
     fallback: () => frozen([]),
     flag: { name: 'node-args', placeholder: '<args>', value: 'args', help: 'Node.js options for the workers, as one string: "--max-old-space-size=512"' },
     config: true,
+    reload: true,
   },
   env: {
     read: env,
     fallback: () => frozen({}),
     flag: { name: 'env', placeholder: '<KEY=VALUE>', value: 'env', help: 'An environment variable for the workers (repeatable)' },
     config: true,
+    reload: true,
   },
   cwd: {
     read: directory,
     fallback: () => undefined,
     flag: { name: 'cwd', placeholder: '<dir>', value: 'text', help: 'Working directory of the workers (default: the current one)' },
     config: true,
+    reload: true,
   },
   silent: {
     read: boolean,
     fallback: () => false,
     flag: { name: 'silent', value: 'boolean', help: "Do not pass the workers' stdout and stderr through" },
     config: true,
+    reload: true,
   },
   // The app's own arguments come after `--` on the command line, not from a flag.
-  args: { read: stringArray, fallback: () => frozen([]), config: true },
-  serialization: { read: oneOf('json', 'advanced'), fallback: () => 'json', config: true },
-  runtime: { read: boolean, fallback: () => true, config: true },
+  args: { read: stringArray, fallback: () => frozen([]), config: true, reload: true },
+  serialization: { read: oneOf('json', 'advanced'), fallback: () => 'json', config: true, reload: true },
+  runtime: { read: boolean, fallback: () => true, config: true, reload: false },
   heartbeatTimeout: {
     read: positiveDurationOrOff,
     fallback: ({ runtime }) => (runtime ? 30_000 : null),
     check: needsRuntime('heartbeatTimeout', 'heartbeats come from the runtime'),
     config: true,
+    reload: false,
   },
-  maxMemory: { read: memory, fallback: () => null, check: needsRuntime('maxMemory', 'memory is reported by the runtime'), config: true },
+  maxMemory: { read: memory, fallback: () => null, check: needsRuntime('maxMemory', 'memory is reported by the runtime'), config: true, reload: true },
   // The command does its own output, and reads `watch` in parts (--watch, --watch-delay, ...).
-  log: { read: log, fallback: () => frozen({ respawns: true, reloads: true, warnings: true }), config: false },
-  logger: { read: logger, fallback: () => console, config: false },
-  watch: { read: watch, fallback: () => null, config: false },
+  log: { read: log, fallback: () => frozen({ respawns: true, reloads: true, warnings: true }), config: false, reload: true },
+  logger: { read: logger, fallback: () => console, config: false, reload: true },
+  watch: { read: watch, fallback: () => null, config: false, reload: false },
 };
 
 /** The core options, in table order. */
@@ -242,3 +265,6 @@ export type ConfigOption = Exclude<CoreOption, 'log' | 'logger' | 'watch'>;
 
 /** The options a config file or a flag may set, in table order. */
 export const CONFIG_OPTIONS = CORE_OPTIONS.filter((key): key is ConfigOption => OPTIONS[key].config);
+
+/** The options a reload can change, in table order. */
+export const RELOAD_OPTIONS: readonly CoreOption[] = Object.freeze(CORE_OPTIONS.filter((key) => OPTIONS[key].reload));

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { InvalidOptionError } from './errors.js';
 import { type Reader, boolean, plainObject } from './option-readers.js';
-import { CORE_OPTIONS, type CoreOption, OPTIONS, type OptionContext } from './option-table.js';
+import { CORE_OPTIONS, type CoreOption, OPTIONS, type OptionContext, type OptionSpec } from './option-table.js';
 import type { ClusterOptions, ResolvedOptions } from './option-types.js';
 import { warnUnknownKeys } from './unknown-keys.js';
 
@@ -54,6 +54,38 @@ export function resolveOptions(
   for (const step of steps) resolved[step.key] = given[step.key] === undefined ? step.fallback : step.read(given[step.key], step.key);
   if (given.admin !== undefined && given.admin !== false && !steps.some((step) => step.key === 'admin')) {
     throw new InvalidOptionError('admin', 'read by the admin interface’s step: create the cluster with recluster()', given.admin);
+  }
+  return Object.freeze(resolved) as unknown as ResolvedOptions;
+}
+
+/** Options a reload never changes, fixed for the primary's life: the option table's `reload: false` ones, and `admin`. */
+export const FIXED_OPTIONS: readonly (keyof ResolvedOptions)[] = Object.freeze([...CORE_OPTIONS.filter((key) => !OPTIONS[key].reload), 'admin' as const]);
+
+/** The settings `reload()` can change: the option table's `reload` options, as users write them. */
+export type ReloadSettings = Pick<ClusterOptions, ReloadOption>;
+
+/** The options a reload can change: every option but those fixed for the primary's life (the option table's `reload: false`, and `admin`). */
+export type ReloadOption = Exclude<keyof ClusterOptions, 'balance' | 'runtime' | 'heartbeatTimeout' | 'watch' | 'admin'>;
+
+/**
+ * The options of a reload: `base` with `changes` read over it, key by key, through the same readers and
+ * checks as `resolveOptions`. A known option a reload cannot change is an InvalidOptionError (its value would
+ * be ignored); an unknown key warns, as in `resolveOptions`. The base is never changed.
+ */
+export function resolveChanges(base: ResolvedOptions, changes: unknown, environment: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const given = plainObject(changes ?? {}, 'settings');
+  warnUnknownKeys(given, KNOWN_OPTIONS);
+  const context: OptionContext = { environment, runtime: base.runtime };
+  const resolved: Record<string, unknown> = { ...base };
+  for (const key of KNOWN_OPTIONS) {
+    if (given[key] === undefined) continue;
+    if (FIXED_OPTIONS.includes(key)) {
+      throw new InvalidOptionError(key, 'left out: a reload cannot change it (restart the primary for a new value)', given[key]);
+    }
+    const spec = OPTIONS[key as CoreOption] as OptionSpec<unknown>;
+    const value = spec.read(given[key], key);
+    spec.check?.(value, context, given[key]);
+    resolved[key] = value;
   }
   return Object.freeze(resolved) as unknown as ResolvedOptions;
 }

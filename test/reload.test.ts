@@ -35,6 +35,34 @@ function failureOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('reload', () => {
+  it('with settings: the new generation runs with them, and the cluster keeps them; a wrong one is refused and nothing reloads', {
+    timeout: 30_000,
+  }, async (t) => {
+    const { cluster, port } = await versionedCluster(t);
+    const dir = await mkdtemp(path.join(tmpdir(), 'qilin-reload-'));
+    const other = path.join(dir, 'version');
+    await writeFile(other, 'v9');
+    const result = await within(10_000, 'the reload with a new env and worker count', cluster.reload({ env: { VERSION_FILE: other }, workers: 3 }));
+    assert.equal(result.slots.length, 3);
+    assert.deepEqual(await versions(port, 9), new Set(['v9']));
+    assert.equal(cluster.options.env.VERSION_FILE, other);
+    assert.equal(cluster.options.workers, 3);
+    assert.equal(cluster.activeWorkers().filter(Boolean).length, 3);
+
+    const fixed = await failureOf(cluster.reload({ balance: 'round-robin' } as never));
+    assert.ok(fixed instanceof TypeError);
+    assert.equal((fixed as { option?: string }).option, 'balance');
+    assert.match((fixed as Error).message, /a reload cannot change it/);
+    const wrong = await failureOf(cluster.reload({ timeout: 'soon' }));
+    assert.equal((wrong as { option?: string }).option, 'timeout');
+    assert.equal(cluster.generation, 1, 'neither started a reload');
+
+    // Fewer workers: the slots above the count retire once the reload has succeeded.
+    await within(10_000, 'the reload to one worker', cluster.reload({ workers: 1 }));
+    await until('one worker left', () => cluster.workers().length === 1, 10_000);
+    assert.deepEqual(await versions(port, 3), new Set(['v9']), 'the env given before stays');
+  });
+
   it('replaces every worker with the code on disk now, and retires the old ones', { timeout: 30_000 }, async (t) => {
     const { cluster, deploy, port } = await versionedCluster(t);
     const oldPids = pidsOf(cluster.workers());

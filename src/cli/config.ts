@@ -1,5 +1,6 @@
 // Config files: finding and loading qilin.config.json (or .js/.mjs) and qilin-daemon.json, and reading either into settings.
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describeValue } from '../errors.js';
@@ -229,15 +230,27 @@ export function findConfigFile(cwd: string, given: string | undefined): string |
   return found[0] ?? null;
 }
 
-/** Loads a config file: JSON, or a .js/.mjs/.cjs module whose default export is the settings object (or a function returning it). */
-export async function loadConfigFile(file: string): Promise<SourcedSettings> {
+/** How many times config modules were loaded again, so each load gets a module URL of its own. */
+let reloads = 0;
+
+/**
+ * Loads a config file: JSON, or a .js/.mjs/.cjs module whose default export is the settings object (or a
+ * function returning it). `again`: read what is on disk now, not a module loaded before (a reload's re-read).
+ */
+export async function loadConfigFile(file: string, again = false): Promise<SourcedSettings> {
   const ext = path.extname(file);
   let raw: unknown;
   try {
     if (ext === '.json') {
       raw = JSON.parse(readFileSync(file, 'utf8'));
     } else if (ext === '.js' || ext === '.mjs' || ext === '.cjs') {
-      const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+      const url = pathToFileURL(file);
+      if (again) {
+        // A CommonJS module is cached by file name, an ES module by URL: forget the first, give the second a new URL.
+        delete createRequire(url).cache[file];
+        url.search = `qilin-reload=${++reloads}`;
+      }
+      const mod = (await import(url.href)) as { default?: unknown };
       raw = mod.default ?? mod;
       if (typeof raw === 'function') raw = await (raw as () => unknown)();
     } else {

@@ -1,8 +1,7 @@
 // The `qilin` command from start to exit, in phases: the plan (flags, config file), the cluster and its services, the pid file, the admin interface, the first start, and the wait for the stop.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ADMIN_COMMANDS } from './admin-command-names.js';
-import { ADMIN_ENV } from './admin-config.js';
 import type { AdminActions, AdminServer } from '../admin/server.js';
 import { assembleCluster } from '../assemble.js';
 import type { Cluster } from '../cluster.js';
@@ -17,21 +16,30 @@ import { startedByNpm, watchParent } from './parent.js';
 import { claimPidFile, removePidFile } from './pid-file.js';
 import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
+import { rereadSettings, workerOptions } from './reread.js';
 import { SignalInbox } from './signal-inbox.js';
 import { SignalController, type Stopped } from './signals.js';
 
-/** Reads flags, config file and the admin secrets in `env` into a checked plan. Throws a CliError naming what is wrong. */
+/** The command's plan, and the config file it was read from (null: flags only). */
+export type CommandPlan = Plan & { readonly configFile: string | null };
+
+/**
+ * Reads flags, config file and the admin secrets in `env` into a checked plan. Throws a CliError naming what
+ * is wrong. `again`: a reload's re-read, of the config file the command started from (none: flags only), as it is on disk now.
+ */
 export async function planCommand(
   argv: readonly string[],
   cwd: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<Plan | 'help' | 'version'> {
+  again?: { readonly configFile: string | null },
+): Promise<CommandPlan | 'help' | 'version'> {
   const line = parseCommandLine(argv);
   if (line.help) return 'help';
   if (line.version) return 'version';
-  const configFile = findConfigFile(cwd, line.config);
-  const fromFile: SourcedSettings = configFile ? await loadConfigFile(configFile) : { settings: {}, origins: new Map() };
-  return planFrom(mergeSettings(fromFile, line.flags), cwd, (base, p) => path.resolve(base, p), env);
+  const configFile = again ? again.configFile : findConfigFile(cwd, line.config);
+  if (again && configFile !== null && !existsSync(configFile)) throw new CliError('ERR_QILIN_CONFIG', `The config file ${configFile} is gone`);
+  const fromFile: SourcedSettings = configFile ? await loadConfigFile(configFile, again !== undefined) : { settings: {}, origins: new Map() };
+  return { ...planFrom(mergeSettings(fromFile, line.flags), cwd, (base, p) => path.resolve(base, p), env), configFile };
 }
 
 function assertAppExists(app: string): void {
@@ -128,7 +136,7 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
   const plan = await readPlan(argv, output);
   if (typeof plan === 'number') return plan;
   if (plan.psName) process.title = plan.psName;
-  const { cluster, signals, admin, stopWatchingParent } = await assemble(plan, output, inbox);
+  const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox);
   let pidFileClaimed = false;
   try {
     if (plan.pidFile) {
@@ -162,7 +170,7 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
 }
 
 /** The plan, or the exit status when there is nothing to run (help, version, a wrong flag or config). */
-async function readPlan(argv: readonly string[], output: Output): Promise<Plan | number> {
+async function readPlan(argv: readonly string[], output: Output): Promise<CommandPlan | number> {
   try {
     const planned = await planCommand(argv, output.cwd);
     if (planned === 'help') {
@@ -190,7 +198,7 @@ async function readPlan(argv: readonly string[], output: Output): Promise<Plan |
  * The cluster with the command's own services (a watcher it reports, an admin server that acts through the
  * signal controller), the controller the signals drive, and the watch on npm's shell.
  */
-async function assemble(plan: Plan, output: Output, inbox: SignalInbox) {
+async function assemble(argv: readonly string[], plan: CommandPlan, output: Output, inbox: SignalInbox) {
   const { log } = output;
   const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : null;
   let cluster: Cluster | null = null;
@@ -206,16 +214,31 @@ async function assemble(plan: Plan, output: Output, inbox: SignalInbox) {
         ),
       )
     : null;
-  // The admin secrets read from the environment are the primary's: the workers (and whatever they run) do not get them.
-  const env = Object.freeze({ [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined, ...plan.options.env });
-  cluster = assembleCluster(plan.app, Object.freeze({ ...plan.options, env }), { watcher, admin });
+  cluster = assembleCluster(plan.app, workerOptions(plan), { watcher, admin });
+  // Every reload (a signal, the admin interface, the watcher) reads the command line and the config file again.
+  cluster.readSettingsFrom(
+    rereadSettings(
+      plan,
+      async () => {
+        const again = await planCommand(argv, output.cwd, process.env, { configFile: plan.configFile });
+        if (typeof again === 'string') throw new Error(`unexpected ${again}`);
+        return again;
+      },
+      log,
+    ),
+  );
   reportEvents(cluster, log, watcher ?? undefined);
-  if (plan.options.silent) {
-    // Silent workers' stdout is a pipe: keep it drained so a chatty worker never blocks on a full pipe.
-    cluster.on('fork', (worker) => worker.process.stdout?.resume());
-  }
+  // Silent workers' stdout is a pipe (a reload may turn `silent` on): keep it drained so a chatty worker never blocks on a full pipe.
+  cluster.on('fork', (worker) => worker.process.stdout?.resume());
   const controller = new SignalController(cluster, plan.options.workers, log);
   signals = controller;
+  let configured = cluster.options.workers;
+  cluster.on('reloadEnd', () => {
+    // A reload that changed the config file's `workers` applied the new count.
+    if (cluster.options.workers === configured) return;
+    configured = cluster.options.workers;
+    controller.resized(configured);
+  });
   inbox.connect(controller);
   // Under npm, a SIGTERM sent to npm reaches only the shell npm runs qilin's script in (as with `npx qilin`),
   // which dies of it: qilin would go on with its workers, its port and no one to stop it. A script that

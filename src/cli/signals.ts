@@ -123,6 +123,12 @@ export class SignalController {
     return done;
   }
 
+  /** A reload applied a new worker count (the config file's `workers` changed): it is the count SIGTTIN and SIGTTOU start from now. */
+  resized(workers: number): void {
+    this.#target = workers;
+    this.#applied = workers;
+  }
+
   /** Kills every worker now (the app cannot start). */
   terminate(): Promise<Stopped> {
     if (!this.#forced) this.#force(null);

@@ -90,7 +90,7 @@ export class Monitor {
   }
 
   #checkMemory(handle: WorkerHandle, rss: number | null): void {
-    const { maxMemory } = this.#supervisor.options;
+    const { maxMemory } = handle.options;
     // Only a worker that no longer serves its slot (draining, retiring) is killed: one still serving waits for
     // its replacement, or its slot would be left without a worker, and its requests cut.
     if (maxMemory === null || rss === null || !isStopping(handle.state) || !handle.alive) return;

@@ -1,5 +1,6 @@
 // Forking the worker of a slot: the script, the runtime preload, the environment each worker gets, and the watch on its handoffs.
 import type { Worker } from 'node:cluster';
+import type { ResolvedOptions } from '../options.js';
 import { ENV } from '../protocol.js';
 import type { SupervisorCore } from './core.js';
 import { HandoffWatch } from './handoffs.js';
@@ -8,9 +9,15 @@ import type { Slot } from './slot.js';
 import { RUNTIME_PATH } from './timing.js';
 import { WorkerHandle } from './worker-handle.js';
 
-/** Forks a worker of `generation` for `slot`, in `batch`; null if the fork itself failed (reported as the cluster's `error`). */
-export function forkFor(supervisor: SupervisorCore, slot: Slot, generation: number, batch: WorkerHandle['batch']): WorkerHandle | null {
-  const { options, host, io } = supervisor;
+/** Forks a worker of `generation` for `slot` with `options` (its generation's), in `batch`; null if the fork itself failed (reported as the cluster's `error`). */
+export function forkFor(
+  supervisor: SupervisorCore,
+  slot: Slot,
+  generation: number,
+  batch: WorkerHandle['batch'],
+  options: ResolvedOptions,
+): WorkerHandle | null {
+  const { host, io } = supervisor;
   let worker: Worker;
   try {
     worker = io.fork({
@@ -33,7 +40,7 @@ export function forkFor(supervisor: SupervisorCore, slot: Slot, generation: numb
     host.emit('error', error instanceof Error ? error : new Error(String(error)));
     return null;
   }
-  const handle = new WorkerHandle(worker, slot.index, generation, io.now());
+  const handle = new WorkerHandle(worker, slot.index, generation, io.now(), options);
   handle.batch = batch;
   batch?.waiter.add(handle);
   if (host.balance === 'round-robin' && options.runtime) {

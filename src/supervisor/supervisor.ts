@@ -4,7 +4,7 @@ import { type FailedStart, QilinError, type SlotGeneration, StartError, type Sta
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RetireReason } from '../protocol.js';
-import { healthyAfter } from './backoff.js';
+import { type BackoffPolicy, healthyAfter } from './backoff.js';
 import { BatchFailure, BatchStart } from './batch.js';
 import type { Cause, SupervisorCore } from './core.js';
 import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
@@ -24,8 +24,11 @@ export class Supervisor implements SupervisorCore {
   /** Every worker of this cluster that has not exited, starting and retiring ones included. */
   readonly handles = new Map<Worker, WorkerHandle>();
   readonly host: SupervisorHost;
-  readonly options: ResolvedOptions;
   readonly io: SupervisorIO;
+  /** The settings of the generation serving: respawns and new slots get them; a reload's workers get its own until it commits them. */
+  #options: ResolvedOptions;
+  /** The slots' backoff policy, read from the settings serving at each delay. */
+  readonly #backoff: BackoffPolicy;
   /** The generation of the last successful start or reload: the label of respawned workers. */
   #serving = 0;
   /** Batches of `run()` and `scale()`, watched until their workers are ready. */
@@ -35,10 +38,23 @@ export class Supervisor implements SupervisorCore {
 
   constructor(host: SupervisorHost) {
     this.host = host;
-    this.options = host.options;
+    this.#options = host.options;
+    const supervisor = this;
+    this.#backoff = {
+      get respawn() {
+        return supervisor.options.respawn;
+      },
+      get backoff() {
+        return supervisor.options.backoff;
+      },
+    };
     this.io = host.io ?? PROCESS_IO;
     this.#events = new WorkerEvents(this);
     this.#monitor = new Monitor(this);
+  }
+
+  get options(): ResolvedOptions {
+    return this.#options;
   }
 
   get serving(): number {
@@ -61,11 +77,16 @@ export class Supervisor implements SupervisorCore {
     while (this.#slots.length > count) removed.push(this.#removeSlot());
     const added: Slot[] = [];
     while (this.#slots.length < count) {
-      const slot = new Slot(this.#slots.length, this.options);
+      const slot = new Slot(this.#slots.length, this.#backoff);
       this.#slots.push(slot);
       added.push(slot);
     }
     await Promise.all([...removed, this.#startSlots(added)]);
+  }
+
+  /** Adds slots with no worker up to `count`, for a reload that brings more workers to fill (`rollout`). */
+  addSlots(count: number): void {
+    while (this.#slots.length < count) this.#slots.push(new Slot(this.#slots.length, this.#backoff));
   }
 
   /**
@@ -74,7 +95,7 @@ export class Supervisor implements SupervisorCore {
    * that failed (the batch's new workers are stopped, every slot keeps or gets a worker of the generation
    * serving, and replacements the batch superseded are started again). Rejects with the reason if `signal` aborts.
    */
-  async rollout(indexes: readonly number[], generation: number, signal: AbortSignal): Promise<FailedStart | null> {
+  async rollout(indexes: readonly number[], generation: number, signal: AbortSignal, options = this.#options): Promise<FailedStart | null> {
     const waiter = new BatchStart<WorkerHandle>();
     const cancel = (): void => waiter.cancel(signal.reason);
     signal.addEventListener('abort', cancel, { once: true });
@@ -84,7 +105,7 @@ export class Supervisor implements SupervisorCore {
       slot.cancelRespawn();
       // A respawn or replacement still starting runs the code being replaced: the reload supersedes it.
       if (slot.next) this.retire(slot.next, 'reload', false);
-      if (!this.#spawn(slot, generation, { waiter, holds: true }))
+      if (!this.#spawn(slot, generation, { waiter, holds: true }, options))
         waiter.cancel(new QilinError('ERR_QILIN_RELOAD_FAILED', `Could not fork a worker for slot ${index}`));
     }
     waiter.seal();
@@ -103,9 +124,10 @@ export class Supervisor implements SupervisorCore {
     return null;
   }
 
-  /** A reload succeeded: respawns from now on run its generation. */
-  commit(generation: number): void {
+  /** A reload succeeded: respawns and new slots from now on run its generation, with its settings. */
+  commit(generation: number, options = this.#options): void {
     this.#serving = generation;
+    this.#options = options;
   }
 
   /** Retires every worker gracefully; resolves when all have exited. */
@@ -183,12 +205,12 @@ export class Supervisor implements SupervisorCore {
    * Stops a worker. Graceful: the runtime drains it (or, without the runtime, node:cluster disconnects it),
    * SIGTERM at `within` ms (`timeout` unless given), SIGKILL `killTimeout` later. Not graceful: SIGTERM now, then SIGKILL.
    */
-  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean, within = this.options.timeout): void {
+  retire(handle: WorkerHandle, reason: RetireReason, graceful: boolean, within = handle.options.timeout): void {
     if (isStopping(handle.state)) return;
     this.#slots[handle.slot]?.release(handle);
     handle.batch = null;
     handle.apply('retire');
-    stopWorker(handle, reason, graceful, within, this.options);
+    stopWorker(handle, reason, graceful, within, handle.options);
   }
 
   /**
@@ -201,7 +223,7 @@ export class Supervisor implements SupervisorCore {
     if (slot?.next === handle) slot.next = null;
     const batch = handle.batch;
     handle.batch = null;
-    if (failure.kind === 'crash') this.#leave(handle, crashDeadline(this.options.timeout));
+    if (failure.kind === 'crash') this.#leave(handle, crashDeadline(handle.options.timeout));
     else if (handle.alive) this.retire(handle, 'replace', false);
     batch?.waiter.fail(handle, failure);
     if (batch?.holds) return;
@@ -219,7 +241,7 @@ export class Supervisor implements SupervisorCore {
     const why = replacementNotice(this, handle, reason);
     if (reason === 'crashed' || reason === 'disconnected') {
       slot.active = null;
-      const { timeout } = this.options;
+      const { timeout } = handle.options;
       this.#leave(handle, reason === 'disconnected' ? timeout : crashDeadline(timeout));
       this.reconcile(slot, { kind: 'lost', previous: handle, why, immediate: true });
       return;
@@ -251,7 +273,7 @@ export class Supervisor implements SupervisorCore {
     if (previous && previous !== handle) {
       // A hung worker is killed; one whose heartbeats came back meanwhile is drained like any other.
       const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
-      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, retireWithin(previous, this.options, this.io.now()));
+      this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, retireWithin(previous, previous.options, this.io.now()));
     }
   }
 
@@ -262,13 +284,13 @@ export class Supervisor implements SupervisorCore {
    */
   #leave(handle: WorkerHandle, termAfter: number): void {
     if (handle.apply('leave') === null) return;
-    handle.after(termAfter, () => handle.terminate(this.options.killTimeout));
+    handle.after(termAfter, () => handle.terminate(handle.options.killTimeout));
   }
 
   /** The one place a slot gets a new worker (see reconcile.ts). */
   reconcile(slot: Slot, cause: Cause): void {
     reconcileSlot(this.host, slot, cause, () => {
-      if (this.host.running && !slot.removed && !slot.next) this.#spawn(slot, this.#serving, null);
+      if (this.host.running && !slot.removed && !slot.next) this.#spawn(slot, this.#serving, null, this.#options);
     });
   }
 
@@ -278,7 +300,7 @@ export class Supervisor implements SupervisorCore {
   async #startSlots(slots: readonly Slot[]): Promise<void> {
     const waiter = new BatchStart<WorkerHandle>();
     this.#starting.add(waiter);
-    for (const slot of slots) this.#spawn(slot, this.#serving, { waiter, holds: false });
+    for (const slot of slots) this.#spawn(slot, this.#serving, { waiter, holds: false }, this.#options);
     waiter.seal();
     try {
       await waiter.promise;
@@ -307,13 +329,13 @@ export class Supervisor implements SupervisorCore {
   }
 
   /** Forks a worker for `slot` and makes it the slot's next worker; null if the fork itself failed (reported as an error). */
-  #spawn(slot: Slot, generation: number, batch: WorkerHandle['batch']): WorkerHandle | null {
-    const handle = forkFor(this, slot, generation, batch);
+  #spawn(slot: Slot, generation: number, batch: WorkerHandle['batch'], options: ResolvedOptions): WorkerHandle | null {
+    const handle = forkFor(this, slot, generation, batch, options);
     if (!handle) return null;
     this.handles.set(handle.worker, handle);
     slot.next = handle;
     this.#events.watch(handle);
-    const { readyTimeout } = this.options;
+    const { readyTimeout } = options;
     if (readyTimeout !== null) handle.after(readyTimeout, () => this.startFailed(handle, { kind: 'timeout', afterMs: readyTimeout }));
     if (readyTimeout === null || readyTimeout > SLOW_START_NOTICE * 1.5) handle.after(SLOW_START_NOTICE, () => this.#events.slowStart(handle));
     // A process that could not be spawned has no pid; its failure comes with its 'error' event, next tick.

@@ -22,7 +22,7 @@ export function replacementNotice(supervisor: SupervisorCore, handle: WorkerHand
     requested: () => 'asked to be replaced',
     disconnected: () => 'disconnected itself',
     unresponsive: () => `sent no heartbeat for ${formatDuration(Math.round(supervisor.io.now() - handle.lastHeartbeat))} (event loop blocked)`,
-    memory: () => `uses ${formatSize(handle.rss ?? 0)}, above maxMemory ${formatSize(supervisor.options.maxMemory ?? 0)}`,
+    memory: () => `uses ${formatSize(handle.rss ?? 0)}, above maxMemory ${formatSize(handle.options.maxMemory ?? 0)}`,
     crashed: () => 'had an uncaught exception',
   };
   return `worker ${handle.pid ?? '?'} in slot ${handle.slot} ${because[reason]()}`;
@@ -39,7 +39,8 @@ export class WorkerEvents {
   watch(handle: WorkerHandle): void {
     const { worker } = handle;
     const supervisor = this.#supervisor;
-    const { host, options } = supervisor;
+    const { host } = supervisor;
+    const { options } = handle;
     worker.on('error', (error: NodeJS.ErrnoException) => {
       // A process that could not be spawned (its cwd or node missing, EAGAIN, EACCES) never ran and never
       // exits: it fails its start now, with the errno. Anything else here is a failed send to a closing
@@ -86,8 +87,8 @@ export class WorkerEvents {
   /** The slow-start notice, for a worker still starting `SLOW_START_NOTICE` ms after its fork. */
   slowStart(handle: WorkerHandle): void {
     if (handle.state !== 'starting') return;
-    const { host, options } = this.#supervisor;
-    const { readyWhen, readyTimeout } = options;
+    const { host } = this.#supervisor;
+    const { readyWhen, readyTimeout } = handle.options;
     const info = { slot: handle.slot, generation: handle.generation, waitedMs: SLOW_START_NOTICE, readyWhen, listened: handle.listened, readyTimeout };
     host.emit('slowStart', handle.worker, info);
     host.log('warnings', describeSlowStart(handle.pid, info));
@@ -95,7 +96,8 @@ export class WorkerEvents {
 
   #onInternalMessage(handle: WorkerHandle, message: InternalMessage): void {
     const supervisor = this.#supervisor;
-    const { host, options } = supervisor;
+    const { host } = supervisor;
+    const { options } = handle;
     switch (message.cmd) {
       case 'qilin:hello':
         handle.hasRuntime = true;
@@ -188,7 +190,7 @@ export class WorkerEvents {
       return;
     }
     // A dying process disconnects just before it exits; one that stays up without IPC is replaced.
-    handle.after(supervisor.options.killTimeout, () => {
+    handle.after(handle.options.killTimeout, () => {
       if (isStopping(handle.state)) return;
       if (handle.state === 'ready') supervisor.replace(handle, 'disconnected');
       else if (handle.state === 'starting' || handle.state === 'held') supervisor.startFailed(handle, { kind: 'exit', code: null, signal: null });

@@ -1,6 +1,7 @@
 // One worker as the primary sees it: its state (changed only through the transition table), its phase's timers, and guarded I/O that can never throw into the primary.
 import type { Worker } from 'node:cluster';
 import { LineTail } from '../line-tail.js';
+import type { ResolvedOptions } from '../options.js';
 import type { RetireMessage } from '../protocol.js';
 import { MAX_TIMER } from '../units.js';
 import type { BatchStart } from './batch.js';
@@ -13,6 +14,8 @@ export class WorkerHandle {
   readonly worker: Worker;
   readonly slot: number;
   readonly generation: number;
+  /** The settings it was forked with: its generation's (a reload may bring new ones), which time its start and its stop. */
+  readonly options: ResolvedOptions;
   readonly forkedAt = Date.now();
   readonly stderr = new LineTail();
   #state: WorkerState = 'starting';
@@ -52,10 +55,11 @@ export class WorkerHandle {
   #disconnectAsked = false;
   #killScheduled = false;
 
-  constructor(worker: Worker, slot: number, generation: number, now: number) {
+  constructor(worker: Worker, slot: number, generation: number, now: number, options: ResolvedOptions) {
     this.worker = worker;
     this.slot = slot;
     this.generation = generation;
+    this.options = options;
     this.lastHeartbeat = now;
     this.exited = new Promise((resolve) => {
       this.#resolveExited = resolve;

@@ -1,9 +1,10 @@
 // The supervisor's transitions, driven in-process: fake workers, mocked timers, every state entered and left through the events that move it.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { StartError } from '../../src/errors.js';
+import { ReloadError, StartError } from '../../src/errors.js';
+import { type ClusterOptions, resolveChanges } from '../../src/options.js';
+import { runReload } from '../../src/reload/run.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
-import type { ClusterOptions } from '../../src/options.js';
 import { type FakeWorker, fakeHost } from './fake-worker.js';
 
 /** Lets promise callbacks run (the supervisor's batches settle through them). */
@@ -397,5 +398,106 @@ describe('supervisor: stopping', () => {
     assert.equal(s.stateOf(crashed), 'draining');
     assert.equal(crashed?.sent.length, before);
     assert.ok(!sentCommands(crashed!).includes('qilin:retire'));
+  });
+});
+
+describe('supervisor: a reload with new settings', () => {
+  const reporter = (s: ReturnType<typeof setup>) => s.host;
+  const plan = (s: ReturnType<typeof setup>, changes: Record<string, unknown>, workers: number | null = null) => ({
+    generation: 1,
+    options: resolveChanges(s.supervisor.options, changes, {}),
+    workers,
+    signal: new AbortController().signal,
+  });
+
+  it('the new workers get the new env, args and node args; the old ones drain with their own timeout; respawns after it get the new settings', async () => {
+    const s = await running({ env: { FEATURE: 'off' } });
+    const old = [...s.forks];
+    const reloaded = runReload(s.supervisor, reporter(s), plan(s, { env: { FEATURE: 'on' }, args: ['--port', '9'], execArgv: ['--no-warnings'], timeout: 5 }));
+    const fresh = s.forks.slice(2);
+    assert.deepEqual(
+      fresh.map((w) => [w.spec.env.FEATURE, w.spec.args, w.spec.execArgv.at(-1), w.spec.env.QILIN_TIMEOUT]),
+      [
+        ['on', ['--port', '9'], '--no-warnings', '5000'],
+        ['on', ['--port', '9'], '--no-warnings', '5000'],
+      ],
+    );
+    for (const worker of fresh) worker.boot().listen();
+    await reloaded;
+    assert.equal(s.supervisor.options.timeout, 5_000, 'the cluster keeps the new settings');
+    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload' }, 'the old worker drains within its own 2 s');
+    mock.timers.tick(2_000);
+    assert.deepEqual(old[0]?.signals, ['SIGTERM']);
+    fresh[0]?.exit(1);
+    mock.timers.tick(1_000);
+    const respawned = s.forks.at(-1);
+    assert.notEqual(respawned, fresh[0]);
+    assert.deepEqual([respawned?.slot, respawned?.generation, respawned?.spec.env.FEATURE], [0, 1, 'on']);
+  });
+
+  it('a failed reload keeps the old settings: respawns after it get them', async () => {
+    const s = await running({ env: { FEATURE: 'off' } });
+    const reloaded = runReload(s.supervisor, reporter(s), plan(s, { env: { FEATURE: 'broken' } })).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    s.forks[2]?.exit(1);
+    assert.ok((await reloaded) instanceof ReloadError);
+    assert.equal(s.supervisor.options.env.FEATURE, 'off');
+    s.forks[0]?.exit(1);
+    mock.timers.tick(1_000);
+    assert.deepEqual([s.forks.at(-1)?.slot, s.forks.at(-1)?.spec.env.FEATURE], [0, 'off']);
+  });
+
+  it('more workers: the new slots start with the reload and serve with it; a failure takes them away again', async () => {
+    const s = await running();
+    const reloaded = runReload(s.supervisor, reporter(s), plan(s, { workers: 3 }, 3));
+    const fresh = s.forks.slice(2);
+    assert.deepEqual(
+      fresh.map((w) => w.slot),
+      [0, 1, 2],
+    );
+    for (const worker of fresh) worker.boot().listen();
+    const result = await reloaded;
+    assert.equal(result.slots.length, 3);
+    assert.deepEqual(
+      s.active(),
+      fresh.map((w) => w.process.pid),
+    );
+
+    const failing = runReload(s.supervisor, reporter(s), { ...plan(s, { workers: 4 }, 4), generation: 2 }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    const next = s.forks.slice(5);
+    assert.equal(next.length, 4);
+    next[3]?.exit(1);
+    assert.ok((await failing) instanceof ReloadError);
+    await flush();
+    assert.equal(s.supervisor.slotCount, 3, 'the slot the failed reload added is gone');
+    assert.deepEqual(
+      s.active(),
+      fresh.map((w) => w.process.pid),
+    );
+  });
+
+  it('fewer workers: the slots above the new count serve through the reload and retire once it has succeeded', async () => {
+    const s = await running();
+    const old = [...s.forks];
+    const reloaded = runReload(s.supervisor, reporter(s), plan(s, { workers: 1 }, 1));
+    const fresh = s.forks.slice(2);
+    assert.deepEqual(
+      fresh.map((w) => w.slot),
+      [0],
+    );
+    assert.equal(s.stateOf(old[1]), 'ready', 'slot 1 still serves while the reload runs');
+    fresh[0]?.boot().listen();
+    await reloaded;
+    assert.equal(s.supervisor.slotCount, 1);
+    assert.deepEqual(
+      old.map((w) => s.stateOf(w)),
+      ['retiring', 'retiring'],
+    );
+    assert.deepEqual(s.active(), [fresh[0]?.process.pid]);
   });
 });

@@ -110,6 +110,12 @@ const scaled: Promise<void> = cluster.scale(6);
 const stopped: Promise<void> = cluster.shutdown();
 void [run, reloaded, scaled, stopped, cluster.terminate(), cluster.stop()];
 process.on('SIGUSR2', cluster.reload); // a signal listener: its argument is not a callback
+const withSettings: Promise<ReloadResult> = cluster.reload({ workers: 4, env: { FEATURE: 'on' }, timeout: '30s' }, (error) => void error);
+void withSettings;
+// @ts-expect-error a reload cannot change how connections are balanced
+void cluster.reload({ balance: 'kernel' });
+// @ts-expect-error nor the admin interface
+void cluster.reload({ admin: '127.0.0.1:9000' });
 const active: (import('node:cluster').Worker | null)[] = cluster.activeWorkers();
 const infos: WorkerInfo[] = cluster.describe();
 const state: WorkerState = infos[0]?.state ?? 'exited';

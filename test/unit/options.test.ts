@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InvalidOptionError, QilinError } from '../../src/errors.js';
-import { type ClusterOptions, DEFAULT_WATCH_EXTENSIONS, resolveFile, resolveOptions } from '../../src/options.js';
+import { RELOAD_OPTIONS } from '../../src/option-table.js';
+import { type ClusterOptions, DEFAULT_WATCH_EXTENSIONS, KNOWN_OPTIONS, resolveChanges, resolveFile, resolveOptions } from '../../src/options.js';
 import { warningsDuring } from '../warnings.js';
 
 function rejects(options: unknown, option: string, pattern: RegExp): void {
@@ -194,5 +195,40 @@ describe('options', () => {
   it('makes the worker script path absolute and refuses an empty one', () => {
     assert.equal(resolveFile('server.js'), path.resolve('server.js'));
     assert.throws(() => resolveFile(''), /Expected `file` to be the path of the worker script/);
+  });
+});
+
+describe('resolveChanges: the settings of a reload', () => {
+  const base = resolveOptions({ workers: 2, env: { A: '1' }, log: false }, {});
+
+  it('reads each change as resolveOptions does, over the base, which it leaves alone', () => {
+    const next = resolveChanges(base, { timeout: '30s', env: { B: '2' }, workers: 3 }, {});
+    assert.deepEqual([next.timeout, next.env, next.workers], [30_000, { B: '2' }, 3]);
+    assert.equal(next.respawn, base.respawn);
+    assert.equal(base.workers, 2);
+    assert.ok(Object.isFrozen(next));
+  });
+
+  it('refuses a wrong value by name, and an option a reload cannot change', () => {
+    assert.throws(
+      () => resolveChanges(base, { timeout: 'soon' }, {}),
+      (error: unknown) => error instanceof InvalidOptionError && error.option === 'timeout',
+    );
+    for (const key of ['balance', 'runtime', 'heartbeatTimeout', 'watch', 'admin']) {
+      assert.throws(
+        () => resolveChanges(base, { [key]: 'x' }, {}),
+        (error: unknown) => error instanceof InvalidOptionError && error.option === key && /a reload cannot change it/.test(error.message),
+      );
+    }
+  });
+
+  it('every known option but those five is one a reload can change', () => {
+    const fixed = ['balance', 'runtime', 'heartbeatTimeout', 'watch', 'admin'];
+    assert.deepEqual([...RELOAD_OPTIONS].sort(), KNOWN_OPTIONS.filter((key) => !fixed.includes(key)).sort());
+  });
+
+  it('warns of an unknown key and reloads with the rest', async () => {
+    const warnings = await warningsDuring(() => resolveChanges(base, { wokers: 3 }, {}));
+    assert.match(String(warnings[0]?.message), /`wokers`.*did you mean `workers`/);
   });
 });

@@ -1,0 +1,57 @@
+// A reload under the command reads its settings again: the flags it started with over the config file as it is on disk now; what a reload cannot change is named, and a file that does not read aborts the reload.
+import type { SettingsSource } from '../cluster.js';
+import { QilinError } from '../errors.js';
+import type { ResolvedOptions } from '../options.js';
+import { ADMIN_ENV } from './admin-config.js';
+import type { LogEvent } from './format.js';
+import type { Plan } from './settings.js';
+
+/** The settings the workers get from a plan: the admin secrets read from the environment are the primary's, never the workers'. */
+export function workerOptions(plan: Plan): ResolvedOptions {
+  const env = Object.freeze({ [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined, ...plan.options.env });
+  return Object.freeze({ ...plan.options, env });
+}
+
+/** What a reload cannot change, by the name a config file gives it, and how to read it from a plan. */
+const FIXED: readonly (readonly [string, (plan: Plan) => unknown])[] = [
+  ['app', (plan) => plan.app],
+  ['pidFile', (plan) => plan.pidFile],
+  ['logFormat', (plan) => plan.logFormat],
+  ['psName', (plan) => plan.psName],
+  ['admin', (plan) => plan.admin],
+  ['watch', (plan) => plan.options.watch],
+  ['balance', (plan) => plan.options.balance],
+  ['runtime', (plan) => plan.options.runtime],
+  ['heartbeatTimeout', (plan) => plan.options.heartbeatTimeout],
+];
+
+/** The settings `now` changes from `started` that a reload cannot apply (they apply when qilin is started again). */
+export function fixedChanges(started: Plan, now: Plan): string[] {
+  return FIXED.filter(([, of]) => JSON.stringify(of(started)) !== JSON.stringify(of(now))).map(([name]) => name);
+}
+
+/**
+ * The cluster's settings source under the command: each reload runs `read` (the plan from the command line
+ * the command started with and its config file as it is now). A plan that does not read aborts the reload with
+ * the reason, logged, and nothing changes; settings that a reload cannot change are logged and left as they are.
+ */
+export function rereadSettings(started: Plan, read: () => Promise<Plan>, log: (event: LogEvent) => void): SettingsSource {
+  return async () => {
+    let plan: Plan;
+    try {
+      plan = await read();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log({ event: 'warning', message: `reload refused: ${reason}; the workers serving stay, with the settings they have` });
+      throw new QilinError('ERR_QILIN_RELOAD_FAILED', `Reload refused: the settings could not be read again: ${reason}`, { cause: error });
+    }
+    const fixed = fixedChanges(started, plan);
+    if (fixed.length > 0) {
+      log({
+        event: 'warning',
+        message: `the config changes ${fixed.join(', ')}, which a reload cannot change: they apply when qilin is started again (or upgraded); the reload applies the rest`,
+      });
+    }
+    return workerOptions(plan);
+  };
+}
