@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
+import { startPollers } from './lib/pollers.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
 import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep, throughputOf } from './lib/util.mjs';
@@ -29,8 +30,13 @@ const DEFAULTS = {
   tool: 'auto',
   bucket: 100,
   timeout: 2,
-  soak: 600,
-  'soak-systems': 'bare,qilin,qilin-rr',
+  soak: 1200,
+  'soak-reloads': 2000,
+  'soak-gap': 100,
+  'soak-systems': 'qilin,qilin-rr',
+  'soak-close-systems': 'bare',
+  pollers: 16,
+  'poller-waits': '450,1000,5000,6000',
   spread: 10,
   'spread-workers': '2,4,8',
   'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-rr',
@@ -53,11 +59,11 @@ if (flags.help) {
   console.log(`Usage: node benchmarks/run.mjs [--quick] [--docs|--no-docs] [--key=value ...]
 Every option can also be set as BENCH_<KEY> in the environment (--idle-reloads: BENCH_IDLE_RELOADS).
 ${Object.entries(DEFAULTS)
-  .map(([key, value]) => `  --${key.padEnd(15)} default ${value}${key in QUICK ? ` (--quick: ${QUICK[key]})` : ''}`)
+  .map(([key, value]) => `  --${key.padEnd(19)} default ${value}${key in QUICK ? ` (--quick: ${QUICK[key]})` : ''}`)
   .join('\n')}
-  --quick           a short run to try things out; writes docs only with --docs
-  --docs            write docs/benchmarks.md and docs/benchmarks-reload.svg (default: only for the full scenario)
-  --render=FILE     write the docs from a results file of an earlier run, without running anything`);
+  --quick               a short run to try things out; writes docs only with --docs
+  --docs                write docs/benchmarks.md and docs/benchmarks-reload.svg (default: only for the full scenario)
+  --render=FILE         write the docs from a results file of an earlier run, without running anything`);
   process.exit(0);
 }
 
@@ -104,13 +110,22 @@ const config = {
   bucketMs: Number(option('bucket')),
   timeoutSec: Number(option('timeout')),
   soakSec: Number(option('soak')),
+  soakReloads: Number(option('soak-reloads')),
+  soakGapMs: Number(option('soak-gap')),
   soakSystems: String(option('soak-systems')).split(',').filter(Boolean),
+  soakCloseSystems: String(option('soak-close-systems')).split(',').filter(Boolean),
+  pollers: Number(option('pollers')),
+  pollerWaitsMs: String(option('poller-waits')).split(',').filter(Boolean).map(Number),
   spreadSec: Number(option('spread')),
   spreadWorkers: String(option('spread-workers')).split(',').filter(Boolean).map(Number),
   spreadSystems: String(option('spread-systems')).split(',').filter(Boolean),
 };
-for (const name of [...config.systems, ...config.focus, ...config.soakSystems, ...config.spreadSystems]) {
+for (const name of [...config.systems, ...config.focus, ...config.soakSystems, ...config.soakCloseSystems, ...config.spreadSystems]) {
   if (!SYSTEMS[name]) throw new Error(`Unknown system ${name}; known: ${Object.keys(SYSTEMS).join(', ')}`);
+}
+if (!Number.isInteger(config.pollers) || config.pollers < 0) throw new Error(`--pollers takes a whole number, got ${option('pollers')}`);
+if (config.pollers > 0 && (config.pollerWaitsMs.length === 0 || config.pollerWaitsMs.some((ms) => !(ms > 0)))) {
+  throw new Error(`--poller-waits takes positive numbers of ms, got ${option('poller-waits')}`);
 }
 for (const n of config.spreadWorkers) if (!Number.isInteger(n) || n < 1) throw new Error(`--spread-workers takes positive integers, got ${n}`);
 for (const mode of config.modes) if (!['keep-alive', 'close'].includes(mode)) throw new Error(`Unknown mode ${mode}; known: keep-alive, close`);
@@ -139,15 +154,20 @@ async function rssOver(system, ms) {
 }
 
 /**
- * The primary's memory once the garbage collector has settled: `--soak` seconds of load with a reload every
- * `--gap` ms, RSS and the size of the young generation read every 5 s; the figure is the median of the RSS
- * readings in the last third. A primary that hands over every connection grows its young generation step by
+ * The long zero-loss test, and the primary's memory once the garbage collector has settled: load with a reload
+ * `--soak-gap` ms after each one completes, until `--soak-reloads` reloads or `--soak` seconds, whichever comes
+ * first; `--pollers` keep-alive clients beside the load whose waits land on a draining worker's boundaries; RSS
+ * and the size of the young generation read every 5 s. The memory figure is the median of the RSS readings in
+ * the last third of the soak. A primary that hands over every connection grows its young generation step by
  * step, each step later than the one before, for minutes (bare node:cluster's took 4 minutes to reach V8's
  * maximum in one run), so the reading right after the 20 reloads can catch one system before that growth and
  * another after it. The young generation's size at the end shows whether the systems compared had got as far.
  */
 async function soak(system) {
   const running = system.load(null);
+  // The pollers start with the load, so each holds a connection when the first reload comes.
+  await sleep(running.startAt - Date.now());
+  const pollers = config.pollers > 0 ? startPollers({ port: system.port, count: config.pollers, waitsMs: config.pollerWaitsMs, timeoutMs: config.timeoutSec * 1000 }) : null;
   // As in the reload phase, the first reload comes 1 s into the load. wrk opens its connections up to 0.5 s
   // before they all start sending (wrk.mjs); a reload in that time retires workers holding connections that
   // are idle for longer than a draining worker's grace for idle ones (half its drain deadline: 0.45 s with
@@ -160,35 +180,64 @@ async function soak(system) {
   let failedReloads = 0;
   let nextSample = startedAt;
   const reloadTimes = [];
-  while (Date.now() - startedAt < config.soakSec * 1000) {
+  while (Date.now() - startedAt < config.soakSec * 1000 && reloads < config.soakReloads) {
     const askedAt = Date.now();
     if ((await system.reload()).error) failedReloads += 1;
     reloadTimes.push([askedAt, Date.now()]);
     reloads += 1;
-    await sleep(config.gapMs);
+    await sleep(config.soakGapMs);
     if (Date.now() >= nextSample) {
       samples.push({ atSec: (Date.now() - startedAt) / 1000, rss: system.rss(), youngBytes: await system.youngBytes() });
       nextSample += 5000;
     }
   }
+  const durationSec = Math.round((Date.now() - startedAt) / 1000);
+  // Long enough for the last retiring workers to finish (drain deadlines are 1 to 1.6 s): late failures count.
   await sleep(2000);
+  const polled = pollers ? await pollers.stop() : null;
   const phase = await running.stop();
   const cpuAtEnd = system.primaryCpuMs();
-  const late = samples.filter((s) => s.atSec >= (config.soakSec * 2) / 3);
+  const late = samples.filter((s) => s.atSec >= (durationSec * 2) / 3);
+  const reloadMs = reloadTimes.map(([asked, done]) => done - asked);
   return {
-    durationSec: config.soakSec,
+    durationSec,
+    gapMs: config.soakGapMs,
     reloads,
     failedReloads,
+    reloadMs: { median: median(reloadMs), max: reloadMs.length ? Math.max(...reloadMs) : null },
     lost: lostOf(phase),
     failures: phase.failures,
     // Where any were lost: each time bucket with failures or with the slowest response over the timeout, and
     // the reload nearest to it (ms from that reload's start; negative: before it).
     failedBuckets: failedBucketsOf(phase, reloadTimes),
+    pollers: polled && { ...polled, failed: polled.failed.map((failure) => placePoll(failure, reloadTimes, startedAt)) },
     samples,
     rss: median(late.map((s) => s.rss)),
     youngBytes: samples.at(-1)?.youngBytes ?? null,
     primaryCpuMs: cpuAtStart === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtStart,
     primaryCpuUsPerRequest: cpuUsPerRequest(cpuAtStart, cpuAtEnd, phase.requests),
+  };
+}
+
+/** The reload whose start is nearest to `at` (epoch ms), as [asked, completed]. */
+function nearestReload(reloadTimes, at) {
+  return reloadTimes.reduce((best, times) => (Math.abs(times[0] - at) < Math.abs(best[0] - at) ? times : best), reloadTimes[0] ?? [at, at]);
+}
+
+/**
+ * A failed poll placed against the reloads: ms from the nearest reload's start (negative: before it) and that
+ * reload's duration, as for wrk's failed buckets; and ms since the last reload that had completed when the
+ * request was sent, which is when the workers before it were told to retire (strategy 'all').
+ */
+function placePoll(failure, reloadTimes, startedAt) {
+  const nearest = nearestReload(reloadTimes, failure.sentAt);
+  const before = reloadTimes.findLast(([, done]) => done <= failure.sentAt);
+  return {
+    ...failure,
+    atSec: (failure.sentAt - startedAt) / 1000,
+    fromReloadMs: failure.sentAt - nearest[0],
+    reloadMs: nearest[1] - nearest[0],
+    sinceReloadDoneMs: before ? failure.sentAt - before[1] : null,
   };
 }
 
@@ -198,7 +247,7 @@ function failedBucketsOf(phase, reloadTimes) {
   return phase.buckets
     .filter(([, , failed, non2xx, maxMs]) => failed > 0 || non2xx > 0 || maxMs > config.timeoutSec * 1000)
     .map(([at, responses, failed, non2xx, maxMs]) => {
-      const nearest = reloadTimes.reduce((best, times) => (Math.abs(times[0] - at) < Math.abs(best[0] - at) ? times : best), reloadTimes[0] ?? [at, at]);
+      const nearest = nearestReload(reloadTimes, at);
       return { atSec: (at - phase.startAt) / 1000, responses, failed, non2xx, maxMs, fromReloadMs: at - nearest[0], reloadMs: nearest[1] - nearest[0] };
     });
 }
@@ -216,6 +265,7 @@ async function runMode(mode) {
       const port = await freePort();
       const prefix = (text) => log(text.replace(/^(?=.)/gm, `[${name} ${mode}] `));
       const system = await startSystem(name, { port, log: prefix });
+      system.port = port;
       system.load = (durationSec) =>
         tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
       system.run = { name, label: system.label, mode, balance: system.balance, coldStartMs: system.coldStartMs, steadyRounds: [], rssSteadySamples: [] };
@@ -298,12 +348,19 @@ async function runMode(mode) {
       }
       say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; ${lostOf(run.reloadPhase)} lost during ${run.reloads.length} reloads`);
     }
-    if (mode === 'close' && config.soakSec > 0) {
-      for (const system of systems.filter((s) => config.soakSystems.includes(s.run.name) && !s.noReload)) {
+    // The soak: --soak-systems in every client mode, --soak-close-systems (bare: the memory target's baseline
+    // for qilin-rr) with `Connection: close` only.
+    const soaked = (name) => config.soakSystems.includes(name) || (mode === 'close' && config.soakCloseSystems.includes(name));
+    if (config.soakSec > 0 && config.soakReloads > 0) {
+      for (const system of systems.filter((s) => soaked(s.run.name) && !s.noReload)) {
         const result = await soak(system);
         system.run.soak = result;
         const young = result.youngBytes === null ? '' : ` (young generation ${mib(result.youngBytes, 0)})`;
-        say(`  ${system.run.label}: ${mib(result.rss)}${young} after ${config.soakSec} s of load and ${result.reloads} reloads; ${result.lost} lost`);
+        const polled = result.pollers ? `; pollers ${result.pollers.lost} lost of ${result.pollers.polls}` : '';
+        say(`  ${system.run.label}: ${mib(result.rss)}${young} after ${result.durationSec} s of load and ${result.reloads} reloads (median ${result.reloadMs.median?.toFixed(0)} ms); ${result.lost} lost${polled}`);
+        for (const f of result.pollers?.failed ?? []) {
+          say(`    poll lost: ${f.kind} (${f.code ?? f.status}) at ${f.atSec.toFixed(1)} s, wait ${f.waitMs} ms, ${f.reused ? `kept-alive connection idle ${f.idleMs.toFixed(0)} ms` : 'new connection'}, ${f.fromReloadMs} ms from a reload's start (it took ${f.reloadMs} ms), ${f.sinceReloadDoneMs ?? 'n/a'} ms after the last one completed`);
+        }
       }
     }
     return systems.map((system) => system.run);

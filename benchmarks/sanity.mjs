@@ -1,11 +1,13 @@
 // Checks that the load generator's counters mean what the report says, on servers whose failures are known:
 // none without reloads; every response counted for the worker that sent it; a reset or closed connection with a
-// request outstanding; a late response; a non-2xx status; a refused connection. Run it after changing the load
-// script or on a new wrk build.
+// request outstanding; a late response; a non-2xx status; a refused connection. The soak's pollers get the same
+// checks, and one more: a connection the server closes while the poller waits is not a lost request. Run it
+// after changing the load script or the pollers, or on a new wrk build.
 import cluster from 'node:cluster';
 import http from 'node:http';
 import net from 'node:net';
 import { findLoadTool } from './lib/load.mjs';
+import { startPollers } from './lib/pollers.mjs';
 import { freePort, lostOf, sleep } from './lib/util.mjs';
 
 const APP = new URL('./app.cjs', import.meta.url).pathname;
@@ -132,6 +134,111 @@ for (const keepAlive of [true, false]) {
   await sleep(500);
   const result = await running.stop();
   check('refused connections are counted, once per attempt', result.failures.noResponse > 1000, result);
+}
+
+// The pollers (lib/pollers.mjs), against servers that do one known thing; every count must be exact.
+function checkPolls(name, ok, polled, extra = '') {
+  checks.push(ok);
+  const detail = `${polled.polls} polls, ${polled.ok} ok, ${polled.reused} kept alive, ${polled.closedWhileIdle} closed while idle; failures ${JSON.stringify(polled.failures)}`;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} pollers: ${name}${extra ? ` (${extra})` : ''}\n     ${detail}`);
+}
+
+async function poll(server, waitsMs, ms = 2000) {
+  const port = await freePort();
+  await listening(server, port);
+  const pollers = startPollers({ port, count: 4, waitsMs, timeoutMs: 500 });
+  await sleep(ms);
+  const polled = await pollers.stop();
+  server.closeAllConnections?.();
+  server.close();
+  return polled;
+}
+
+{
+  let requests = 0;
+  const polled = await poll(
+    http.createServer((req, res) => {
+      requests += 1;
+      res.end('hello');
+    }),
+    [50, 300],
+  );
+  checkPolls('no failures, connections kept alive', polled.lost === 0 && polled.polls === requests && polled.reused === requests - 4 && polled.closedWhileIdle === 0, polled, `${requests} served`);
+}
+
+{
+  // Idle connections closed (FIN) after 200 ms; the pollers wait 400 ms: each next request goes on a new connection.
+  const server = http.createServer((req, res) => res.end('hello'));
+  server.keepAliveTimeout = 200;
+  server.keepAliveTimeoutBuffer = 0;
+  const polled = await poll(server, [400]);
+  checkPolls('a connection closed while the poller waits is no loss', polled.lost === 0 && polled.reused === 0 && polled.closedWhileIdle >= polled.polls - 8, polled);
+}
+
+{
+  // Every 10th request's connection closed with FIN under it, every 10th + 5 reset with RST.
+  let requests = 0;
+  let closed = 0;
+  let reset = 0;
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.on('data', () => {
+      requests += 1;
+      if (requests % 10 === 0) {
+        closed += 1;
+        socket.end();
+      } else if (requests % 10 === 5) {
+        reset += 1;
+        socket.resetAndDestroy();
+      } else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    });
+  });
+  const polled = await poll(server, [20]);
+  checkPolls(
+    'connections closed or reset under a request are counted, by kind',
+    polled.polls === requests && polled.failures.closed === closed && polled.failures.reset === reset && polled.lost === closed + reset,
+    polled,
+    `${closed} closed, ${reset} reset`,
+  );
+}
+
+{
+  let requests = 0;
+  const polled = await poll(
+    http.createServer((req, res) => {
+      requests += 1;
+      res.statusCode = requests % 5 === 0 ? 503 : 200;
+      res.end('hello');
+    }),
+    [20],
+  );
+  checkPolls('non-2xx responses are counted', polled.failures.non2xx === Math.floor(requests / 5) && polled.lost === polled.failures.non2xx, polled, `${Math.floor(requests / 5)} 503s sent`);
+}
+
+{
+  const polled = await poll(http.createServer(() => {}), [50]);
+  checkPolls('unanswered requests time out', polled.polls > 0 && polled.failures.timeout === polled.polls, polled);
+}
+
+{
+  const polled = await poll(
+    http.createServer((req, res) => {
+      res.shouldKeepAlive = false;
+      res.end('hello');
+    }),
+    [20],
+  );
+  checkPolls('after `Connection: close` the next request goes on a new connection', polled.lost === 0 && polled.reused === 0 && polled.bands[0].closeAnnounced === polled.polls, polled);
+}
+
+{
+  const server = http.createServer();
+  const port = await freePort();
+  const pollers = startPollers({ port, count: 2, waitsMs: [100], timeoutMs: 500 });
+  await sleep(1000);
+  const polled = await pollers.stop();
+  server.close();
+  checkPolls('refused connections are counted', polled.polls > 0 && polled.failures.refused === polled.polls, polled);
 }
 
 const failed = checks.filter((ok) => !ok).length;

@@ -35,8 +35,30 @@ function focusText(config) {
 steady-state targets rest on ${total} paired ratios; its 95% interval is a bootstrap interval of their median.`;
 }
 
+const POLL_KINDS = { reset: 'reset', closed: 'closed under it', refused: 'refused', non2xx: 'non-2xx', timeout: 'timed out', other: 'other' };
+
+/** The pollers of a soak: lost of all polls, by kind, and how many went on a kept-alive connection. */
+function pollersCell(soak) {
+  if (!soak) return 'not run';
+  const p = soak.pollers;
+  if (!p) return 'no pollers';
+  const kinds = Object.entries(p.failures)
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${int(n)} ${POLL_KINDS[kind] ?? kind}`);
+  return `**${int(p.lost)}** of ${int(p.polls)} (${kinds.length ? `${kinds.join(', ')}; ` : ''}${int(p.reused)} kept alive)`;
+}
+
+/** Per wait of the pollers: lost of polls, kept-alive polls, and closes by the server between two polls. */
+function bandsCell(soak) {
+  if (!soak) return 'not run';
+  if (!soak.pollers) return 'no pollers';
+  return soak.pollers.bands.map((b) => `${b.waitMs} ms: ${int(b.polls - b.ok)} / ${int(b.polls)} (${int(b.reused)}; ${int(b.closedWhileIdle)})`).join('; ');
+}
+
 function table(group, results) {
   const { rows } = group;
+  // Soaks of runs from before the soak ran in every mode with pollers have no `pollers` key (null with --pollers=0).
+  const newSoak = rows.some((r) => r.soak && 'pollers' in r.soak);
   const head = `| | ${rows.map((r) => r.label).join(' | ')} |\n|---|${rows.map(() => '---:').join('|')}|`;
   const line = (label, cell) => `| ${label} | ${rows.map(cell).join(' | ')} |`;
   // Reload figures: none for a system that has no reload (reuseport).
@@ -73,7 +95,14 @@ function table(group, results) {
     line('Primary RSS vs bare node:cluster', (r) => `${x(r.rssIdleVsBare)} / ${x(r.rssVsBare)} / ${x(r.rssAfterVsBare)}`),
     ...(rows.some((r) => r.soak)
       ? [
-          line(`Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare; vs its own idle)`, (r) =>
+          ...(newSoak
+            ? [
+                line('Soak: reloads, in how long (s); reload time, median / max (ms)', (r) =>
+                  r.soak ? `${int(r.soak.reloads)} in ${int(r.soak.durationSec)}; ${ms(r.soak.reloadMs?.median)} / ${ms(r.soak.reloadMs?.max)}` : 'not run',
+                ),
+              ]
+            : []),
+          line(newSoak ? 'Primary RSS after the soak (MiB; vs bare; vs its own idle)' : `Primary RSS after ${results.config.soakSec} s more of load and reloads (MiB; vs bare; vs its own idle)`, (r) =>
             r.soak ? `${mb(r.soak.rss)} (${x(r.rssSoakVsBare)}; ${x(r.rssSoakVsIdle)})` : 'not run',
           ),
           ...(rows.some((r) => r.soak?.youngBytes != null)
@@ -83,18 +112,62 @@ function table(group, results) {
                 ),
               ]
             : []),
-          line('Lost requests during that soak', (r) => {
+          line(newSoak ? `Lost requests during that soak, ${results.machine.loadTool.split(' ')[0]}'s` : 'Lost requests during that soak', (r) => {
             if (!r.soak) return 'not run';
             // Runs before the soak kept its failures by kind have only the total.
             const lost = r.soak.failures ? lostCell({ ...r.soak, failedReloads: 0 }) : `**${int(r.soak.lost)}**`;
             return `${lost} over ${r.soak.reloads} reloads${r.soak.failedReloads ? `; ${r.soak.failedReloads} reloads failed` : ''}`;
           }),
+          ...(newSoak
+            ? [
+                line('Lost polls during that soak, of all polls (by kind; on a kept-alive connection)', (r) => pollersCell(r.soak)),
+                line('Polls by wait: lost / polls (on a kept-alive connection; server closed it while idle)', (r) => bandsCell(r.soak)),
+              ]
+            : []),
           ...(rows.some((r) => r.soak?.primaryCpuMs != null)
             ? [line('Primary CPU during that soak (s; µs per request)', (r) => primaryCpuCell(r.soak))]
             : []),
         ]
       : []),
   ].join('\n');
+}
+
+/** The soak (step 6): what ran, and every failed poll placed against the reloads. Only for runs with pollers. */
+function soakSection(results) {
+  const { config } = results;
+  const soaks = results.runs.filter((r) => r.soak && 'pollers' in r.soak);
+  if (soaks.length === 0) return '';
+  const names = (list) => list.map((name) => `\`${name}\``).join(', ');
+  const every = config.soakSystems.filter((name) => soaks.some((r) => r.name === name));
+  const closeOnly = config.soakCloseSystems.filter((name) => soaks.some((r) => r.name === name) && !every.includes(name));
+  const failed = soaks.flatMap((r) => (r.soak.pollers?.failed ?? []).map((f) => ({ ...f, label: r.label, mode: r.mode })));
+  const shown = failed.slice(0, 40);
+  const poll = (f) =>
+    `| ${f.label}, ${f.mode} | ${f.atSec.toFixed(1)} | ${POLL_KINDS[f.kind] ?? f.kind} (${f.code ?? f.status}) | ${f.waitMs} | ${f.reused ? `kept alive, idle ${ms(f.idleMs)}` : 'new'} | ${f.fromReloadMs} (${f.reloadMs}) | ${f.sinceReloadDoneMs ?? 'n/a'} |`;
+  const pollers =
+    config.pollers > 0
+      ? `\nBeside the load, ${config.pollers} pollers each hold one keep-alive connection: each sends a request, waits, and sends the next on
+the same connection (on a new one only once the server has closed it or announced \`Connection: close\`), and never
+retries. Their waits, ${config.pollerWaitsMs.map((w) => `${w} ms`).join(', ')}, each drawn within ±5%, land on the boundaries of a kept-alive
+connection: a draining worker's grace for idle ones and the app's keep-alive timeout
+([benchmarks/README.md](../benchmarks/README.md) says which wait is which).`
+      : '\nNo pollers ran (--pollers=0).';
+  const table = shown.length
+    ? `
+
+Every failed poll: when (s into the soak), how, its wait (ms), its connection, ms from the nearest reload's start
+(that reload's duration) and ms since the last reload completed, when the workers before it were told to retire.
+
+| Soak | at (s) | kind | wait | connection | from reload (its duration) | since reload completed |
+|---|---:|---|---:|---|---:|---:|
+${shown.map(poll).join('\n')}${failed.length > shown.length ? `\n\n${failed.length - shown.length} more in the results file.` : ''}`
+    : '';
+  const closeText = closeOnly.length ? `, and ${names(closeOnly)} with \`Connection: close\` only (the memory target's baseline)` : '';
+  return `## Soak
+
+${names(every)} in each client mode${closeText}, each under load until ${int(config.soakReloads)} reloads or ${config.soakSec} s,
+whichever came first, with a reload ${config.soakGapMs} ms after the previous one completed.${pollers}${table}
+`;
 }
 
 /** The spread phase: per system, busiest/idlest worker and throughput, for each worker count and client mode. */
@@ -182,7 +255,7 @@ cold start is from \`pm2 start\` until the port answers, with the daemon already
     reuseport ? ' Standalone processes on reusePort sockets have no primary: their memory and primary CPU rows are n/a.' : ''
   }
 
-${spreadSection(results)}
+${[soakSection(results), spreadSection(results)].filter(Boolean).join('\n')}
 ## Over time
 
 Latency (the slowest response in each ${config.bucketMs} ms) and failed requests during the reloads; each shaded band
