@@ -5,10 +5,15 @@ import type { ResolvedOptions } from '../options.js';
 import { ADMIN_ENV } from './admin-config.js';
 import type { LogEvent } from './format.js';
 import type { Plan } from './settings.js';
+import { NOTIFY_VARIABLES } from './systemd-messages.js';
 
-/** The settings the workers get from a plan: the admin secrets read from the environment are the primary's, never the workers'. */
+/**
+ * The settings the workers get from a plan: the admin secrets read from the environment are the primary's,
+ * never the workers', and so is systemd's notification socket (the workers are not the service's main process).
+ */
 export function workerOptions(plan: Plan): ResolvedOptions {
-  const env = Object.freeze({ [ADMIN_ENV.password]: undefined, [ADMIN_ENV.token]: undefined, ...plan.options.env });
+  const hidden = Object.fromEntries([ADMIN_ENV.password, ADMIN_ENV.token, ...NOTIFY_VARIABLES].map((name) => [name, undefined]));
+  const env = Object.freeze({ ...hidden, ...plan.options.env });
   return Object.freeze({ ...plan.options, env });
 }
 
@@ -35,7 +40,12 @@ export function fixedChanges(started: Plan, now: Plan): string[] {
  * the command started with and its config file as it is now). A plan that does not read aborts the reload with
  * the reason, logged, and nothing changes; settings that a reload cannot change are logged and left as they are.
  */
-export function rereadSettings(started: Plan, read: () => Promise<Plan>, log: (event: LogEvent) => void): SettingsSource {
+export function rereadSettings(
+  started: Plan,
+  read: () => Promise<Plan>,
+  log: (event: LogEvent) => void,
+  refused: (reason: string) => void = () => {},
+): SettingsSource {
   return async () => {
     let plan: Plan;
     try {
@@ -43,6 +53,7 @@ export function rereadSettings(started: Plan, read: () => Promise<Plan>, log: (e
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       log({ event: 'warning', message: `reload refused: ${reason}; the workers serving stay, with the settings they have` });
+      refused(reason);
       throw new QilinError('ERR_QILIN_RELOAD_FAILED', `Reload refused: the settings could not be read again: ${reason}`, { cause: error });
     }
     const fixed = fixedChanges(started, plan);

@@ -18,6 +18,8 @@ import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
 import { rereadSettings, workerOptions } from './reread.js';
 import { SignalInbox } from './signal-inbox.js';
+import { type SystemdNotifier, systemdNotifier } from './systemd.js';
+import { NOTIFY } from './systemd-messages.js';
 import { SignalController, type Stopped } from './signals.js';
 
 /** The command's plan, and the config file it was read from (null: flags only). */
@@ -136,7 +138,13 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
   const plan = await readPlan(argv, output);
   if (typeof plan === 'number') return plan;
   if (plan.psName) process.title = plan.psName;
-  const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox);
+  // Under systemd's Type=notify: the watchdog's keep-alive runs from now on, before anything slow.
+  const notifier = systemdNotifier(process.env, output.log);
+  const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox, notifier);
+  if (notifier) {
+    notifier.watch(cluster);
+    signals.onStopping(() => void notifier.notify(NOTIFY.stopping()));
+  }
   let pidFileClaimed = false;
   try {
     if (plan.pidFile) {
@@ -161,11 +169,13 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
     if (!signals.stopping) {
       const failed = await firstStart(plan, cluster, signals, inbox, output);
       if (failed !== null) return failed;
+      if (!signals.stopping) void notifier?.notify(NOTIFY.ready(process.pid, cluster.activeWorkers().length));
     }
     return stoppedWith(await signals.stopped, output);
   } finally {
     stopWatchingParent();
     if (pidFileClaimed && plan.pidFile) removePidFile(plan.pidFile);
+    await notifier?.close();
   }
 }
 
@@ -198,7 +208,7 @@ async function readPlan(argv: readonly string[], output: Output): Promise<Comman
  * The cluster with the command's own services (a watcher it reports, an admin server that acts through the
  * signal controller), the controller the signals drive, and the watch on npm's shell.
  */
-async function assemble(argv: readonly string[], plan: CommandPlan, output: Output, inbox: SignalInbox) {
+async function assemble(argv: readonly string[], plan: CommandPlan, output: Output, inbox: SignalInbox, notifier: SystemdNotifier | null) {
   const { log } = output;
   const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : null;
   let cluster: Cluster | null = null;
@@ -225,6 +235,12 @@ async function assemble(argv: readonly string[], plan: CommandPlan, output: Outp
         return again;
       },
       log,
+      // systemd (Type=notify-reload) waits for RELOADING=1 and READY=1 after its SIGHUP: a refused reload is one that ended.
+      (reason) => {
+        if (!notifier || !cluster) return;
+        void notifier.notify(NOTIFY.reloading(process.hrtime.bigint() / 1_000n, cluster.generation + 1));
+        void notifier.notify(NOTIFY.reloadRefused(cluster.generation, cluster.activeWorkers().length, reason));
+      },
     ),
   );
   reportEvents(cluster, log, watcher ?? undefined);

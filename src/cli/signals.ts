@@ -45,6 +45,7 @@ export class SignalController {
   /** A SIGTERM or SIGINT has asked for the shutdown under way, so the next one forces it. */
   #signalled = false;
   #forced = false;
+  readonly #onStopping: (() => void)[] = [];
   readonly stopped: Promise<Stopped>;
   #resolveStopped!: (value: Stopped) => void;
 
@@ -123,6 +124,23 @@ export class SignalController {
     return done;
   }
 
+  /** Calls `listener` once, when the command begins to stop (a graceful shutdown, or a forced one). */
+  onStopping(listener: () => void): void {
+    this.#onStopping.push(listener);
+  }
+
+  #beginStopping(): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const listener of this.#onStopping.splice(0)) {
+      try {
+        listener();
+      } catch {
+        // A listener's failure must not keep the command from stopping.
+      }
+    }
+  }
+
   /** A reload applied a new worker count (the config file's `workers` changed): it is the count SIGTTIN and SIGTTOU start from now. */
   resized(workers: number): void {
     this.#target = workers;
@@ -147,7 +165,7 @@ export class SignalController {
       this.#log({ event: 'signal', signal, action: 'shutdown' });
     }
     if (this.#stopping) return;
-    this.#stopping = true;
+    this.#beginStopping();
     this.#cluster.shutdown().then(
       () => this.#resolveStopped({ forced: false }),
       () => this.#resolveStopped({ forced: false }),
@@ -155,7 +173,7 @@ export class SignalController {
   }
 
   #force(signal: string | null): void {
-    this.#stopping = true;
+    this.#beginStopping();
     this.#forced = true;
     if (signal) this.#log({ event: 'signal', signal, action: 'force' });
     this.#cluster.terminate().then(

@@ -78,6 +78,9 @@ describe('docs/deploying.md', () => {
     assert.equal(unit.KillMode, 'mixed');
     assert.equal(unit.KillSignal, 'SIGTERM');
     assert.equal(unit.ExecReload, '/bin/kill -USR2 $MAINPID');
+    // qilin notifies through systemd-notify, a child process: systemd takes its messages only with NotifyAccess=all.
+    assert.equal(unit.Type, 'notify');
+    assert.equal(unit.NotifyAccess, 'all');
     const flags = qilinFlags(execStart);
     assert.ok(Number(unit.TimeoutStopSec) * 1000 > longestShutdownMs(flags), 'TimeoutStopSec covers the longest graceful shutdown');
   });
