@@ -6,6 +6,7 @@ import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
 import { type Balance, FIXED_OPTIONS, type ReloadSettings, type ResolvedOptions, resolveChanges } from './options.js';
 import { ReloadQueue } from './reload/queue.js';
+import { passedDescriptors, takePassedSockets } from './sockets/activation.js';
 import { runReload } from './reload/run.js';
 import { applyBalance } from './supervisor/fork.js';
 import type { SupervisorHost } from './supervisor/host.js';
@@ -180,6 +181,15 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         `balance '${this.options.balance}' cannot apply: node:cluster has one scheduling policy per process, fixed at its first fork, ` +
           `and something forked before this cluster with '${this.#balance}'`,
         { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
+      );
+    }
+    // systemd's socket activation: the app's listen() on a passed socket's address uses it. The workers get
+    // their sockets from the primary only when they accept themselves.
+    if (this.#balance === 'kernel' && this.options.runtime) takePassedSockets();
+    else if (passedDescriptors(process.env, process.pid).length > 0) {
+      process.emitWarning(
+        `systemd passed sockets (LISTEN_FDS), but they are used only with balance 'kernel' and the runtime on; this cluster has balance '${this.#balance}'${this.options.runtime ? '' : ' and runtime: false'}`,
+        { type: 'QilinWarning', code: 'QILIN_SOCKETS_UNUSED' },
       );
     }
     const supervisor = this.#supervisor;

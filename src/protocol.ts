@@ -12,6 +12,8 @@ export const ENV = {
   maxMemory: 'QILIN_MAX_MEMORY',
   /** The drain deadline in ms for a worker that retires by itself (after an uncaught exception): the cluster's `timeout`. */
   timeout: 'QILIN_TIMEOUT',
+  /** `'1'` when the primary owns the listening sockets (`balance: 'kernel'`): the runtime asks it for each TCP port the app listens on. */
+  ownSockets: 'QILIN_OWN_SOCKETS',
 } as const;
 
 /** How long before SIGTERM (at `timeout`) a retiring worker's own drain deadline comes: a tenth of `timeout`, at most 1 s. */
@@ -93,6 +95,27 @@ export interface DescriptorsMessage {
   readonly code: string | null;
 }
 
+/** Worker to primary: the socket for a TCP listen (`address` null: every address). Answered by a SocketMessage with the same id. */
+export interface SocketRequestMessage {
+  readonly cmd: 'qilin:socket-request';
+  readonly id: number;
+  readonly address: string | null;
+  readonly port: number;
+}
+
+/** Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed bind, as Node reports it). */
+export interface SocketMessage {
+  readonly cmd: 'qilin:socket';
+  readonly id: number;
+  readonly error: { readonly code: string; readonly errno: number; readonly syscall: string; readonly address: string | null; readonly port: number } | null;
+}
+
+/** A server listens on a socket of the primary's: node:cluster does not see that listen, so the runtime says so (`listening` in the primary). */
+export interface ListeningMessage {
+  readonly cmd: 'qilin:listening';
+  readonly address: { readonly address: string; readonly port: number; readonly addressType: 4 | 6 };
+}
+
 /** Why a worker is retired. */
 export type RetireReason = 'reload' | 'replace' | 'shutdown' | 'scale' | 'crash';
 
@@ -114,7 +137,9 @@ export type WorkerToPrimary =
   | ListenErrorMessage
   | CutMessage
   | PongMessage
-  | DescriptorsMessage;
+  | DescriptorsMessage
+  | SocketRequestMessage
+  | ListeningMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
@@ -130,7 +155,10 @@ export type InternalMessage =
   | PongMessage
   | DescriptorsMessage
   | RetireMessage
-  | PingMessage;
+  | PingMessage
+  | SocketRequestMessage
+  | SocketMessage
+  | ListeningMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

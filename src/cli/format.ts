@@ -45,6 +45,11 @@ export type LogEvent =
   | { readonly event: 'scaled'; readonly workers: number }
   | { readonly event: 'adminListening'; readonly address: string }
   | {
+      readonly event: 'socketsPassed';
+      readonly sockets: readonly { readonly fd: number; readonly name: string | null; readonly address: string }[];
+      readonly skipped: readonly number[];
+    }
+  | {
       readonly event: 'admin';
       readonly action: AdminAction;
       readonly workers?: number;
@@ -184,6 +189,14 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return info(`admin interface listening on ${e.address} (qilin status --admin ${e.address})`);
     case 'admin':
       return { level: e.refused ? 'warn' : 'info', message: adminMessage(e) };
+    case 'socketsPassed': {
+      const sockets = e.sockets.map((s) => `${s.address} (fd ${s.fd}${s.name ? `, ${s.name}` : ''})`).join(', ');
+      const skipped = e.skipped.length ? `; not TCP sockets, left alone: fd ${e.skipped.join(', ')}` : '';
+      return {
+        level: e.skipped.length ? 'warn' : 'info',
+        message: `systemd passed ${e.sockets.length === 1 ? 'a socket' : `${e.sockets.length} sockets`}: ${sockets || 'none usable'}${skipped}`,
+      };
+    }
     case 'stopped':
       return e.forced ? { level: 'warn', message: 'stopped by force: workers were killed' } : info('stopped: every worker has exited');
     case 'warning':

@@ -17,6 +17,7 @@ import { claimPidFile, removePidFile } from './pid-file.js';
 import { reportEvents } from './reporter.js';
 import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './settings.js';
 import { rereadSettings, workerOptions } from './reread.js';
+import { takePassedSockets } from '../sockets/activation.js';
 import { SignalInbox } from './signal-inbox.js';
 import { type SystemdNotifier, systemdNotifier } from './systemd.js';
 import { NOTIFY } from './systemd-messages.js';
@@ -158,6 +159,10 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
       }
     }
     output.log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
+    if (plan.options.balance === 'kernel' && plan.options.runtime) {
+      const passed = takePassedSockets();
+      if (passed) output.log({ event: 'socketsPassed', ...passed });
+    }
     if (admin) {
       const failure = await startAdmin(cluster, admin, output.log);
       if (failure !== null) {

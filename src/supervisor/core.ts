@@ -4,6 +4,7 @@ import type { StartFailure } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
+import type { SocketTable } from '../sockets/table.js';
 import type { Slot } from './slot.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -17,6 +18,8 @@ export interface SupervisorCore {
   readonly host: SupervisorHost;
   readonly options: ResolvedOptions;
   readonly io: SupervisorIO;
+  /** The listening sockets the primary owns, shared by every cluster of the process. */
+  readonly sockets: SocketTable;
   readonly handles: Map<Worker, WorkerHandle>;
   slot(index: number): Slot | undefined;
   markReady(handle: WorkerHandle, detail: ReadyDetail): void;

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ClusterEvents } from '../events.js';
 import type { Balance, ResolvedOptions } from '../options.js';
 import { type ForkSpec, forkWorker } from './fork.js';
+import type { SocketTable } from '../sockets/table.js';
 import { copyToStderr } from './output.js';
 
 /** The process I/O the supervisor does. */
@@ -17,6 +18,8 @@ export interface SupervisorIO {
   copyStderr(chunk: Buffer, from: Readable): void;
   /** A process's resident memory in bytes, read by the primary itself, or null where it cannot be read. */
   residentMemory(pid: number): number | null;
+  /** The listening sockets the primary owns (the process's own table when not given). */
+  readonly sockets?: SocketTable;
 }
 
 /** Resident memory from /proc (Linux); null elsewhere, or once the process is gone. */

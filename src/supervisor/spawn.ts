@@ -31,6 +31,12 @@ export function forkFor(
         [ENV.heartbeatInterval]: String(heartbeatInterval(options)),
         [ENV.maxMemory]: String(options.runtime ? (options.maxMemory ?? 0) : 0),
         [ENV.timeout]: String(options.timeout),
+        // The primary owns the listening sockets when the workers accept themselves (with the runtime to ask for them).
+        [ENV.ownSockets]: host.balance === 'kernel' && options.runtime ? '1' : undefined,
+        // systemd's socket activation is the primary's: its sockets reach the workers through it.
+        LISTEN_FDS: undefined,
+        LISTEN_PID: undefined,
+        LISTEN_FDNAMES: undefined,
       },
       cwd: options.cwd,
       silent: options.silent,

@@ -11,6 +11,7 @@ import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
 import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
+import { SOCKETS, type SocketTable } from '../sockets/table.js';
 import { Slot } from './slot.js';
 import { retireWithin, stopWorker } from './stopping.js';
 import { SLOW_START_NOTICE, crashDeadline } from './timing.js';
@@ -25,6 +26,7 @@ export class Supervisor implements SupervisorCore {
   readonly handles = new Map<Worker, WorkerHandle>();
   readonly host: SupervisorHost;
   readonly io: SupervisorIO;
+  readonly sockets: SocketTable;
   /** The settings of the generation serving: respawns and new slots get them; a reload's workers get its own until it commits them. */
   #options: ResolvedOptions;
   /** The slots' backoff policy, read from the settings serving at each delay. */
@@ -49,6 +51,7 @@ export class Supervisor implements SupervisorCore {
       },
     };
     this.io = host.io ?? PROCESS_IO;
+    this.sockets = this.io.sockets ?? SOCKETS;
     this.#events = new WorkerEvents(this);
     this.#monitor = new Monitor(this);
   }
@@ -152,6 +155,8 @@ export class Supervisor implements SupervisorCore {
   /** Stops managing: timers end, but those of workers being stopped, so they are still stopped at their deadline. */
   halt(): void {
     for (const handle of this.handles.values()) if (!isStopping(handle.state)) handle.endTimers();
+    // The workers still running keep their copies of the sockets; the primary's go with the cluster.
+    this.sockets.release(this);
   }
 
   /** Ends respawns, the monitor and the first-start waits. */

@@ -1,5 +1,5 @@
 // What a worker's process tells the primary (online, listening, messages, disconnect, exit, stderr), turned into the supervisor's transitions and the cluster's events.
-import type { Address } from 'node:cluster';
+import nodeCluster, { type Address } from 'node:cluster';
 import { describeListenFailure } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import { describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
@@ -158,6 +158,23 @@ export class WorkerEvents {
           handle.lostLoggedAt = now;
           host.log('warnings', describeHandoffsLost(handle.pid, info));
         }
+        break;
+      }
+      case 'qilin:socket-request': {
+        const { id, address, port } = message;
+        if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
+        const got = supervisor.sockets.acquire(supervisor, { address, port });
+        if ('handle' in got) handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
+        else handle.send({ cmd: 'qilin:socket', id, error: got.error });
+        break;
+      }
+      case 'qilin:listening': {
+        const { address } = message;
+        if (!address || typeof address.port !== 'number') break;
+        // As node:cluster reports a listen it served: the same event on the worker, and on node:cluster.
+        const reported = { address: String(address.address), port: address.port, addressType: address.addressType === 6 ? 6 : 4 };
+        handle.worker.emit('listening', reported);
+        nodeCluster.emit('listening', handle.worker, reported);
         break;
       }
       case 'qilin:descriptors': {

@@ -138,10 +138,10 @@ export class WorkerHandle {
   }
 
   /** Sends a message if the channel is open; a closed channel or a failed write is ignored, never thrown. */
-  send(message: unknown): void {
+  send(message: unknown, socket?: object): void {
     if (!this.alive || !this.worker.isConnected()) return;
     try {
-      this.worker.send(message as Parameters<Worker['send']>[0], undefined, noop);
+      this.worker.send(message as Parameters<Worker['send']>[0], socket as Parameters<Worker['send']>[1], noop);
     } catch {
       // The channel closed between the check and the write: the worker is going away anyway.
     }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { inspect } from 'node:util';
 import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '../protocol.js';
 import { ServerRegistry, now } from './drain.js';
+import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -135,15 +136,19 @@ function install(): void {
   state.runtime = true;
 
   // Every server that listens in this worker is tracked, whatever created it (http, https, http2, express, fastify...).
-  const listen = net.Server.prototype.listen;
+  // With the primary owning the listening sockets, a TCP listen gets its socket from the primary.
+  const listen = net.Server.prototype.listen as (this: net.Server, ...a: unknown[]) => net.Server;
+  const ownSockets = process.env[ENV.ownSockets] === '1';
   net.Server.prototype.listen = function patchedListen(this: net.Server, ...args: unknown[]) {
     listened = true;
     servers.track(this);
     reportListenErrors(this);
-    return (listen as (...a: unknown[]) => net.Server).apply(this, args);
-  } as typeof listen;
+    if (ownSockets && listenOnPrimarySocket(this, args, listen, send)) return this;
+    return listen.apply(this, args);
+  } as typeof net.Server.prototype.listen;
 
-  process.on('message', (message: unknown) => {
+  process.on('message', (message: unknown, socket: unknown) => {
+    if (takeSocketReply(message, socket)) return;
     if (isCommand(message, 'qilin:ping')) {
       void send({ cmd: 'qilin:pong', id: (message as { id?: unknown }).id });
       return;

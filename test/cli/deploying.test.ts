@@ -85,6 +85,14 @@ describe('docs/deploying.md', () => {
     assert.ok(Number(unit.TimeoutStopSec) * 1000 > longestShutdownMs(flags), 'TimeoutStopSec covers the longest graceful shutdown');
   });
 
+  test("systemd: the .socket unit listens on the port the service's app listens on", () => {
+    const socketUnit = [...doc.matchAll(/```ini\n([\s\S]*?)```/g)].map((m) => m[1] as string).find((text) => text.includes('[Socket]'));
+    assert.ok(socketUnit, 'docs/deploying.md has a .socket unit');
+    const listen = /^ListenStream=(\d+)$/m.exec(socketUnit)?.[1];
+    const port = /PORT=(\d+)/.exec(unit.Environment ?? '')?.[1];
+    assert.ok(listen && port && listen === port, `ListenStream (${listen}) is the service's PORT (${port}), so the app's listen() uses the passed socket`);
+  });
+
   test('systemd: ExecReload reloads with no failed request; KillSignal to the main pid drains and exits 0', TIMEOUT, async (t) => {
     const port = await freePort();
     // The unit's own flags, with fewer workers for this 2-core machine and the test's app.

@@ -169,6 +169,11 @@ export function startQilin(t: TestContext, args: readonly string[], options: { c
     env: { ...process.env, NODE_ENV: 'test', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return watchQilin(t, child);
+}
+
+/** A qilin process started some other way (through a shell, with descriptors of its own): killed with every worker it reported when the test ends. */
+export function watchQilin(t: TestContext, child: ChildProcess): QilinProcess {
   const qilin = new QilinProcess(child);
   t.after(async () => {
     if (qilin.running) child.kill('SIGKILL');

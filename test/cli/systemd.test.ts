@@ -1,9 +1,11 @@
 // systemd's Type=notify through the built command: READY=1 once started, RELOADING=1 and READY=1 around each reload, STOPPING=1, the watchdog, and workers that do not inherit the socket. `systemd-notify` is a stand-in on PATH that records what it is given.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fixture, freePort, get, startQilin, tempDir, until } from './helpers.js';
+import { BIN, fixture, freePort, get, startQilin, tempDir, until, watchQilin } from './helpers.js';
 
 /** A `systemd-notify` that appends its arguments, as a JSON array, to `log`, one line per call. */
 function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][] } {
@@ -30,13 +32,20 @@ describe('systemd notifications', () => {
     const port = await freePort();
     const notify = fakeSystemdNotify(dir);
     const calls = () => notify.calls().filter((call) => !call.includes('WATCHDOG=1'));
-    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-notify-env.cjs')], {
+    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-systemd-env.cjs')], {
       env: { NOTIFY_SOCKET: path.join(dir, 'notify.sock'), WATCHDOG_USEC: '200000', PATH: `${notify.bin}:${process.env.PATH}` },
     });
     await qilin.waitFor('started');
     await until('READY=1', () => calls().length >= 1);
     assert.deepEqual(calls()[0], [`MAINPID=${qilin.pid}`, 'READY=1', 'STATUS=serving generation 0 with 2 workers']);
-    assert.deepEqual(JSON.parse((await get(port)).body), { NOTIFY_SOCKET: null, WATCHDOG_USEC: null, WATCHDOG_PID: null });
+    assert.deepEqual(JSON.parse((await get(port)).body).env, {
+      NOTIFY_SOCKET: null,
+      WATCHDOG_USEC: null,
+      WATCHDOG_PID: null,
+      LISTEN_FDS: null,
+      LISTEN_PID: null,
+      LISTEN_FDNAMES: null,
+    });
 
     const before = process.hrtime.bigint() / 1_000n;
     qilin.signal('SIGHUP');
@@ -56,5 +65,39 @@ describe('systemd notifications', () => {
     assert.equal((await qilin.waitExit()).code, 0);
     assert.deepEqual(calls().at(-1), ['STOPPING=1', 'STATUS=stopping: the workers finish their requests']);
     assert.equal(calls().length, 4, 'nothing more than ready, reloading, reloaded and stopping');
+  });
+});
+
+describe('systemd socket activation', () => {
+  test('the app listens on the socket systemd passed (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES): it serves there, the workers do not inherit the variables, and the socket outlives every worker', async (t) => {
+    // The socket a .socket unit would pass: bound and listening, here on every address and a port the system picks.
+    const given = (
+      net as unknown as {
+        _createServerHandle: (a: null, p: number, t: number) => { fd: number; listen(b: number): number; getsockname(o: object): number; close(): void };
+      }
+    )._createServerHandle(null, 0, 4);
+    assert.equal(given.listen(511), 0);
+    const bound: { port?: number } = {};
+    given.getsockname(bound);
+    const port = bound.port as number;
+    // systemd sets LISTEN_PID to the pid it execs the service as: a shell's $$ stays the pid through its exec.
+    const args = ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-systemd-env.cjs')];
+    const command = `LISTEN_PID=$$ LISTEN_FDS=1 LISTEN_FDNAMES=web exec ${[process.execPath, BIN, ...args].map((a) => JSON.stringify(a)).join(' ')}`;
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'pipe', 'pipe', given.fd], env: { ...process.env, NODE_ENV: 'test' } });
+    given.close();
+    const qilin = watchQilin(t, child);
+    const passed = await qilin.waitFor('socketsPassed');
+    assert.deepEqual(passed.sockets, [{ fd: 3, name: 'web', address: `[::]:${port}` }]);
+    await qilin.waitFor('started');
+    const answer = JSON.parse((await get(port)).body) as { env: Record<string, string | null> };
+    assert.deepEqual([answer.env.LISTEN_FDS, answer.env.LISTEN_PID, answer.env.LISTEN_FDNAMES], [null, null, null]);
+
+    // No worker left: a connection waits in the socket's queue for the next worker instead of being refused.
+    for (const pid of qilin.workerPids()) process.kill(pid, 'SIGKILL');
+    await until('both workers gone', () => qilin.count('exit') >= 2);
+    const late = JSON.parse((await get(port)).body) as { slot: string };
+    assert.match(late.slot, /^[01]$/);
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
   });
 });

@@ -1,0 +1,114 @@
+// The listening sockets the primary owns, one per address in the whole process: bound by the primary on a worker's first listen, or given to it (systemd's socket activation), and kept while a cluster that uses them runs, so no gap without workers ever closes one.
+import net from 'node:net';
+import os from 'node:os';
+import { getSystemErrorName } from 'node:util';
+import { type BindAddress, serves, socketKey } from './listen-args.js';
+
+/** The raw TCP handle node:cluster and net use (`tcp_wrap`): bound, listened on only by the workers it is sent to. */
+export interface ServerHandle {
+  readonly fd: number;
+  getsockname(out: Record<string, unknown>): number;
+  close(): void;
+}
+
+/** Why a socket could not be had, as Node reports a failed bind. */
+export interface BindFailure {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: 'bind';
+  readonly address: string | null;
+  readonly port: number;
+}
+
+interface Entry {
+  readonly key: string;
+  readonly bound: BindAddress;
+  readonly handle: ServerHandle;
+  /** The clusters that use it; it is closed when the last one stops. */
+  readonly owners: Set<object>;
+  /** Given to this process (socket activation): never closed by it, and serving a listen on its port. */
+  readonly given: boolean;
+}
+
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number) => ServerHandle | number;
+
+/** node:cluster's own way to make a server socket: bound, not listening, with its descriptor in `fd`. */
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
+
+function addressOf(handle: ServerHandle): BindAddress | null {
+  const out: Record<string, unknown> = {};
+  if (handle.getsockname(out) !== 0 || typeof out.port !== 'number') return null;
+  return { address: typeof out.address === 'string' ? out.address : null, port: out.port };
+}
+
+export class SocketTable {
+  readonly #entries = new Map<string, Entry>();
+
+  /** The socket for a listen on `asked`, for `owner`: a given one that serves it, the one bound before, or a new one. */
+  acquire(owner: object, asked: BindAddress): { handle: ServerHandle } | { error: BindFailure } {
+    const key = socketKey(asked);
+    let entry = this.#entries.get(key);
+    if (!entry) {
+      // A given socket on every address comes before one on a single address.
+      const given = [...this.#entries.values()].filter((candidate) => candidate.given && serves(candidate.bound, asked));
+      entry = given.find((candidate) => candidate.bound.address === '::' || candidate.bound.address === '0.0.0.0') ?? given[0];
+    }
+    if (!entry) {
+      const addressType = asked.address !== null && net.isIP(asked.address) === 6 ? 6 : 4;
+      const created = createServerHandle(asked.address, asked.port, addressType);
+      const failed = (errno: number) => ({
+        error: { code: getSystemErrorName(errno), errno, syscall: 'bind' as const, address: asked.address, port: asked.port },
+      });
+      if (typeof created === 'number') return failed(created);
+      // libuv keeps an EADDRINUSE from bind() for the listen() that follows, and leaves the socket unbound: a
+      // worker that listened on it would get a port of the system's choosing. Unbound means the address is taken.
+      const bound = addressOf(created);
+      if (bound === null) {
+        created.close();
+        return failed(os.constants.errno.EADDRINUSE * -1);
+      }
+      entry = { key, bound, handle: created, owners: new Set(), given: false };
+      this.#entries.set(key, entry);
+    }
+    entry.owners.add(owner);
+    return { handle: entry.handle };
+  }
+
+  /** `owner` has stopped: the sockets only it used are closed (a given one stays open). */
+  release(owner: object): void {
+    for (const [key, entry] of this.#entries) {
+      if (!entry.owners.delete(owner) || entry.owners.size > 0 || entry.given) continue;
+      this.#entries.delete(key);
+      entry.handle.close();
+    }
+  }
+
+  /** Takes a listening socket this process was given at descriptor `fd`; null (and nothing kept) if it is not a TCP socket. */
+  adopt(fd: number): BindAddress | null {
+    let handle: ServerHandle | number;
+    try {
+      handle = createServerHandle(null, 0, 4, fd);
+    } catch {
+      return null;
+    }
+    if (typeof handle === 'number') return null;
+    const bound = addressOf(handle);
+    if (!bound) {
+      return null;
+    }
+    const key = `given:${fd}`;
+    this.#entries.set(key, { key, bound, handle, owners: new Set(), given: true });
+    return bound;
+  }
+
+  /** Every socket held now, for reports. */
+  list(): { key: string; fd: number; address: string | null; port: number; given: boolean }[] {
+    return [...this.#entries.values()].map((e) => ({ key: e.key, fd: e.handle.fd, address: e.bound.address, port: e.bound.port, given: e.given }));
+  }
+}
+
+/** The sockets of this process, shared by every cluster in it and every copy of this module (the ESM and CommonJS builds may both be loaded). */
+const shared = globalThis as { [key: symbol]: SocketTable | undefined };
+const SHARED_KEY = Symbol.for('qilin.sockets');
+shared[SHARED_KEY] ??= new SocketTable();
+export const SOCKETS: SocketTable = shared[SHARED_KEY];

@@ -1,0 +1,83 @@
+// A TCP listen in a worker, served from the primary's own socket for that address: the runtime asks the primary for it over IPC, listens on the copy it is sent, and tells the primary it listens (node:cluster does not see such a listen).
+import dns from 'node:dns';
+import net from 'node:net';
+import { type SocketMessage, isCommand } from '../protocol.js';
+import { type TcpListen, readTcpListen } from '../sockets/listen-args.js';
+
+type Send = (message: object) => Promise<void>;
+type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
+
+const waiting = new Map<number, (reply: SocketMessage, socket: unknown) => void>();
+let nextId = 1;
+
+/**
+ * A failed bind as node:cluster reports one to a worker (`bind EADDRINUSE null:8000`, the address null for every
+ * address), with code, errno, syscall, address and port, so an app that reads them sees what it saw before.
+ */
+function bindError(failure: NonNullable<SocketMessage['error']>): NodeJS.ErrnoException & { address: string | null; port: number } {
+  const error = new Error(`bind ${failure.code} ${failure.address}:${failure.port}`) as NodeJS.ErrnoException & { address: string | null; port: number };
+  Object.assign(error, { code: failure.code, errno: failure.errno, syscall: 'bind', address: failure.address, port: failure.port });
+  return error;
+}
+
+/** Passes the primary's answer to the listen that asked; true when `message` was one. */
+export function takeSocketReply(message: unknown, socket: unknown): boolean {
+  if (!isCommand(message, 'qilin:socket')) return false;
+  const reply = message as unknown as SocketMessage;
+  const resolve = waiting.get(reply.id);
+  waiting.delete(reply.id);
+  resolve?.(reply, socket);
+  return true;
+}
+
+function askPrimary(send: Send, address: string | null, port: number): Promise<{ reply: SocketMessage; socket: unknown }> {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    waiting.set(id, (reply, socket) => resolve({ reply, socket }));
+    void send({ cmd: 'qilin:socket-request', id, address, port });
+  });
+}
+
+function lookup(host: string): Promise<string> {
+  if (net.isIP(host) !== 0) return Promise.resolve(host);
+  return new Promise((resolve, reject) => dns.lookup(host, (error, address) => (error ? reject(error) : resolve(address))));
+}
+
+/** Servers with a listen under way through the primary, so a second `listen()` meanwhile is Node's to refuse. */
+const pendingListens = new WeakSet<net.Server>();
+
+/**
+ * Listens `server` on the primary's socket when `args` are a TCP listen the primary can serve (see
+ * readTcpListen) and the IPC channel is up; returns false to leave the listen to Node (and node:cluster) as it is.
+ */
+export function listenOnPrimarySocket(server: net.Server, args: readonly unknown[], listen: Listen, send: Send): boolean {
+  if (!process.connected || server.listening || pendingListens.has(server)) return false;
+  const asked: TcpListen | null = readTcpListen(args);
+  if (!asked) return false;
+  pendingListens.add(server);
+  if (asked.callback) server.once('listening', asked.callback);
+  void (async () => {
+    let address: string | null = null;
+    try {
+      if (asked.host !== null) address = await lookup(asked.host);
+    } catch (error) {
+      pendingListens.delete(server);
+      server.emit('error', error);
+      return;
+    }
+    const { reply, socket } = await askPrimary(send, address, asked.port);
+    pendingListens.delete(server);
+    if (reply.error || socket === undefined || socket === null) {
+      server.emit('error', bindError(reply.error ?? { code: 'EBADF', errno: -9, syscall: 'bind', address, port: asked.port }));
+      return;
+    }
+    // A raw handle: net listens on it in this process, without asking node:cluster (the primary made it).
+    listen.call(server, socket, asked.backlog);
+    server.once('listening', () => {
+      const bound = server.address();
+      if (bound === null || typeof bound === 'string') return;
+      void send({ cmd: 'qilin:listening', address: { address: bound.address, port: bound.port, addressType: bound.family === 'IPv6' ? 6 : 4 } });
+    });
+  })();
+  return true;
+}
