@@ -160,3 +160,18 @@ export async function listen(server: Server, address: AdminAddress, localOnly: b
   }
   return { address: bound, socket: null };
 }
+
+/**
+ * Starts `server` on the listening socket at descriptor `fd`, which an old primary bound to `address` and
+ * handed over: no new bind, so no moment without a listener. A Unix socket's file is this one's from now on.
+ */
+export async function listenOn(server: Server, fd: number, address: AdminAddress): Promise<Listening> {
+  const ready = listening(server);
+  server.listen({ fd });
+  await ready;
+  if (address.kind === 'unix') {
+    const stat = await lstat(address.path);
+    return { address, socket: { path: address.path, dev: stat.dev, ino: stat.ino } };
+  }
+  return { address: boundAddress(server, address), socket: null };
+}

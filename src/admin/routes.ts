@@ -2,7 +2,7 @@
 import { InvalidOptionError } from '../errors.js';
 import { MAX_WORKERS } from '../worker-count.js';
 
-export type Endpoint = 'info' | 'metrics' | 'healthz' | 'readyz' | 'reload' | 'quit' | 'scale';
+export type Endpoint = 'info' | 'metrics' | 'healthz' | 'readyz' | 'reload' | 'quit' | 'scale' | 'upgrade';
 
 interface Route {
   readonly endpoint: Endpoint;
@@ -19,6 +19,7 @@ const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/reload', { endpoint: 'reload', method: 'POST', params: ['wait'] }],
   ['/quit', { endpoint: 'quit', method: 'POST', params: [] }],
   ['/scale', { endpoint: 'scale', method: 'POST', params: ['workers', 'wait'] }],
+  ['/upgrade', { endpoint: 'upgrade', method: 'POST', params: [] }],
 ]);
 
 /** The endpoints a probe may call without credentials when `publicHealth` is on. */

@@ -6,7 +6,7 @@ import type { ClusterEvents, ReloadResult } from '../events.js';
 import { type AdminAddress, formatAdminAddress, isLocalOnly } from './address.js';
 import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded, servingOf } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
-import { type OwnSocket, listen, removeOwnSocket } from './listen.js';
+import { type OwnSocket, listenOn, listen, removeOwnSocket } from './listen.js';
 import { AdminMetrics } from './metrics.js';
 import type { ResolvedAdminOptions } from './options.js';
 import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
@@ -62,6 +62,8 @@ export interface AdminActions {
   reload(): Promise<ReloadResult>;
   scale(workers: number): Promise<void>;
   shutdown(): Promise<void>;
+  /** Upgrades the primary (the `qilin` command does): resolves with the new primary's pid once its workers serve. */
+  upgrade?(): Promise<{ pid: number }>;
 }
 
 /**
@@ -82,6 +84,8 @@ export class AdminServer implements ClusterService {
   #stopped = false;
   /** The Unix socket file this server made, to remove at close. */
   #socket: OwnSocket | null = null;
+  /** A listening socket an old primary handed over, to serve on in place of a new one. */
+  #inherited: number | null = null;
   #closed: Promise<void> = Promise.resolve();
   #reloading: { generation: number; startedAt: number } | null = null;
   readonly #onReloadStart = (info: ClusterEvents['reloadStart'][0]): void => {
@@ -95,6 +99,28 @@ export class AdminServer implements ClusterService {
     this.options = options;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
     this.#given = actions;
+  }
+
+  /**
+   * Serves, once started, on the listening socket at descriptor `fd`, which an old primary's admin interface
+   * asked for `address` (as `listeningSocket()` gave it): only if this one asks for the same, else it is left
+   * alone and this one binds its own. True when it will be used.
+   */
+  inheritSocket(fd: number, address: string): boolean {
+    if (address !== formatAdminAddress(this.options.listen)) return false;
+    this.#inherited = fd;
+    return true;
+  }
+
+  /** The listening socket's descriptor and the address it was asked for, for an upgrade to hand over; null when not listening. */
+  listeningSocket(): { fd: number; address: string } | null {
+    const fd = (this.#server as unknown as { _handle?: { fd?: unknown } } | null)?._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 && this.#address !== null ? { fd, address: formatAdminAddress(this.options.listen) } : null;
+  }
+
+  /** The socket now serves a new primary: closing this server leaves its file where it is. */
+  handOver(): void {
+    this.#socket = null;
   }
 
   /** Where the server listens (`127.0.0.1:9000`, `unix:/path`), or null when it does not. */
@@ -141,7 +167,10 @@ export class AdminServer implements ClusterService {
     const asked = this.options.listen;
     let bound: AdminAddress;
     try {
-      const listening = await listen(server, asked, this.options.auth === null && isLocalOnly(asked));
+      const listening =
+        this.#inherited === null
+          ? await listen(server, asked, this.options.auth === null && isLocalOnly(asked))
+          : await listenOn(server, this.#inherited, asked);
       bound = listening.address;
       this.#socket = listening.socket;
     } catch (error) {
@@ -269,6 +298,14 @@ export class AdminServer implements ClusterService {
         return this.#reload(actions, params.wait);
       case 'scale':
         return this.#scale(actions, params.workers ?? 0, params.wait);
+      case 'upgrade': {
+        if (!actions.upgrade) return failure(501, 'Upgrading the primary is done by the qilin command; this cluster runs in a program of its own');
+        try {
+          return json(200, { error: null, result: await actions.upgrade() });
+        } catch (error) {
+          return refused(error);
+        }
+      }
       case 'quit':
         return {
           ...json(202, { error: null, result: { stopping: true } }),

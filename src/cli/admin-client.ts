@@ -121,6 +121,14 @@ export async function stop(target: AdminTarget): Promise<void> {
   if (reply.status !== 202) throw failed(reply, '/quit');
 }
 
+/** `POST /upgrade`: resolves with the new primary's pid once its workers serve (the old primary then retires its own). */
+export async function upgrade(target: AdminTarget): Promise<{ pid: number }> {
+  const reply = await call<{ pid: number }>(target, 'POST', '/upgrade', null);
+  const result = reply.envelope.result;
+  if (reply.status === 200 && result && typeof result.pid === 'number') return result;
+  throw failed(reply, '/upgrade');
+}
+
 /** `POST /scale?workers=N`: resolves when the new workers are ready and the removed ones have exited, or at once with `wait: false`. */
 export async function scale(target: AdminTarget, workers: number, { wait = true }: { wait?: boolean } = {}): Promise<void> {
   const path = `/scale?workers=${encodeURIComponent(String(workers))}${wait ? '' : '&wait=false'}`;

@@ -1,4 +1,4 @@
-// `qilin status|reload|stop|scale`: the command-line client of the admin interface, as one function the `qilin` command calls.
+// `qilin status|reload|stop|scale|upgrade`: the command-line client of the admin interface, as one function the `qilin` command calls.
 import { parseArgs } from 'node:util';
 import { CliError } from './errors.js';
 import { closestName } from '../suggest.js';
@@ -6,7 +6,7 @@ import { MAX_WORKERS } from '../worker-count.js';
 import { type AdminAddress, clientAddress, formatAdminAddress, parseAdminAddress } from '../admin/address.js';
 import type { InfoAnswer } from '../admin/answers.js';
 import type { Secrets } from '../admin/auth.js';
-import { type AdminTarget, AdminRequestError, reload, scale, status, stop } from './admin-client.js';
+import { type AdminTarget, AdminRequestError, reload, scale, status, stop, upgrade } from './admin-client.js';
 import { ADMIN_ENV, ADMIN_FLAGS, type AdminFlags, credentialsFrom } from './admin-config.js';
 import { ADMIN_COMMANDS, type AdminCommand } from './admin-command-names.js';
 import { renderStatus } from './status-table.js';
@@ -29,6 +29,8 @@ Commands:
   reload             replace every worker with the code on disk; exits 1 if the reload failed
   stop               stop the cluster gracefully
   scale <N>          change the number of workers to N (0 to ${MAX_WORKERS})
+  upgrade            start a new primary from the files on disk (a new Qilin, a new Node.js) on the same
+                     sockets; the old one retires its workers once the new ones serve
 
 Options:
   --admin <address>         where the admin interface listens (a bare port means 127.0.0.1); without it, the
@@ -109,11 +111,11 @@ function parse(argv: readonly string[]): Line | 'help' {
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   const [command, ...rest] = positionals;
-  if (!command) throw new UsageError('Missing the command: status, reload, stop or scale');
+  if (!command) throw new UsageError('Missing the command: status, reload, stop, scale or upgrade');
   if (!(ADMIN_COMMANDS as readonly string[]).includes(command)) {
     const suggestion = closestName(command, ADMIN_COMMANDS);
     throw new UsageError(
-      `Unknown command \`${command}\`${suggestion === undefined ? '' : `; did you mean \`${suggestion}\`?`}: expected status, reload, stop or scale`,
+      `Unknown command \`${command}\`${suggestion === undefined ? '' : `; did you mean \`${suggestion}\`?`}: expected status, reload, stop, scale or upgrade`,
     );
   }
   let workers: number | null = null;
@@ -229,6 +231,12 @@ async function run(options: Parsed, stdout: Output, stderr: Output): Promise<num
       await stop(target);
       stdout.write(options.json ? json({ stopping: true }) : 'The cluster is stopping: workers finish their requests, then the primary exits.\n');
       return EXIT.ok;
+    case 'upgrade': {
+      if (!options.json) stdout.write(`Upgrading the primary at ${formatAdminAddress(options.address)}...\n`);
+      const { pid } = await upgrade(target);
+      stdout.write(options.json ? json({ pid }) : `Upgraded: the new primary (pid ${pid}) serves; the old one retires its workers and exits.\n`);
+      return EXIT.ok;
+    }
     case 'scale': {
       const workers = options.workers ?? 0;
       await scale(target, workers, { wait: options.wait });

@@ -44,6 +44,10 @@ export type LogEvent =
   | { readonly event: 'signal'; readonly signal: string; readonly action: SignalAction; readonly workers?: number }
   | { readonly event: 'scaled'; readonly workers: number }
   | { readonly event: 'adminListening'; readonly address: string }
+  | { readonly event: 'upgradeStart'; readonly command: string; readonly script: string }
+  | { readonly event: 'upgraded'; readonly pid: number }
+  | { readonly event: 'upgradeFailed'; readonly reason: string }
+  | { readonly event: 'takenOver'; readonly from: number; readonly sockets: number }
   | {
       readonly event: 'socketsPassed';
       readonly sockets: readonly { readonly fd: number; readonly name: string | null; readonly address: string }[];
@@ -61,10 +65,10 @@ export type LogEvent =
   | { readonly event: 'error'; readonly message: string };
 
 /** What the command does on a signal. */
-export type SignalAction = 'reload' | 'shutdown' | 'force' | 'scaleUp' | 'scaleDown' | 'ignored';
+export type SignalAction = 'reload' | 'shutdown' | 'force' | 'scaleUp' | 'scaleDown' | 'upgrade' | 'ignored';
 
 /** What the admin interface was asked to do. */
-export type AdminAction = 'reload' | 'scale' | 'stop';
+export type AdminAction = 'reload' | 'scale' | 'stop' | 'upgrade';
 
 export type Level = 'info' | 'warn' | 'error';
 
@@ -110,6 +114,8 @@ function adminMessage(e: Extract<LogEvent, { event: 'admin' }>): string {
       return 'admin interface: reloading';
     case 'scale':
       return `admin interface: scaling to ${e.workers ?? '?'} worker${e.workers === 1 ? '' : 's'}`;
+    case 'upgrade':
+      return 'admin interface: upgrading the primary';
     default:
       return 'admin interface: shutting down gracefully';
   }
@@ -119,6 +125,8 @@ function signalMessage(e: Extract<LogEvent, { event: 'signal' }>): string {
   switch (e.action) {
     case 'reload':
       return `${e.signal}: reloading`;
+    case 'upgrade':
+      return `${e.signal}: upgrading the primary`;
     case 'shutdown':
       return `${e.signal}: shutting down gracefully (send it again to force)`;
     case 'force':
@@ -189,6 +197,14 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return info(`admin interface listening on ${e.address} (qilin status --admin ${e.address})`);
     case 'admin':
       return { level: e.refused ? 'warn' : 'info', message: adminMessage(e) };
+    case 'upgradeStart':
+      return info(`upgrading the primary: starting ${e.script} with ${e.command}, on this primary's sockets`);
+    case 'upgraded':
+      return info(`upgraded: the new primary (pid ${e.pid}) serves; retiring this one's workers`);
+    case 'upgradeFailed':
+      return { level: 'error', message: `upgrade failed: ${e.reason}; this primary keeps serving` };
+    case 'takenOver':
+      return info(`taking over from primary ${e.from}: ${e.sockets} listening socket${e.sockets === 1 ? '' : 's'}`);
     case 'socketsPassed': {
       const sockets = e.sockets.map((s) => `${s.address} (fd ${s.fd}${s.name ? `, ${s.name}` : ''})`).join(', ');
       const skipped = e.skipped.length ? `; not TCP sockets, left alone: fd ${e.skipped.join(', ')}` : '';

@@ -59,6 +59,7 @@ Signals to the qilin process:
   SIGUSR2, SIGHUP    reload: new workers start, the old ones retire once they are ready
   SIGTERM, SIGINT    graceful shutdown; a second one kills the workers at once
   SIGTTIN, SIGTTOU   one worker more, one worker less
+  SIGUSR1            upgrade: a new primary from the files on disk takes over the sockets (as qilin upgrade)
 
 Exit status: 0 after a clean shutdown; 1 when the app or the admin interface cannot start, or the shutdown was
 forced; 2 for bad flags or config. Commands: 0 done; 1 unreachable, refused or the reload failed; 2 bad usage.

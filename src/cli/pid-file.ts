@@ -89,7 +89,8 @@ function temporaryBeside(file: string, text: string): string {
   }
 }
 
-export function claimPidFile(file: string, self = process.pid): void {
+/** `replacing`: the pid of the primary this one upgrades, whose file it takes over while that one still runs. */
+export function claimPidFile(file: string, self = process.pid, replacing: number | null = null): void {
   let temporary: string | null = null;
   const lock = `${file}.lock`;
   const cannot = (why: string): CliError => new CliError('ERR_QILIN_CANNOT_START', `Cannot write the pid file ${file}: ${why}`);
@@ -100,7 +101,7 @@ export function claimPidFile(file: string, self = process.pid): void {
     );
   const holderOf = (name: string): number | null => {
     const pid = readPidFile(name);
-    return pid !== null && pid !== self && isRunning(pid) ? pid : null;
+    return pid !== null && pid !== self && pid !== replacing && isRunning(pid) ? pid : null;
   };
   try {
     temporary = temporaryBeside(file, `${self}\n`);

@@ -19,6 +19,8 @@ import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './sett
 import { rereadSettings, workerOptions } from './reread.js';
 import { takePassedSockets } from '../sockets/activation.js';
 import { SignalInbox } from './signal-inbox.js';
+import { PrimaryUpgrade } from './primary-upgrade.js';
+import { UPGRADE_ENV, handoverFrom, reportUpgraded, takeHandover } from './upgrade.js';
 import { type SystemdNotifier, systemdNotifier } from './systemd.js';
 import { NOTIFY } from './systemd-messages.js';
 import { SignalController, type Stopped } from './signals.js';
@@ -88,6 +90,9 @@ class Output {
   }
 }
 
+/** The command's upgrade of its primary, once assembled (the admin interface is made before it). */
+let upgrades: PrimaryUpgrade | null = null;
+
 /**
  * What the admin interface's /reload, /scale and /quit do under the command: the same as the signals, through
  * the signal controller, so SIGTTIN after `qilin scale 5` makes 6, and `qilin stop` ends the command with
@@ -96,6 +101,10 @@ class Output {
  */
 function adminActions(cluster: () => Cluster, controller: () => SignalController, log: (event: LogEvent) => void): AdminActions {
   return {
+    upgrade: () => {
+      log({ event: 'admin', action: 'upgrade', refused: controller().stopping });
+      return upgrades?.start() ?? Promise.reject(new Error('Upgrading the primary is not set up yet'));
+    },
     reload: () => {
       log({ event: 'admin', action: 'reload', refused: controller().stopping });
       return cluster().reload();
@@ -139,19 +148,29 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
   const plan = await readPlan(argv, output);
   if (typeof plan === 'number') return plan;
   if (plan.psName) process.title = plan.psName;
+  // Started by an upgrade: the old primary's sockets are this one's now. Its workers must not see the handover.
+  const handover = handoverFrom(process.env);
+  delete process.env[UPGRADE_ENV];
+  if (handover) takeHandover(handover);
   // Under systemd's Type=notify: the watchdog's keep-alive runs from now on, before anything slow.
   const notifier = systemdNotifier(process.env, output.log);
-  const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox, notifier);
+  const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox, notifier, handover !== null);
+  const upgrade = new PrimaryUpgrade(argv, plan, cluster, signals, admin, output.log);
+  signals.onUpgrade(() => upgrade.start());
+  upgrades = upgrade;
   if (notifier) {
     notifier.watch(cluster);
-    signals.onStopping(() => void notifier.notify(NOTIFY.stopping()));
+    // A primary that handed over to a new one is not stopping the service: the new one told systemd MAINPID=.
+    signals.onStopping(() => {
+      if (!upgrade.handedOver) void notifier.notify(NOTIFY.stopping());
+    });
   }
   let pidFileClaimed = false;
   try {
     if (plan.pidFile) {
       // Claimed before the admin interface listens or anything forks, so a second instance refuses at once.
       try {
-        claimPidFile(plan.pidFile);
+        claimPidFile(plan.pidFile, process.pid, handover?.from ?? null);
         pidFileClaimed = true;
       } catch (error) {
         output.fatal((error as Error).message);
@@ -159,11 +178,14 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
       }
     }
     output.log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
+    if (handover) output.log({ event: 'takenOver', from: handover.from, sockets: handover.sockets.length });
     if (plan.options.balance === 'kernel' && plan.options.runtime) {
       const passed = takePassedSockets();
       if (passed) output.log({ event: 'socketsPassed', ...passed });
     }
     if (admin) {
+      // The old primary's admin socket, if it listened where this one is to: no moment without it.
+      if (handover?.admin) admin.inheritSocket(handover.admin.fd, handover.admin.address);
       const failure = await startAdmin(cluster, admin, output.log);
       if (failure !== null) {
         output.fatal(`cannot start: ${failure}`);
@@ -174,11 +196,15 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
     if (!signals.stopping) {
       const failed = await firstStart(plan, cluster, signals, inbox, output);
       if (failed !== null) return failed;
-      if (!signals.stopping) void notifier?.notify(NOTIFY.ready(process.pid, cluster.activeWorkers().length));
+      if (!signals.stopping) {
+        void notifier?.notify(NOTIFY.ready(process.pid, cluster.activeWorkers().length));
+        if (handover) reportUpgraded();
+      }
     }
     return stoppedWith(await signals.stopped, output);
   } finally {
     stopWatchingParent();
+    // A new primary that took over has rewritten the file with its own pid: this leaves it alone.
     if (pidFileClaimed && plan.pidFile) removePidFile(plan.pidFile);
     await notifier?.close();
   }
@@ -213,7 +239,7 @@ async function readPlan(argv: readonly string[], output: Output): Promise<Comman
  * The cluster with the command's own services (a watcher it reports, an admin server that acts through the
  * signal controller), the controller the signals drive, and the watch on npm's shell.
  */
-async function assemble(argv: readonly string[], plan: CommandPlan, output: Output, inbox: SignalInbox, notifier: SystemdNotifier | null) {
+async function assemble(argv: readonly string[], plan: CommandPlan, output: Output, inbox: SignalInbox, notifier: SystemdNotifier | null, upgraded: boolean) {
   const { log } = output;
   const watcher = plan.options.watch ? new FileWatcher(plan.options.watch) : null;
   let cluster: Cluster | null = null;
@@ -264,18 +290,20 @@ async function assemble(argv: readonly string[], plan: CommandPlan, output: Outp
   // Under npm, a SIGTERM sent to npm reaches only the shell npm runs qilin's script in (as with `npx qilin`),
   // which dies of it: qilin would go on with its workers, its port and no one to stop it. A script that
   // starts qilin with `exec` passes the signal itself; this stops the rest gracefully, as a signal would.
-  const stopWatchingParent = startedByNpm(process.env)
-    ? watchParent((pid) => {
-        if (controller.stopping) return;
-        log({
-          event: 'warning',
-          message:
-            `the process that ran qilin for npm (pid ${pid}) has exited: stopping gracefully, as on SIGTERM ` +
-            '(npm passes SIGTERM and SIGINT only to the shell it runs a script in, which does not pass them on; see docs/deploying.md)',
-        });
-        void controller.shutdown();
-      })
-    : () => {};
+  // A primary started by an upgrade has the old primary as its parent, which exits once this one serves.
+  const stopWatchingParent =
+    startedByNpm(process.env) && !upgraded
+      ? watchParent((pid) => {
+          if (controller.stopping) return;
+          log({
+            event: 'warning',
+            message:
+              `the process that ran qilin for npm (pid ${pid}) has exited: stopping gracefully, as on SIGTERM ` +
+              '(npm passes SIGTERM and SIGINT only to the shell it runs a script in, which does not pass them on; see docs/deploying.md)',
+          });
+          void controller.shutdown();
+        })
+      : () => {};
   return { cluster, signals: controller, admin, stopWatchingParent };
 }
 

@@ -11,7 +11,7 @@ export interface Controllable {
 }
 
 /** The signals the command handles. */
-export const HANDLED_SIGNALS = ['SIGUSR2', 'SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU'] as const;
+export const HANDLED_SIGNALS = ['SIGUSR2', 'SIGHUP', 'SIGTERM', 'SIGINT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1'] as const;
 export type HandledSignal = (typeof HANDLED_SIGNALS)[number];
 
 /** How the command stopped. */
@@ -46,6 +46,7 @@ export class SignalController {
   #signalled = false;
   #forced = false;
   readonly #onStopping: (() => void)[] = [];
+  #upgrade: () => Promise<unknown> = () => Promise.reject(new QilinError('ERR_QILIN_UPGRADE_FAILED', 'Upgrading the primary is not set up'));
   readonly stopped: Promise<Stopped>;
   #resolveStopped!: (value: Stopped) => void;
 
@@ -86,6 +87,13 @@ export class SignalController {
           if (!this.#stopping || !this.#signalled) this.#shutdown(signal);
           else if (!this.#forced) this.#force(signal);
           return;
+        case 'SIGUSR1':
+          if (this.#ignoredWhileStopping(signal)) return;
+          this.#log({ event: 'signal', signal, action: 'upgrade' });
+          this.#upgrade().catch(() => {
+            // The outcome is logged by the upgrade itself.
+          });
+          return;
         case 'SIGTTIN':
           if (!this.#ignoredWhileStopping(signal)) this.#scaleTo(this.#target + 1, signal, 'scaleUp');
           return;
@@ -122,6 +130,11 @@ export class SignalController {
     const done = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
     this.#startScaling();
     return done;
+  }
+
+  /** What SIGUSR1 does: upgrade the primary. */
+  onUpgrade(upgrade: () => Promise<unknown>): void {
+    this.#upgrade = upgrade;
   }
 
   /** Calls `listener` once, when the command begins to stop (a graceful shutdown, or a forced one). */

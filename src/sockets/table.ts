@@ -85,6 +85,20 @@ export class SocketTable {
 
   /** Takes a listening socket this process was given at descriptor `fd`; null (and nothing kept) if it is not a TCP socket. */
   adopt(fd: number): BindAddress | null {
+    return this.#take(fd, `given:${fd}`, true);
+  }
+
+  /**
+   * Takes a socket an old primary handed over at descriptor `fd` (an upgrade), under the key it had there: the
+   * workers' listens find it as they found the old one, and it is closed when the last cluster using it stops
+   * (one systemd gave the old primary stays given).
+   */
+  inherit(fd: number, key: string): boolean {
+    return this.#take(fd, key, key.startsWith('given:')) !== null;
+  }
+
+  /** Files the TCP socket at descriptor `fd` under `key`; its address, or null if it is not a bound TCP socket. */
+  #take(fd: number, key: string, given: boolean): BindAddress | null {
     let handle: ServerHandle | number;
     try {
       handle = createServerHandle(null, 0, 4, fd);
@@ -93,15 +107,12 @@ export class SocketTable {
     }
     if (typeof handle === 'number') return null;
     const bound = addressOf(handle);
-    if (!bound) {
-      return null;
-    }
-    const key = `given:${fd}`;
-    this.#entries.set(key, { key, bound, handle, owners: new Set(), given: true });
+    if (!bound) return null;
+    this.#entries.set(key, { key, bound, handle, owners: new Set(), given });
     return bound;
   }
 
-  /** Every socket held now, for reports. */
+  /** Every socket held now, for reports and for an upgrade to hand over (by descriptor, with its key). */
   list(): { key: string; fd: number; address: string | null; port: number; given: boolean }[] {
     return [...this.#entries.values()].map((e) => ({ key: e.key, fd: e.handle.fd, address: e.bound.address, port: e.bound.port, given: e.given }));
   }

@@ -159,7 +159,7 @@ describe('the command-line client', { timeout: 90_000 }, () => {
   test('usage errors exit 2 and print the usage', async () => {
     const cases: [string[], RegExp][] = [
       [[], /Missing the command/],
-      [['restart', ...token], /Unknown command `restart`: expected status, reload, stop or scale/],
+      [['restart', ...token], /Unknown command `restart`: expected status, reload, stop, scale or upgrade/],
       [['stauts', ...token], /Unknown command `stauts`; did you mean `status`\?/],
       [
         ['status'],

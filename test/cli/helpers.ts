@@ -189,6 +189,22 @@ export function watchQilin(t: TestContext, child: ChildProcess): QilinProcess {
   return qilin;
 }
 
+/**
+ * Kills, when the test ends, every primary and worker `qilin` logged (`start` and `fork` lines): a primary
+ * started by an upgrade, and its workers, are not the test's children.
+ */
+export function killLoggedAtEnd(t: TestContext, qilin: QilinProcess): void {
+  t.after(() => {
+    for (const record of qilin.records.filter((r) => r.event === 'start' || r.event === 'fork')) {
+      try {
+        process.kill(record.pid as number, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
+  });
+}
+
 /** Runs the command to completion (for --help, errors), within `ms`. */
 export async function runQilin(
   t: TestContext,

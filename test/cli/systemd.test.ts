@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { BIN, fixture, freePort, get, startQilin, tempDir, until, watchQilin } from './helpers.js';
+import { BIN, fixture, freePort, get, killLoggedAtEnd, startQilin, tempDir, until, watchQilin } from './helpers.js';
 
 /** A `systemd-notify` that appends its arguments, as a JSON array, to `log`, one line per call. */
 function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][] } {
@@ -99,5 +99,32 @@ describe('systemd socket activation', () => {
     assert.match(late.slot, /^[01]$/);
     qilin.signal('SIGTERM');
     assert.equal((await qilin.waitExit()).code, 0);
+  });
+});
+
+describe('systemd and an upgrade of the primary', () => {
+  test('the new primary tells systemd MAINPID= with READY=1; the old one, which only hands over, never says STOPPING=1', async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    const notify = fakeSystemdNotify(dir);
+    const calls = () => notify.calls().filter((call) => !call.includes('WATCHDOG=1'));
+    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-systemd-env.cjs')], {
+      env: { NOTIFY_SOCKET: path.join(dir, 'notify.sock'), PATH: `${notify.bin}:${process.env.PATH}` },
+    });
+    killLoggedAtEnd(t, qilin);
+    await qilin.waitFor('started');
+    const oldExit = new Promise<number | null>((resolve) => qilin.child.once('exit', (code) => resolve(code)));
+    qilin.signal('SIGUSR1');
+    const upgraded = await qilin.waitFor('upgraded', () => true, 30_000);
+    assert.equal(await oldExit, 0);
+    const newPid = upgraded.pid as number;
+    await until('the new primary’s READY=1', () => calls().some((call) => call.includes(`MAINPID=${newPid}`)));
+    assert.deepEqual(
+      calls().map((call) => call[0]),
+      [`MAINPID=${qilin.pid}`, `MAINPID=${newPid}`],
+      'two READY=1 with MAINPID, and no STOPPING=1',
+    );
+    process.kill(newPid, 'SIGTERM');
+    await until('STOPPING=1 from the new primary when it stops', () => calls().at(-1)?.[0] === 'STOPPING=1', 15_000);
   });
 });

@@ -1,0 +1,117 @@
+// Upgrading the primary through the built command: a new primary on the same sockets, no failed request, the pid file and the admin socket carried over; a new primary that cannot start leaves the old one serving.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fixture, freePort, get, isAlive, killLoggedAtEnd, parseIdentity, runQilin, startQilin, tempDir, until, within } from './helpers.js';
+
+const TIMEOUT = { timeout: 60_000 };
+const NO_SECRETS = { QILIN_ADMIN_PASSWORD: '', QILIN_ADMIN_TOKEN: '' };
+
+/** Requests in a loop, keep-alive and a new connection each in turn, until stopped; every failure is kept. */
+function load(port: number) {
+  const agent = new http.Agent({ keepAlive: true });
+  const failures: unknown[] = [];
+  let served = 0;
+  let running = true;
+  const loop = async (useAgent: boolean) => {
+    while (running) {
+      try {
+        await get(port, '/', useAgent ? agent : false);
+        served += 1;
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+  };
+  const loops = [loop(true), loop(true), loop(false), loop(false)];
+  return {
+    failures,
+    served: () => served,
+    stop: async () => {
+      running = false;
+      await within(10_000, 'the load to stop', Promise.all(loops));
+      agent.destroy();
+    },
+  };
+}
+
+describe('upgrading the primary', () => {
+  for (const on of ['a Unix socket', 'a TCP port'] as const) {
+    test(
+      `qilin upgrade, admin interface on ${on}: a new primary takes the sockets, the pid file and the admin socket; no request fails; the old one retires its workers and exits 0`,
+      TIMEOUT,
+      async (t) => {
+        const dir = tempDir(t);
+        const port = await freePort();
+        const pidFile = path.join(dir, 'qilin.pid');
+        const asked = on === 'a Unix socket' ? `unix:${path.join(dir, 'admin.sock')}` : '0';
+        const qilin = startQilin(
+          t,
+          ['-w', '2', '--log-format', 'json', '--pid-file', pidFile, '--admin', asked, '--env', `PORT=${port}`, fixture('identity-server.cjs')],
+          {
+            env: NO_SECRETS,
+          },
+        );
+        killLoggedAtEnd(t, qilin);
+        const admin = String((await qilin.waitFor('adminListening')).address);
+        await qilin.waitFor('started');
+        const oldPid = qilin.pid;
+        const oldExit = new Promise<number | null>((resolve) => qilin.child.once('exit', (code) => resolve(code)));
+        const traffic = load(port);
+        await until('some requests served', () => traffic.served() > 20);
+
+        const client = await runQilin(t, ['upgrade', '--admin', admin], { env: NO_SECRETS }, 45_000);
+        assert.equal(client.exit.code, 0, client.stderr);
+        const newPid = Number(/new primary \(pid (\d+)\)/.exec(client.stdout)?.[1]);
+        assert.ok(newPid > 0 && newPid !== oldPid, client.stdout);
+        assert.equal(await within(20_000, 'the old primary to exit', oldExit), 0);
+        const servedBefore = traffic.served();
+        await until('requests served by the new primary’s workers', () => traffic.served() > servedBefore + 20);
+        await traffic.stop();
+        assert.deepEqual(traffic.failures, [], 'no request failed');
+
+        assert.equal(readFileSync(pidFile, 'utf8').trim(), String(newPid), 'the pid file names the new primary');
+        const newWorkers = qilin.records
+          .filter((r) => r.event === 'fork' && r.pid !== undefined)
+          .map((r) => r.pid as number)
+          .slice(2);
+        assert.ok(newWorkers.includes(Number(parseIdentity((await get(port)).body).pid)), 'a new worker answers');
+        const status = await runQilin(t, ['status', '--json', '--admin', admin], { env: NO_SECRETS });
+        assert.equal(JSON.parse(status.stdout).master.pid, newPid, 'the admin socket answers for the new primary');
+
+        process.kill(newPid, 'SIGTERM');
+        await until('the new primary to exit', () => !isAlive(newPid), 15_000);
+        assert.equal(existsSync(pidFile), false, 'the new primary removes its pid file');
+        if (on === 'a Unix socket') assert.equal(existsSync(admin.slice('unix:'.length)), false, 'and its admin socket');
+      },
+    );
+  }
+
+  test('a new primary that cannot start exits; the old one keeps serving, says why, and keeps its pid file', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    const config = path.join(dir, 'qilin.config.json');
+    writeFileSync(config, JSON.stringify({ app: fixture('identity-server.cjs'), workers: 2, env: { PORT: String(port) }, pidFile: 'qilin.pid' }));
+    const qilin = startQilin(t, ['--log-format', 'json'], { cwd: dir });
+    await qilin.waitFor('started');
+    writeFileSync(config, '{ "workers": ');
+    qilin.signal('SIGUSR1');
+    const failed = await qilin.waitFor('upgradeFailed', () => true, 30_000);
+    assert.match(String(failed.reason), /exited with code 2 before its workers were ready/);
+    assert.equal(qilin.running, true);
+    assert.equal(readFileSync(path.join(dir, 'qilin.pid'), 'utf8').trim(), String(qilin.pid));
+    assert.equal(parseIdentity((await get(port)).body).generation, '0');
+  });
+
+  test('with balance round-robin the upgrade is refused, saying why', TIMEOUT, async (t) => {
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '1', '--balance', 'round-robin', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    await qilin.waitFor('started');
+    qilin.signal('SIGUSR1');
+    const refused = await qilin.waitFor('upgradeFailed');
+    assert.match(String(refused.reason), /balance 'kernel'/);
+    assert.equal(parseIdentity((await get(port)).body).slot, '0');
+  });
+});
