@@ -18,22 +18,23 @@ describe('reload with new settings', () => {
     const port = await freePort();
     const config = path.join(dir, 'qilin.config.json');
     const write = (settings: object | string): void => writeFileSync(config, typeof settings === 'string' ? settings : JSON.stringify(settings));
-    const settings = { app: fixture('reports-feature.cjs'), workers: 1, env: { PORT: String(port), FEATURE: 'one' } };
+    const settings = { app: fixture('reports-feature.cjs'), workers: 2, env: { PORT: String(port), FEATURE: 'one' } };
     write(settings);
     // Round-robin, so a dozen requests reach every worker.
     const noSecrets = { QILIN_ADMIN_PASSWORD: '', QILIN_ADMIN_TOKEN: '' };
     const qilin = startQilin(t, ['--log-format', 'json', '--balance', 'round-robin', '--admin', '0'], { cwd: dir, env: noSecrets });
     const address = String((await qilin.waitFor('adminListening')).address);
     await qilin.waitFor('started');
-    assert.deepEqual([...new Set((await answers(port)).map((a) => `${a.slot} ${a.feature}`))], ['0 one']);
+    assert.deepEqual([...new Set((await answers(port)).map((a) => `${a.slot} ${a.feature}`))].sort(), ['0 one', '1 one']);
 
-    write({ ...settings, workers: 2, env: { ...settings.env, FEATURE: 'two' } });
+    // 2 workers to 3, and a new env value.
+    write({ ...settings, workers: 3, env: { ...settings.env, FEATURE: 'two' } });
     qilin.signal('SIGHUP');
     const ended = await qilin.waitFor('reloadEnd');
     assert.equal(ended.generation, 1);
-    await until('both slots answer with the new setting', async () => {
+    await until('all three slots answer with the new setting', async () => {
       const seen = new Set((await answers(port)).map((a) => `${a.slot} ${a.generation} ${a.feature}`));
-      return seen.size === 2 && seen.has('0 1 two') && seen.has('1 1 two');
+      return seen.size === 3 && ['0 1 two', '1 1 two', '2 1 two'].every((who) => seen.has(who));
     });
 
     const before = qilin.records.length;
@@ -48,7 +49,7 @@ describe('reload with new settings', () => {
     assert.deepEqual([...new Set((await answers(port)).map((a) => `${a.generation} ${a.feature}`))], ['1 two'], 'the workers serving stay');
 
     // What a reload cannot change is named; the rest applies.
-    write({ ...settings, workers: 2, env: { ...settings.env, FEATURE: 'three' }, pidFile: 'qilin.pid' });
+    write({ ...settings, workers: 3, env: { ...settings.env, FEATURE: 'three' }, pidFile: 'qilin.pid' });
     qilin.signal('SIGHUP');
     const named = await qilin.waitFor('warning', (r) => String(r.msg).includes('which a reload cannot change'), 10_000, before);
     assert.match(String(named.msg), /pidFile/);
@@ -57,7 +58,7 @@ describe('reload with new settings', () => {
 
     // SIGTTIN counts from the worker count the reload applied.
     qilin.signal('SIGTTIN');
-    await qilin.waitFor('scaled', (r) => r.workers === 3);
+    await qilin.waitFor('scaled', (r) => r.workers === 4);
     qilin.signal('SIGTERM');
     assert.equal((await qilin.waitExit()).code, 0);
   });

@@ -1,11 +1,12 @@
 // systemd's Type=notify through the built command: READY=1 once started, RELOADING=1 and READY=1 around each reload, STOPPING=1, the watchdog, and workers that do not inherit the socket. `systemd-notify` is a stand-in on PATH that records what it is given.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { BIN, fixture, freePort, get, killLoggedAtEnd, startQilin, tempDir, until, watchQilin } from './helpers.js';
+import { BIN, fixture, freePort, get, isAlive, killLoggedAtEnd, startQilin, tempDir, until, watchQilin } from './helpers.js';
 
 /** A `systemd-notify` that appends its arguments, as a JSON array, to `log`, one line per call. */
 function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][] } {
@@ -126,5 +127,99 @@ describe('systemd and an upgrade of the primary', () => {
     );
     process.kill(newPid, 'SIGTERM');
     await until('STOPPING=1 from the new primary when it stops', () => calls().at(-1)?.[0] === 'STOPPING=1', 15_000);
+  });
+});
+
+/** Whether `program` can be run from PATH. */
+function installed(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${program}`]).status === 0;
+}
+
+describe('systemd, with its own programs', () => {
+  const noNotify = !installed('systemd-notify') || !installed('python3');
+  test('systemd-notify to a datagram socket: READY=1, RELOADING=1 and READY=1 around a reload, STOPPING=1, in order', {
+    skip: noNotify && 'needs systemd-notify and python3 (for the stand-in notification socket)',
+    timeout: 30_000,
+  }, async (t) => {
+    const dir = tempDir(t);
+    const socket = path.join(dir, 'notify.sock');
+    const receiver = spawn('python3', [fixture('notify-receiver.py'), socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.after(() => receiver.kill('SIGKILL'));
+    const received: string[] = [];
+    let partial = '';
+    receiver.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) received.push(JSON.parse(line) as string);
+    });
+    await until('the notification socket', () => received.includes('listening'));
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')], {
+      env: { NOTIFY_SOCKET: socket },
+    });
+    await qilin.waitFor('started');
+    qilin.signal('SIGHUP');
+    await qilin.waitFor('reloadEnd');
+    qilin.signal('SIGTERM');
+    assert.equal((await qilin.waitExit()).code, 0);
+    const states = () =>
+      received
+        .filter((m) => m !== 'listening' && m !== 'BARRIER=1')
+        .map((m) =>
+          m
+            .split('\n')
+            .filter((line) => !line.startsWith('STATUS=') && !line.startsWith('MONOTONIC_USEC='))
+            .join(' '),
+        );
+    await until('every notification', () => states().length >= 4);
+    assert.deepEqual(states(), [`MAINPID=${qilin.pid} READY=1`, 'RELOADING=1', 'READY=1', 'STOPPING=1']);
+  });
+
+  test('systemd-socket-activate starts qilin on its socket; the app serves there, and an upgrade and a reload under load refuse no connection', {
+    skip: !installed('systemd-socket-activate') && 'needs systemd-socket-activate (Debian: the systemd package)',
+    timeout: 60_000,
+  }, async (t) => {
+    const port = await freePort();
+    const args = ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')];
+    // It listens, and execs qilin in its place with the socket at descriptor 3 on the first connection.
+    const child = spawn('systemd-socket-activate', ['-l', `127.0.0.1:${port}`, '--fdname=web', process.execPath, BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'test' },
+    });
+    const qilin = watchQilin(t, child);
+    killLoggedAtEnd(t, qilin);
+    await until('systemd-socket-activate to listen', () => qilin.stderr.includes(`Listening on 127.0.0.1:${port}`));
+    const agent = new http.Agent({ keepAlive: true });
+    t.after(() => agent.destroy());
+    const failures: unknown[] = [];
+    let served = 0;
+    let running = true;
+    const loop = async (useAgent: boolean) => {
+      while (running) {
+        await get(port, '/', useAgent ? agent : false).then(
+          () => {
+            served += 1;
+          },
+          (error: unknown) => failures.push(error),
+        );
+      }
+    };
+    const loops = [loop(true), loop(false), loop(false)];
+    const passed = await qilin.waitFor('socketsPassed');
+    assert.deepEqual(passed.sockets, [{ fd: 3, name: 'web', address: `127.0.0.1:${port}` }]);
+    await qilin.waitFor('started');
+    qilin.signal('SIGHUP');
+    await qilin.waitFor('reloadEnd');
+    const oldExit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    qilin.signal('SIGUSR1');
+    const upgraded = await qilin.waitFor('upgraded', () => true, 30_000);
+    assert.equal(await oldExit, 0);
+    const servedBefore = served;
+    await until('requests served by the new primary', () => served > servedBefore + 20);
+    running = false;
+    await Promise.all(loops);
+    assert.deepEqual(failures, [], 'no request failed');
+    process.kill(upgraded.pid as number, 'SIGTERM');
+    await until('the new primary to exit', () => !isAlive(upgraded.pid as number), 15_000);
   });
 });

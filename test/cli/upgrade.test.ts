@@ -67,6 +67,14 @@ describe('upgrading the primary', () => {
         const newPid = Number(/new primary \(pid (\d+)\)/.exec(client.stdout)?.[1]);
         assert.ok(newPid > 0 && newPid !== oldPid, client.stdout);
         assert.equal(await within(20_000, 'the old primary to exit', oldExit), 0);
+        const oldWorkers = qilin.records
+          .filter((r) => r.event === 'fork')
+          .map((r) => r.pid as number)
+          .slice(0, 2);
+        assert.ok(
+          oldWorkers.every((pid) => !isAlive(pid)),
+          'the old primary’s workers are gone',
+        );
         const servedBefore = traffic.served();
         await until('requests served by the new primary’s workers', () => traffic.served() > servedBefore + 20);
         await traffic.stop();
