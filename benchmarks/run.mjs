@@ -8,6 +8,7 @@ import { findLoadTool } from './lib/load.mjs';
 import { startPollers } from './lib/pollers.mjs';
 import { writeReport } from './lib/report.mjs';
 import { SYSTEMS, startSystem } from './lib/systems.mjs';
+import { runUpgrades } from './upgrade.mjs';
 import { cpuUsPerRequest, freePort, lostOf, median, mib, shuffle, sleep, throughputOf } from './lib/util.mjs';
 
 const ROOT = path.resolve(new URL('..', import.meta.url).pathname);
@@ -40,8 +41,9 @@ const DEFAULTS = {
   spread: 10,
   'spread-workers': '2,4,8',
   'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-rr',
+  upgrades: 10,
 };
-const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2 };
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2, upgrades: 2 };
 /** Load before each spread window, not counted: the new processes' code gets compiled before it counts. */
 const SPREAD_WARMUP_SEC = 1;
 
@@ -457,6 +459,11 @@ for (const name of config.systems) {
   coldStarts[name].medianMs = median(coldStarts[name].samples);
   say(`  ${SYSTEMS[name].label}: cold start median ${coldStarts[name].medianMs.toFixed(0)} ms of ${coldStarts[name].samples.length}`);
 }
+// The last step: upgrades of the primary under load, through the qilin command (benchmarks/upgrade.mjs).
+const upgrade =
+  Number(option('upgrades')) > 0
+    ? await runUpgrades({ upgrades: Number(option('upgrades')), gapMs: config.gapMs, connections: config.connections, modes: config.modes }, tool, say)
+    : null;
 const finishedAt = new Date();
 
 const cpus = os.cpus();
@@ -482,6 +489,7 @@ const results = {
   coldStarts,
   runs,
   spread,
+  upgrade,
 };
 writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(results, null, 2));
 writeFileSync(logPath, logLines.join(''));

@@ -4,10 +4,12 @@ import { existsSync } from 'node:fs';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
-import { type Balance, FIXED_OPTIONS, type ReloadSettings, type ResolvedOptions, resolveChanges } from './options.js';
+import type { Balance, ReloadSettings, ResolvedOptions } from './options.js';
+import { asError, callBack, delay, quiet } from './promises.js';
 import { ReloadQueue } from './reload/queue.js';
-import { passedDescriptors, takePassedSockets } from './sockets/activation.js';
+import { takeSocketsFor } from './sockets/activation.js';
 import { runReload } from './reload/run.js';
+import { NextSettings, type SettingsSource, isPlainObject } from './reload/settings.js';
 import { applyBalance } from './supervisor/fork.js';
 import type { SupervisorHost } from './supervisor/host.js';
 import { Supervisor } from './supervisor/supervisor.js';
@@ -17,6 +19,7 @@ import { MAX_WORKERS, isWorkerCount } from './worker-count.js';
 
 export { STARTED_WINDOW } from './supervisor/timing.js';
 export type { WorkerInfo } from './supervisor/worker-info.js';
+export type { SettingsSource } from './reload/settings.js';
 
 /**
  * Something that runs beside the workers for the cluster's lifetime, such as the file watcher or the admin
@@ -29,45 +32,11 @@ export interface ClusterService {
 
 type Status = 'new' | 'running' | 'stopping' | 'stopped';
 
-/** Where each reload reads its settings (see `readSettingsFrom`). */
-export type SettingsSource = () => Promise<ResolvedOptions>;
-
-/** A plain object (not an array, a class instance, or a signal's name): `reload(settings)`'s settings. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-type Callback<T = void> = (error: Error | null, value?: T) => void;
-
-/** Attaches a no-op handler so a promise nobody awaits never becomes an unhandled rejection; awaiting it still sees the rejection. */
-function quiet<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
-}
-
-function callBack<T>(promise: Promise<T>, cb: unknown): Promise<T> {
-  if (typeof cb === 'function') {
-    promise.then(
-      (value) => (cb as Callback<T>)(null, value),
-      (error: unknown) => (cb as Callback<T>)(error instanceof Error ? error : new Error(String(error))),
-    );
-  }
-  return quiet(promise);
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
 export class Cluster extends EventEmitter<ClusterEvents> {
   /** Absolute path of the worker script. */
   readonly file: string;
   readonly #supervisor: Supervisor;
-  /** Settings asked for by `reload(settings)` calls since the last reload started, merged, as given. */
-  #requested: Record<string, unknown> = {};
-  #settingsSource: SettingsSource | null = null;
+  readonly #nextSettings = new NextSettings();
   #status: Status = 'new';
   /** The highest generation started so far. */
   #generation = 0;
@@ -109,7 +78,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#reloads = new ReloadQueue(() =>
       this.#exclusive(async () => {
         if (this.#status !== 'running') throw this.#notRunning('reload');
-        const { options, workers } = await this.#nextSettings();
+        const { options, workers } = await this.#nextSettings.take(this.options);
         if (this.#status !== 'running') throw this.#notRunning('reload');
         return runReload(this.#supervisor, host, { generation: ++this.#generation, options, workers, signal: this.#stopping.signal });
       }),
@@ -127,30 +96,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * change are kept as they are. A rejection aborts the reload with that error, and nothing changes.
    */
   readSettingsFrom(source: SettingsSource | null): void {
-    this.#settingsSource = source;
-  }
-
-  /**
-   * The settings of the reload starting now, and the worker count it applies (null: the slots stay as they
-   * are, a count changed by `scale()` included): the source's, where it changed `workers`, then the one asked
-   * for by `reload({ workers })`.
-   */
-  async #nextSettings(): Promise<{ options: ResolvedOptions; workers: number | null }> {
-    const requested = this.#requested;
-    this.#requested = {};
-    const current = this.options;
-    let options = current;
-    let workers: number | null = null;
-    if (this.#settingsSource) {
-      const read = await this.#settingsSource();
-      // What a reload cannot change is kept from the settings serving, whatever the source says.
-      const kept = Object.fromEntries(FIXED_OPTIONS.map((key) => [key, current[key]]));
-      options = Object.freeze({ ...read, ...kept }) as ResolvedOptions;
-      if (options.workers !== current.workers) workers = options.workers;
-    }
-    if (Object.keys(requested).length > 0) options = resolveChanges(options, requested);
-    if (requested.workers !== undefined) workers = options.workers;
-    return { options, workers };
+    this.#nextSettings.source = source;
   }
 
   /** How connections reach the workers: the `balance` option, or, once running, the one in force (see `run()`). */
@@ -183,15 +129,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
       );
     }
-    // systemd's socket activation: the app's listen() on a passed socket's address uses it. The workers get
-    // their sockets from the primary only when they accept themselves.
-    if (this.#balance === 'kernel' && this.options.runtime) takePassedSockets();
-    else if (passedDescriptors(process.env, process.pid).length > 0) {
-      process.emitWarning(
-        `systemd passed sockets (LISTEN_FDS), but they are used only with balance 'kernel' and the runtime on; this cluster has balance '${this.#balance}'${this.options.runtime ? '' : ' and runtime: false'}`,
-        { type: 'QilinWarning', code: 'QILIN_SOCKETS_UNUSED' },
-      );
-    }
+    takeSocketsFor(this.#balance, this.options.runtime);
     const supervisor = this.#supervisor;
     this.#firstStart = quiet(
       supervisor.scaleTo(this.options.workers).catch((error: unknown) => {
@@ -237,11 +175,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       // Checked now, so a wrong value is refused at once and never reaches a reload; read again when it runs,
       // over the settings serving then.
       try {
-        resolveChanges(this.options, settings);
+        this.#nextSettings.ask(this.options, settings);
       } catch (error) {
         return callBack(Promise.reject(error), callback);
       }
-      for (const [key, value] of Object.entries(settings)) if (value !== undefined) this.#requested[key] = value;
     }
     return callBack(this.#reloads.request(), callback);
   };
@@ -280,7 +217,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#cancelWork(new QilinError('ERR_QILIN_SHUTTING_DOWN', 'The cluster is shutting down'));
       // The workers go on serving through the delay (no reload, scale or respawn now): only /readyz says the
       // cluster is going, so a load balancer stops sending new connections before any worker stops accepting.
-      exited = this.#afterDelay().then(() => (this.#status === 'stopped' ? this.#supervisor.exited() : this.#supervisor.shutdown()));
+      // `shutdownDelay`, cut short if the cluster is stopped or terminated meanwhile.
+      exited = delay(this.options.shutdownDelay, this.#halted.signal).then(() =>
+        this.#status === 'stopped' ? this.#supervisor.exited() : this.#supervisor.shutdown(),
+      );
     } else {
       exited = this.#supervisor.exited();
     }
@@ -291,20 +231,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** True from `shutdown()` (or a stop) on: the cluster is going, even while it still serves through `shutdownDelay`. */
   get stopping(): boolean {
     return this.#status === 'stopping' || this.#status === 'stopped';
-  }
-
-  /** Waits `shutdownDelay`, or less if the cluster is stopped or terminated meanwhile. */
-  #afterDelay(): Promise<void> {
-    const delay = this.options.shutdownDelay;
-    if (delay <= 0) return Promise.resolve();
-    const { signal } = this.#halted;
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -55,6 +55,21 @@ function bandsCell(soak) {
   return soak.pollers.bands.map((b) => `${b.waitMs} ms: ${int(b.polls - b.ok)} / ${int(b.polls)} (${int(b.reused)}; ${int(b.closedWhileIdle)})`).join('; ');
 }
 
+/**
+ * The upgrade rows (benchmarks/upgrade.mjs): the `qilin` command's upgrades of its primary under the same
+ * load, in the qilin column; the others have no such thing.
+ */
+function upgradeLines(group, results, line) {
+  const upgrade = results.upgrade?.modes?.[group.mode];
+  if (!upgrade) return [];
+  const only = (cell) => (r) => (r.name === 'qilin' ? cell : 'n/a');
+  const lost = `**${int(upgrade.lost)}**${upgrade.failedUpgrades ? `; ${upgrade.failedUpgrades} upgrades failed` : ''}`;
+  return [
+    line(`Lost requests over ${upgrade.upgrades} upgrades of the primary (the qilin command, SIGUSR1)`, only(lost)),
+    line('Upgrade time under load, to the new primary serving, median / max (ms)', only(`${ms(upgrade.upgradeMs.median)} / ${ms(upgrade.upgradeMs.max)}`)),
+  ];
+}
+
 function table(group, results) {
   const { rows } = group;
   // Soaks of runs from before the soak ran in every mode with pollers have no `pollers` key (null with --pollers=0).
@@ -70,6 +85,7 @@ function table(group, results) {
     ...(rows.some((r) => r.balance) ? [line('How connections reach the workers', (r) => BALANCE[r.balance] ?? r.balance ?? 'n/a')] : []),
     line(`Lost requests over ${results.config.reloads} reloads`, lostCell),
     reloadLine('Lost per reload', (r) => (r.reloads ? (r.lost / r.reloads).toFixed(1) : 'n/a')),
+    ...upgradeLines(group, results, line),
     line('Steady-state throughput (req/s), median (slowest-fastest slice; slices)', (r) =>
       r.steadySlices.length
         ? `${int(r.steadyRps)} (${int(Math.min(...r.steadySlices))}-${int(Math.max(...r.steadySlices))}; ${r.steadySlices.length})`

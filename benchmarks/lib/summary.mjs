@@ -180,6 +180,16 @@ export function targets(results) {
     }
   }
 
+  // Upgrades of the primary under load (benchmarks/upgrade.mjs), where the run had them.
+  if (results.upgrade) {
+    const entries = Object.values(results.upgrade.modes ?? {});
+    list.push({
+      target: `0 lost requests over ${results.upgrade.config.upgrades} upgrades of the primary in each client mode (the qilin command)`,
+      detail: entries.map((u) => `${u.mode}: ${u.lost} over ${u.upgrades}${u.failedUpgrades ? `, ${u.failedUpgrades} failed` : ''}`).join('; '),
+      pass: entries.length > 0 && entries.every((u) => u.lost === 0 && u.failedUpgrades === 0 && u.upgrades === results.upgrade.config.upgrades),
+    });
+  }
+
   const control = (mode) => {
     const row = rowOf(mode, 'bare-loaded');
     return row?.steadyVsBare == null

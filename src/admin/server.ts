@@ -1,10 +1,11 @@
 // The admin HTTP server: a cluster service in the primary that authenticates, routes and answers each request, within strict limits.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Cluster, ClusterService } from '../cluster.js';
-import { QilinError, ReloadError } from '../errors.js';
-import type { ClusterEvents, ReloadResult } from '../events.js';
+import { QilinError } from '../errors.js';
+import type { ClusterEvents } from '../events.js';
 import { type AdminAddress, formatAdminAddress, isLocalOnly } from './address.js';
-import { type Envelope, type InfoAnswer, buildInfo, buildReady, notReadyReason, reloadFailed, reloadSucceeded, servingOf } from './answers.js';
+import { type AdminActions, type Answer, failure, json, refused, reloadAnswer, scaleAnswer } from './actions.js';
+import { type InfoAnswer, buildInfo, buildReady, notReadyReason, servingOf } from './answers.js';
 import { type AdminLimits, DEFAULT_LIMITS, bodySize, declaredBody } from './limits.js';
 import { type OwnSocket, listenOn, listen, removeOwnSocket } from './listen.js';
 import { AdminMetrics } from './metrics.js';
@@ -12,59 +13,7 @@ import type { ResolvedAdminOptions } from './options.js';
 import { type Endpoint, HEALTH_ENDPOINTS, type Params, parseTarget, readParams, route } from './routes.js';
 import { UsageSampler } from './usage.js';
 
-/** One answer, before it is written. */
-interface Answer {
-  readonly status: number;
-  readonly body: string;
-  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
-  /** Runs once the answer has been handed to the client. */
-  readonly afterSent?: () => void;
-}
-
-function json<T>(status: number, envelope: Envelope<T>, headers?: Answer['headers']): Answer {
-  return { status, body: `${JSON.stringify(envelope, null, 2)}\n`, ...(headers ? { headers } : {}) };
-}
-
-function failure(status: number, message: string, headers?: Answer['headers']): Answer {
-  return json(status, { error: message, result: null }, headers);
-}
-
-/** The status that says why the cluster refused an action: it is stopping (503), or something else failed (500). */
-function refused(error: unknown): Answer {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = error instanceof QilinError ? error.code : undefined;
-  const unavailable = code === 'ERR_QILIN_SHUTTING_DOWN' || code === 'ERR_QILIN_NOT_RUNNING';
-  return failure(unavailable ? 503 : 500, message);
-}
-
-/**
- * For an action not waited for: 202 with `result` once it is under way, or the refusal's answer when it was
- * refused (the cluster is stopping, or not running yet). A refusal rejects within the same turn of the event
- * loop, before any worker is touched; an action under way cannot fail that soon.
- */
-function acceptedOrRefused(outcome: Promise<unknown>, result: object): Promise<Answer> {
-  return new Promise((resolve) => {
-    const underWay = setImmediate(() => resolve(json(202, { error: null, result })));
-    outcome.catch((error: unknown) => {
-      clearImmediate(underWay);
-      resolve(refused(error));
-    });
-  });
-}
-
-/**
- * How the server carries out `/reload`, `/scale` and `/quit`. By default it calls the cluster; a program that
- * keeps its own account of the cluster (the `qilin` command, whose signals also scale and stop it) passes
- * its own, so requests from both sides go through one place. Each must settle the way the cluster's
- * method does: reject with the cluster's error when it refuses.
- */
-export interface AdminActions {
-  reload(): Promise<ReloadResult>;
-  scale(workers: number): Promise<void>;
-  shutdown(): Promise<void>;
-  /** Upgrades the primary (the `qilin` command does): resolves with the new primary's pid once its workers serve. */
-  upgrade?(): Promise<{ pid: number }>;
-}
+export type { AdminActions } from './actions.js';
 
 /**
  * The admin interface, attached to a cluster as a service: it listens when the cluster runs and closes when
@@ -295,9 +244,9 @@ export class AdminServer implements ClusterService {
         return { status: 200, body: await metrics.render(), headers: { 'Content-Type': metrics.contentType } };
       }
       case 'reload':
-        return this.#reload(actions, params.wait);
+        return reloadAnswer(actions, params.wait);
       case 'scale':
-        return this.#scale(actions, params.workers ?? 0, params.wait);
+        return scaleAnswer(actions, params.workers ?? 0, params.wait);
       case 'upgrade': {
         if (!actions.upgrade) return failure(501, 'Upgrading the primary is done by the qilin command; this cluster runs in a program of its own');
         try {
@@ -333,30 +282,5 @@ export class AdminServer implements ClusterService {
       active: servingOf(workers, cluster.activeWorkers().length),
       reloading: this.#reloading,
     });
-  }
-
-  async #reload(actions: AdminActions, wait: boolean): Promise<Answer> {
-    const outcome = actions.reload();
-    // Nobody awaits the outcome of a reload that was not waited for; its failure is the cluster's reloadFailed event.
-    outcome.catch(() => {});
-    if (!wait) return acceptedOrRefused(outcome, { reloading: true });
-    try {
-      return json(200, { error: null, result: reloadSucceeded(await outcome) });
-    } catch (error) {
-      if (error instanceof ReloadError) return json(500, { error: error.message, result: reloadFailed(error) });
-      return refused(error);
-    }
-  }
-
-  async #scale(actions: AdminActions, workers: number, wait: boolean): Promise<Answer> {
-    const done = actions.scale(workers);
-    done.catch(() => {});
-    if (!wait) return acceptedOrRefused(done, { workers });
-    try {
-      await done;
-      return json(200, { error: null, result: { workers } });
-    } catch (error) {
-      return refused(error);
-    }
   }
 }

@@ -1,16 +1,14 @@
 // The `qilin` command from start to exit, in phases: the plan (flags, config file), the cluster and its services, the pid file, the admin interface, the first start, and the wait for the stop.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ADMIN_COMMANDS } from './admin-command-names.js';
-import type { AdminActions, AdminServer } from '../admin/server.js';
+import type { AdminServer } from '../admin/server.js';
 import { assembleCluster } from '../assemble.js';
 import type { Cluster } from '../cluster.js';
-import { closestName } from '../suggest.js';
 import { FileWatcher } from '../watch.js';
 import { adminCommandOf, parseCommandLine } from './args.js';
 import { findConfigFile, loadConfigFile } from './config.js';
 import { CliError, EXIT } from './errors.js';
-import { type LogEvent, type LogFormat, formatLine } from './format.js';
+import type { LogEvent } from './format.js';
 import { HELP, packageVersion } from './help.js';
 import { startedByNpm, watchParent } from './parent.js';
 import { claimPidFile, removePidFile } from './pid-file.js';
@@ -19,6 +17,8 @@ import { type Plan, type SourcedSettings, mergeSettings, planFrom } from './sett
 import { rereadSettings, workerOptions } from './reread.js';
 import { takePassedSockets } from '../sockets/activation.js';
 import { SignalInbox } from './signal-inbox.js';
+import { adminActions, useUpgrade } from './admin-actions.js';
+import { Output, assertAppExists, writeLine } from './output.js';
 import { PrimaryUpgrade } from './primary-upgrade.js';
 import { UPGRADE_ENV, handoverFrom, reportUpgraded, takeHandover } from './upgrade.js';
 import { type SystemdNotifier, systemdNotifier } from './systemd.js';
@@ -45,79 +45,6 @@ export async function planCommand(
   if (again && configFile !== null && !existsSync(configFile)) throw new CliError('ERR_QILIN_CONFIG', `The config file ${configFile} is gone`);
   const fromFile: SourcedSettings = configFile ? await loadConfigFile(configFile, again !== undefined) : { settings: {}, origins: new Map() };
   return { ...planFrom(mergeSettings(fromFile, line.flags), cwd, (base, p) => path.resolve(base, p), env), configFile };
-}
-
-function assertAppExists(app: string): void {
-  let isFile = false;
-  try {
-    isFile = statSync(app).isFile();
-  } catch {
-    const name = path.basename(app);
-    // `qilin -w 2 status` (a command not as the first word), or `qilin stauts` (a command mistyped).
-    const close = path.extname(name) === '' ? closestName(name, ADMIN_COMMANDS) : undefined;
-    const hint = (ADMIN_COMMANDS as readonly string[]).includes(name)
-      ? ` (to ask a running qilin, put the command first: \`qilin ${name} --admin <address>\`)`
-      : close === undefined
-        ? ''
-        : ` (did you mean \`qilin ${close}\`, to ask a running qilin?)`;
-    throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: the app file ${app} does not exist${hint}`);
-  }
-  if (!isFile) throw new CliError('ERR_QILIN_CANNOT_START', `Cannot start: ${app} is not a file`);
-}
-
-function writeLine(stream: NodeJS.WriteStream, line: string): void {
-  try {
-    stream.write(`${line}\n`);
-  } catch {
-    // A stream already destroyed throws here; a closed pipe reports later, on the listener added at start.
-  }
-}
-
-/** The command's output: log lines in the plan's format, and fatal errors on stderr (and as a log line in JSON). */
-class Output {
-  format: LogFormat = 'human';
-  readonly cwd: string;
-
-  constructor(cwd: string) {
-    this.cwd = cwd;
-  }
-
-  log = (event: LogEvent): void => writeLine(process.stdout, formatLine(event, new Date(), this.format, this.cwd));
-
-  fatal(message: string): void {
-    writeLine(process.stderr, `qilin: ${message}`);
-    if (this.format === 'json') this.log({ event: 'error', message });
-  }
-}
-
-/** The command's upgrade of its primary, once assembled (the admin interface is made before it). */
-let upgrades: PrimaryUpgrade | null = null;
-
-/**
- * What the admin interface's /reload, /scale and /quit do under the command: the same as the signals, through
- * the signal controller, so SIGTTIN after `qilin scale 5` makes 6, and `qilin stop` ends the command with
- * status 0 like SIGTERM. Each request is logged. The cluster and the controller are made after the admin
- * server (which is one of the cluster's services), hence the getters.
- */
-function adminActions(cluster: () => Cluster, controller: () => SignalController, log: (event: LogEvent) => void): AdminActions {
-  return {
-    upgrade: () => {
-      log({ event: 'admin', action: 'upgrade', refused: controller().stopping });
-      return upgrades?.start() ?? Promise.reject(new Error('Upgrading the primary is not set up yet'));
-    },
-    reload: () => {
-      log({ event: 'admin', action: 'reload', refused: controller().stopping });
-      return cluster().reload();
-    },
-    scale: (workers) => {
-      log({ event: 'admin', action: 'scale', workers, refused: controller().stopping });
-      return controller().scale(workers);
-    },
-    shutdown: async () => {
-      if (!controller().stopping) log({ event: 'admin', action: 'stop', refused: false });
-      await controller().shutdown();
-    },
-  };
 }
 
 /**
@@ -157,7 +84,7 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
   const { cluster, signals, admin, stopWatchingParent } = await assemble(argv, plan, output, inbox, notifier, handover !== null);
   const upgrade = new PrimaryUpgrade(argv, plan, cluster, signals, admin, output.log);
   signals.onUpgrade(() => upgrade.start());
-  upgrades = upgrade;
+  useUpgrade(upgrade);
   if (notifier) {
     notifier.watch(cluster);
     // A primary that handed over to a new one is not stopping the service: the new one told systemd MAINPID=.

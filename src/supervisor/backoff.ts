@@ -17,6 +17,18 @@ export function respawnDelay(policy: BackoffPolicy, attempts: number): number {
   return Math.min(Math.max(policy.backoff, policy.respawn), base * 2 ** attempts);
 }
 
+/** A policy read afresh at each delay from `current()`: the settings serving now (a reload may bring new ones). */
+export function livePolicy(current: () => BackoffPolicy): BackoffPolicy {
+  return {
+    get respawn() {
+      return current().respawn;
+    },
+    get backoff() {
+      return current().backoff;
+    },
+  };
+}
+
 /** How long a worker must stay ready before its slot's delays start again from `respawn`. */
 export function healthyAfter(policy: BackoffPolicy): number {
   return Math.max(policy.backoff, 1_000);

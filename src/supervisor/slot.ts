@@ -45,3 +45,16 @@ export class Slot {
     if (this.next === handle) this.next = null;
   }
 }
+
+/** Marks `slot` removed and retires its workers (gracefully if they serve or are about to); resolves when they have exited. */
+export function retireSlot(slot: Slot, retire: (handle: WorkerHandle, graceful: boolean) => void): Promise<void> {
+  slot.removed = true;
+  slot.cancelRespawn();
+  const exits: Promise<void>[] = [];
+  for (const handle of [slot.active, slot.next]) {
+    if (!handle) continue;
+    exits.push(handle.exited);
+    retire(handle, handle.state === 'ready' || handle.state === 'replacing' || handle.state === 'held');
+  }
+  return Promise.all(exits).then(() => {});
+}

@@ -6,7 +6,7 @@ import type { SupervisorCore } from './core.js';
 import { HandoffWatch } from './handoffs.js';
 import { heartbeatInterval } from './monitor.js';
 import type { Slot } from './slot.js';
-import { RUNTIME_PATH } from './timing.js';
+import { RUNTIME_PATH, SLOW_START_NOTICE } from './timing.js';
 import { WorkerHandle } from './worker-handle.js';
 
 /** Forks a worker of `generation` for `slot` with `options` (its generation's), in `batch`; null if the fork itself failed (reported as the cluster's `error`). */
@@ -53,4 +53,34 @@ export function forkFor(
     handle.handoffs = new HandoffWatch(worker, (id) => handle.send({ cmd: 'qilin:ping', id }));
   }
   return handle;
+}
+
+/**
+ * Forks a worker for `slot` and makes it the slot's next worker, watched from now on: its events, its
+ * `readyTimeout` and slow-start notice. Null if the fork itself failed (reported as the cluster's `error`).
+ */
+export function spawnInto(
+  supervisor: SupervisorCore,
+  events: { watch(handle: WorkerHandle): void; slowStart(handle: WorkerHandle): void },
+  slot: Slot,
+  generation: number,
+  batch: WorkerHandle['batch'],
+  options: ResolvedOptions,
+): WorkerHandle | null {
+  const handle = forkFor(supervisor, slot, generation, batch, options);
+  if (!handle) return null;
+  supervisor.handles.set(handle.worker, handle);
+  slot.next = handle;
+  events.watch(handle);
+  const { readyTimeout } = options;
+  if (readyTimeout !== null) handle.after(readyTimeout, () => supervisor.startFailed(handle, { kind: 'timeout', afterMs: readyTimeout }));
+  if (readyTimeout === null || readyTimeout > SLOW_START_NOTICE * 1.5) handle.after(SLOW_START_NOTICE, () => events.slowStart(handle));
+  // A process that could not be spawned has no pid; its failure comes with its 'error' event, next tick.
+  if (handle.pid !== undefined) supervisor.host.emit('fork', handle.worker, slot.index, generation);
+  return handle;
+}
+
+/** Resolves when every one of `handles` has exited. */
+export function allExited(handles: readonly WorkerHandle[]): Promise<void> {
+  return Promise.all(handles.map((handle) => handle.exited)).then(() => {});
 }

@@ -4,7 +4,7 @@ import { type FailedStart, QilinError, type SlotGeneration, StartError, type Sta
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RetireReason } from '../protocol.js';
-import { type BackoffPolicy, healthyAfter } from './backoff.js';
+import { type BackoffPolicy, healthyAfter, livePolicy } from './backoff.js';
 import { BatchFailure, BatchStart } from './batch.js';
 import type { Cause, SupervisorCore } from './core.js';
 import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
@@ -12,10 +12,10 @@ import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
 import { SOCKETS, type SocketTable } from '../sockets/table.js';
-import { Slot } from './slot.js';
+import { Slot, retireSlot } from './slot.js';
 import { retireWithin, stopWorker } from './stopping.js';
-import { SLOW_START_NOTICE, crashDeadline } from './timing.js';
-import { forkFor } from './spawn.js';
+import { crashDeadline } from './timing.js';
+import { allExited, spawnInto } from './spawn.js';
 import { WorkerEvents, replacementNotice } from './worker-events.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { type WorkerInfo, describeWorkers } from './worker-info.js';
@@ -41,15 +41,7 @@ export class Supervisor implements SupervisorCore {
   constructor(host: SupervisorHost) {
     this.host = host;
     this.#options = host.options;
-    const supervisor = this;
-    this.#backoff = {
-      get respawn() {
-        return supervisor.options.respawn;
-      },
-      get backoff() {
-        return supervisor.options.backoff;
-      },
-    };
+    this.#backoff = livePolicy(() => this.#options);
     this.io = host.io ?? PROCESS_IO;
     this.sockets = this.io.sockets ?? SOCKETS;
     this.#events = new WorkerEvents(this);
@@ -322,33 +314,11 @@ export class Supervisor implements SupervisorCore {
   #removeSlot(): Promise<void> {
     const slot = this.#slots.pop();
     if (!slot) return Promise.resolve();
-    slot.removed = true;
-    slot.cancelRespawn();
-    const exits: Promise<void>[] = [];
-    for (const handle of [slot.active, slot.next]) {
-      if (!handle) continue;
-      exits.push(handle.exited);
-      this.retire(handle, 'scale', handle.state === 'ready' || handle.state === 'replacing' || handle.state === 'held');
-    }
-    return Promise.all(exits).then(() => {});
+    return retireSlot(slot, (handle, graceful) => this.retire(handle, 'scale', graceful));
   }
 
   /** Forks a worker for `slot` and makes it the slot's next worker; null if the fork itself failed (reported as an error). */
   #spawn(slot: Slot, generation: number, batch: WorkerHandle['batch'], options: ResolvedOptions): WorkerHandle | null {
-    const handle = forkFor(this, slot, generation, batch, options);
-    if (!handle) return null;
-    this.handles.set(handle.worker, handle);
-    slot.next = handle;
-    this.#events.watch(handle);
-    const { readyTimeout } = options;
-    if (readyTimeout !== null) handle.after(readyTimeout, () => this.startFailed(handle, { kind: 'timeout', afterMs: readyTimeout }));
-    if (readyTimeout === null || readyTimeout > SLOW_START_NOTICE * 1.5) handle.after(SLOW_START_NOTICE, () => this.#events.slowStart(handle));
-    // A process that could not be spawned has no pid; its failure comes with its 'error' event, next tick.
-    if (handle.pid !== undefined) this.host.emit('fork', handle.worker, slot.index, generation);
-    return handle;
+    return spawnInto(this, this.#events, slot, generation, batch, options);
   }
-}
-
-function allExited(handles: readonly WorkerHandle[]): Promise<void> {
-  return Promise.all(handles.map((handle) => handle.exited)).then(() => {});
 }

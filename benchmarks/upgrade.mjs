@@ -1,0 +1,134 @@
+// Upgrades of the primary under load: the qilin command with 2 workers of the benchmark's app, wrk in each client mode, `--upgrades` upgrades one after another (SIGUSR1, each once the previous old primary has exited), every lost request counted as in the reload phase. run.mjs runs it as its last step; run alone, it adds its figures to benchmarks/results/latest.json (`upgrade`) and writes docs/benchmarks.md again from that file.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { drawChart } from './lib/chart.mjs';
+import { findLoadTool } from './lib/load.mjs';
+import { writeReport } from './lib/report.mjs';
+import { freePort, lostOf, median, sleep, throughputOf } from './lib/util.mjs';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const APP = new URL('./app.cjs', import.meta.url).pathname;
+const RESULTS = path.join(ROOT, 'benchmarks', 'results', 'latest.json');
+
+const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2 };
+/** The reload phase's systems run with the library's development timeout; the command gets the same. */
+const TIMEOUT = '1s';
+/** The command's JSON log lines (both primaries write to the same stdout), and a way to wait for one. */
+function startQilin(port) {
+  const child = spawn(process.execPath, [CLI, '-w', '2', '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const records = [];
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) if (line.startsWith('{')) records.push(JSON.parse(line));
+  });
+  const waitFor = async (event, from = 0, ms = 30_000) => {
+    const until = Date.now() + ms;
+    for (;;) {
+      const found = records.slice(from).find((r) => r.event === event);
+      if (found) return found;
+      if (Date.now() > until) throw new Error(`no "${event}" line within ${ms} ms`);
+      await sleep(20);
+    }
+  };
+  return { child, records, waitFor };
+}
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function runMode(mode, config, tool, log) {
+  const port = await freePort();
+  const qilin = startQilin(port);
+  await qilin.waitFor('started');
+  const running = tool.start({
+    url: `http://127.0.0.1:${port}/`,
+    connections: config.connections,
+    keepAlive: mode === 'keep-alive',
+    durationSec: null,
+    bucketMs: config.bucketMs,
+    timeoutSec: config.timeoutSec,
+  });
+  await sleep(1000 + (running.startAt - Date.now()));
+  let primary = qilin.child.pid;
+  const upgradeMs = [];
+  for (let i = 0; i < config.upgrades; i += 1) {
+    const from = qilin.records.length;
+    const askedAt = Date.now();
+    process.kill(primary, 'SIGUSR1');
+    const upgraded = await qilin.waitFor('upgraded', from);
+    upgradeMs.push(Date.now() - askedAt);
+    const old = primary;
+    primary = upgraded.pid;
+    for (let waited = 0; alive(old) && waited < 15_000; waited += 20) await sleep(20);
+    await sleep(config.gapMs);
+  }
+  // Long enough for the last old primary's workers to have finished.
+  await sleep(2000);
+  const phase = await running.stop();
+  process.kill(primary, 'SIGTERM');
+  for (let waited = 0; alive(primary) && waited < 15_000; waited += 20) await sleep(20);
+  const failed = qilin.records.filter((r) => r.event === 'upgradeFailed').length;
+  const result = {
+    mode,
+    upgrades: upgradeMs.length,
+    failedUpgrades: failed,
+    lost: lostOf(phase),
+    failures: phase.failures,
+    requests: phase.requests,
+    rps: throughputOf(phase),
+    upgradeMs: { median: median(upgradeMs), max: Math.max(...upgradeMs) },
+  };
+  log(`  ${mode}: ${result.lost} lost during ${result.upgrades} upgrades (median ${result.upgradeMs.median} ms to the new primary serving, max ${result.upgradeMs.max} ms)`);
+  return result;
+}
+
+/** Runs the upgrade phase in each mode; resolves with its figures (`modes[mode]`) and settings. */
+export async function runUpgrades(options = {}, tool = findLoadTool('auto'), log = console.log) {
+  const config = { ...UPGRADE_DEFAULTS, ...options, timeout: TIMEOUT };
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  log(`Upgrades of the primary under load: qilin command, 2 workers, ${config.upgrades} upgrades per mode, load from ${tool.name}`);
+  const upgrade = { config, startedAt: new Date().toISOString(), node: process.version, modes: {} };
+  for (const mode of config.modes) upgrade.modes[mode] = await runMode(mode, config, tool, log);
+  return upgrade;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values: flags } = parseArgs({
+    options: {
+      upgrades: { type: 'string', default: String(UPGRADE_DEFAULTS.upgrades) },
+      gap: { type: 'string', default: String(UPGRADE_DEFAULTS.gapMs) },
+      modes: { type: 'string', default: UPGRADE_DEFAULTS.modes.join(',') },
+      'no-docs': { type: 'boolean', default: false },
+    },
+  });
+  const upgrade = await runUpgrades({ upgrades: Number(flags.upgrades), gapMs: Number(flags.gap), modes: flags.modes.split(',').filter(Boolean) });
+  if (existsSync(RESULTS)) {
+    const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
+    results.upgrade = upgrade;
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    if (!flags['no-docs']) {
+      mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+      writeFileSync(path.join(ROOT, 'docs', 'benchmarks-reload.svg'), drawChart(results));
+      writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), writeReport(results));
+      console.log('Wrote the upgrade figures into benchmarks/results/latest.json, and docs/benchmarks.md from it');
+    }
+  } else {
+    console.log(JSON.stringify(upgrade, null, 2));
+    console.log('No benchmarks/results/latest.json to add these to: run npm run bench first for docs/benchmarks.md');
+  }
+}
