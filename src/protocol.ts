@@ -101,6 +101,8 @@ export interface SocketRequestMessage {
   readonly id: number;
   readonly address: string | null;
   readonly port: number;
+  /** Which of this worker's listens on that address it is, from 0 (node:cluster's numbering): listens with the same index in every worker share a socket. */
+  readonly index: number;
 }
 
 /** Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed bind, as Node reports it). */

@@ -51,4 +51,17 @@ describe("the primary's own listening sockets (balance 'kernel')", () => {
     // The second still uses the socket: the first stopping did not close it.
     assert.equal(parseIdentity((await get(port)).body).pid, second.workers()[0]?.process.pid);
   });
+
+  it('two servers on port 0 in each worker get two ports, each shared by every worker, as node:cluster numbers them', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'two-servers.cjs', { workers: 2, balance: 'kernel' });
+    const reports: number[][] = [];
+    cluster.on('message', (_worker, message) => {
+      if ((message as { event?: string }).event === 'ports') reports.push((message as { ports: number[] }).ports);
+    });
+    await within(10_000, 'the first start', cluster.run());
+    await until('both workers report their ports', () => reports.length === 2, 5_000);
+    const [a, b] = reports;
+    assert.notEqual(a?.[0], a?.[1], "a worker's two servers are on two ports");
+    assert.deepEqual(a, b, 'the other worker has the same two');
+  });
 });

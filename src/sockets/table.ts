@@ -44,11 +44,14 @@ function addressOf(handle: ServerHandle): BindAddress | null {
 export class SocketTable {
   readonly #entries = new Map<string, Entry>();
 
-  /** The socket for a listen on `asked`, for `owner`: a given one that serves it, the one bound before, or a new one. */
-  acquire(owner: object, asked: BindAddress): { handle: ServerHandle } | { error: BindFailure } {
-    const key = socketKey(asked);
+  /**
+   * The socket for a worker's `index`th listen on `asked` (node:cluster's numbering: the same listen in every
+   * worker shares one socket), for `owner`: the one bound before, a given one that serves it, or a new one.
+   */
+  acquire(owner: object, asked: BindAddress, index = 0): { handle: ServerHandle } | { error: BindFailure } {
+    const key = index === 0 ? socketKey(asked) : `${socketKey(asked)}#${index}`;
     let entry = this.#entries.get(key);
-    if (!entry) {
+    if (!entry && index === 0) {
       // A given socket on every address comes before one on a single address.
       const given = [...this.#entries.values()].filter((candidate) => candidate.given && serves(candidate.bound, asked));
       entry = given.find((candidate) => candidate.bound.address === '::' || candidate.bound.address === '0.0.0.0') ?? given[0];

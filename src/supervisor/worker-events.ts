@@ -161,9 +161,9 @@ export class WorkerEvents {
         break;
       }
       case 'qilin:socket-request': {
-        const { id, address, port } = message;
+        const { id, address, port, index } = message;
         if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
-        const got = supervisor.sockets.acquire(supervisor, { address, port });
+        const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0);
         if ('handle' in got) handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
         else handle.send({ cmd: 'qilin:socket', id, error: got.error });
         break;

@@ -30,12 +30,37 @@ export function takeSocketReply(message: unknown, socket: unknown): boolean {
   return true;
 }
 
-function askPrimary(send: Send, address: string | null, port: number): Promise<{ reply: SocketMessage; socket: unknown }> {
+function askPrimary(send: Send, address: string | null, port: number, index: number): Promise<{ reply: SocketMessage; socket: unknown }> {
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, (reply, socket) => resolve({ reply, socket }));
-    void send({ cmd: 'qilin:socket-request', id, address, port });
+    void send({ cmd: 'qilin:socket-request', id, address, port, index });
   });
+}
+
+/**
+ * The listens open in this worker per address and port, numbered as node:cluster numbers them: the first
+ * listen on an address in every worker shares one socket, and a second server on it in the same worker asks
+ * for a socket of its own (another port for port 0; EADDRINUSE for a fixed port, as without Qilin).
+ */
+const indexes = new Map<string, Set<number>>();
+
+function takeIndex(key: string): number {
+  let used = indexes.get(key);
+  if (!used) {
+    used = new Set();
+    indexes.set(key, used);
+  }
+  let index = 0;
+  while (used.has(index)) index += 1;
+  used.add(index);
+  return index;
+}
+
+function releaseIndex(key: string, index: number): void {
+  const used = indexes.get(key);
+  used?.delete(index);
+  if (used?.size === 0) indexes.delete(key);
 }
 
 function lookup(host: string): Promise<string> {
@@ -65,14 +90,18 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
       server.emit('error', error);
       return;
     }
-    const { reply, socket } = await askPrimary(send, address, asked.port);
+    const indexKey = `${address}:${asked.port}`;
+    const index = takeIndex(indexKey);
+    const { reply, socket } = await askPrimary(send, address, asked.port, index);
     pendingListens.delete(server);
     if (reply.error || socket === undefined || socket === null) {
+      releaseIndex(indexKey, index);
       server.emit('error', bindError(reply.error ?? { code: 'EBADF', errno: -9, syscall: 'bind', address, port: asked.port }));
       return;
     }
     // A raw handle: net listens on it in this process, without asking node:cluster (the primary made it).
     listen.call(server, socket, asked.backlog);
+    server.once('close', () => releaseIndex(indexKey, index));
     server.once('listening', () => {
       const bound = server.address();
       if (bound === null || typeof bound === 'string') return;
