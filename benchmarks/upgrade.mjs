@@ -113,10 +113,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       upgrades: { type: 'string', default: String(UPGRADE_DEFAULTS.upgrades) },
       gap: { type: 'string', default: String(UPGRADE_DEFAULTS.gapMs) },
       modes: { type: 'string', default: UPGRADE_DEFAULTS.modes.join(',') },
+      connections: { type: 'string', default: String(UPGRADE_DEFAULTS.connections) },
       'no-docs': { type: 'boolean', default: false },
     },
   });
-  const upgrade = await runUpgrades({ upgrades: Number(flags.upgrades), gapMs: Number(flags.gap), modes: flags.modes.split(',').filter(Boolean) });
+  const upgrade = await runUpgrades({
+    upgrades: Number(flags.upgrades),
+    gapMs: Number(flags.gap),
+    connections: Number(flags.connections),
+    modes: flags.modes.split(',').filter(Boolean),
+  });
   if (existsSync(RESULTS)) {
     const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
     results.upgrade = upgrade;
