@@ -125,7 +125,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   });
   if (existsSync(RESULTS)) {
     const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
-    results.upgrade = upgrade;
+    results.upgrade = { ...upgrade, command: `node benchmarks/upgrade.mjs ${process.argv.slice(2).join(' ')}`.trim() };
     writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     if (!flags['no-docs']) {
       mkdirSync(path.join(ROOT, 'docs'), { recursive: true });

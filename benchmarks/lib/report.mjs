@@ -246,7 +246,9 @@ How the scenario runs and what every number means: [benchmarks/README.md](../ben
 - **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}; Node ${machine.node}
 - **Load generator:** ${machine.loadTool}, ${config.connections} connections (one thread each), ${config.timeoutSec} s timeout, on the same ${machine.cores} cores as the systems under test
 - **Load average** (1, 5, 15 min): ${load(machine.loadAverage.atStart)} at the start, ${load(machine.loadAverage.atEnd)} at the end
-- **Command:** \`${results.command}\`${results.fullScenario ? '' : ' (not the default scenario)'}
+- **Command:** \`${results.command}\`${results.fullScenario ? '' : ' (not the default scenario)'}${
+    results.upgrade?.command ? `; the upgrade step then, on its own: \`${results.upgrade.command}\` (${results.upgrade.startedAt.slice(0, 16).replace('T', ' ')} UTC, Node ${results.upgrade.node})` : ''
+  }
 
 The load generator competes with the workers for the same cores, so absolute requests per second say more about
 this machine than about any system; compare the ratios, which come from one run on one machine.
