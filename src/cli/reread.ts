@@ -1,7 +1,7 @@
 // A reload under the command reads its settings again: the flags it started with over the config file as it is on disk now; what a reload cannot change is named, and a file that does not read aborts the reload.
 import type { SettingsSource } from '../cluster.js';
 import { QilinError } from '../errors.js';
-import type { ResolvedOptions } from '../options.js';
+import { FIXED_OPTIONS, type ResolvedOptions } from '../options.js';
 import { ADMIN_ENV } from './admin-config.js';
 import type { LogEvent } from './format.js';
 import type { Plan } from './settings.js';
@@ -17,17 +17,18 @@ export function workerOptions(plan: Plan): ResolvedOptions {
   return Object.freeze({ ...plan.options, env });
 }
 
-/** What a reload cannot change, by the name a config file gives it, and how to read it from a plan. */
+/**
+ * What a reload cannot change, by the name a config file gives it, and how to read it from a plan: the
+ * command's own settings, then the library's fixed options (`admin` as given, since its resolved form holds
+ * credentials that are not compared as text).
+ */
 const FIXED: readonly (readonly [string, (plan: Plan) => unknown])[] = [
   ['app', (plan) => plan.app],
   ['pidFile', (plan) => plan.pidFile],
   ['logFormat', (plan) => plan.logFormat],
   ['psName', (plan) => plan.psName],
   ['admin', (plan) => plan.admin],
-  ['watch', (plan) => plan.options.watch],
-  ['balance', (plan) => plan.options.balance],
-  ['runtime', (plan) => plan.options.runtime],
-  ['heartbeatTimeout', (plan) => plan.options.heartbeatTimeout],
+  ...FIXED_OPTIONS.filter((key) => key !== 'admin').map((key) => [key, (plan: Plan) => plan.options[key]] as const),
 ];
 
 /** The settings `now` changes from `started` that a reload cannot apply (they apply when qilin is started again). */

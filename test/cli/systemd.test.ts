@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { BIN, fixture, freePort, get, isAlive, killLoggedAtEnd, startQilin, tempDir, until, watchQilin } from './helpers.js';
 
 /** A `systemd-notify` that appends its arguments, as a JSON array, to `log`, one line per call. */
-function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][] } {
+function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][]; notifications: () => string[][] } {
   const bin = path.join(dir, 'bin');
   const log = path.join(dir, 'notify.log');
   writeFileSync(path.join(dir, 'record.cjs'), `require('node:fs').appendFileSync(${JSON.stringify(log)}, JSON.stringify(process.argv.slice(2)) + '\\n');\n`);
@@ -24,7 +24,9 @@ function fakeSystemdNotify(dir: string): { bin: string; calls: () => string[][] 
           .filter(Boolean)
           .map((line) => JSON.parse(line) as string[])
       : [];
-  return { bin, calls };
+  /** The calls but the watchdog's keep-alives. */
+  const notifications = (): string[][] => calls().filter((call) => !call.includes('WATCHDOG=1'));
+  return { bin, calls, notifications };
 }
 
 describe('systemd notifications', () => {
@@ -32,7 +34,7 @@ describe('systemd notifications', () => {
     const dir = tempDir(t);
     const port = await freePort();
     const notify = fakeSystemdNotify(dir);
-    const calls = () => notify.calls().filter((call) => !call.includes('WATCHDOG=1'));
+    const calls = notify.notifications;
     const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-systemd-env.cjs')], {
       env: { NOTIFY_SOCKET: path.join(dir, 'notify.sock'), WATCHDOG_USEC: '200000', PATH: `${notify.bin}:${process.env.PATH}` },
     });
@@ -108,7 +110,7 @@ describe('systemd and an upgrade of the primary', () => {
     const dir = tempDir(t);
     const port = await freePort();
     const notify = fakeSystemdNotify(dir);
-    const calls = () => notify.calls().filter((call) => !call.includes('WATCHDOG=1'));
+    const calls = notify.notifications;
     const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--env', `PORT=${port}`, fixture('reports-systemd-env.cjs')], {
       env: { NOTIFY_SOCKET: path.join(dir, 'notify.sock'), PATH: `${notify.bin}:${process.env.PATH}` },
     });
