@@ -128,6 +128,18 @@ export interface RetireMessage {
   readonly cmd: 'qilin:retire';
   readonly deadline: number;
   readonly reason: RetireReason;
+  /** Other workers stay to serve: idle keep-alive connections are handed to them (a HandoverMessage) instead of closed. */
+  readonly handover?: boolean;
+}
+
+/**
+ * An idle HTTP/1 keep-alive connection of a retiring worker, sent with the message as its handle: from that
+ * worker to the primary, then from the primary to a worker that stays, whose server listening on `port`
+ * takes it as a new connection. The client's next request is read by the new worker; the connection never closes.
+ */
+export interface HandoverMessage {
+  readonly cmd: 'qilin:handover';
+  readonly port: number;
 }
 
 export type WorkerToPrimary =
@@ -141,7 +153,8 @@ export type WorkerToPrimary =
   | PongMessage
   | DescriptorsMessage
   | SocketRequestMessage
-  | ListeningMessage;
+  | ListeningMessage
+  | HandoverMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
@@ -160,7 +173,8 @@ export type InternalMessage =
   | PingMessage
   | SocketRequestMessage
   | SocketMessage
-  | ListeningMessage;
+  | ListeningMessage
+  | HandoverMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

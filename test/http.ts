@@ -26,3 +26,20 @@ export function getFrom(options: http.RequestOptions): Promise<Reply> {
     request.setTimeout(10_000, () => request.destroy(new Error(`GET ${urlPath} timed out`)));
   });
 }
+
+/** One GET on `agent`'s pooled connection: who answered, and whether the connection was one already used. */
+export function pooledGet(port: number, agent: http.Agent, urlPath = '/'): Promise<{ pid: number; reused: boolean }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: '127.0.0.1', port, path: urlPath, agent }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ pid: Number(/pid=(\d+)/.exec(body)?.[1]), reused: request.reusedSocket }));
+      response.on('error', reject);
+    });
+    request.setTimeout(10_000, () => request.destroy(new Error('timeout')));
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`${request.reusedSocket ? 'reused' : 'new'} connection: ${error.code ?? error.message}`)),
+    );
+  });
+}

@@ -6,7 +6,9 @@ import https from 'node:https';
 import net from 'node:net';
 import { type TestContext, describe, it } from 'node:test';
 import type { Balance, Cluster } from 'qilin';
-import { portOf, testCluster, within } from './helpers.js';
+import { isAlive, portOf, testCluster, until, within } from './helpers.js';
+import { pooledGet } from './http.js';
+import { pooledClients, sleep } from './pooled.js';
 
 interface Tally {
   ok: number;
@@ -144,6 +146,38 @@ export function zeroLossSuites(balance: Balance): void {
       assert.equal(cluster.generation, 3);
       assert.ok(tally.ok > 100, `requests flowed throughout (${tally.ok})`);
       assert.equal(tally.failed, 0, `failed requests: ${JSON.stringify(Object.fromEntries(tally.errors))}`);
+    });
+  });
+
+  describe(`idle keep-alive connections across a retirement, balance '${balance}'`, () => {
+    it('with the development timeout of 1 s, a pooled connection reused at any moment of the retirement, or after it, is answered on that connection', {
+      timeout: 60_000,
+    }, async (t) => {
+      // Sent on connections the old worker holds idle, from the moment its retirement begins: around the
+      // moment they are handed over, at the 450 ms where a 1 s timeout used to close them, at the 1 s of
+      // SIGTERM, and after the old worker has gone. Node's agent without a `timeout` keeps a free socket until
+      // the server closes it, so each request goes out on the connection it already has.
+      const delays = [0, 20, 60, 90, 100, 110, 130, 200, 430, 450, 470, 900, 1_000, 1_100];
+      const { port, agents, oldPid, reload } = await pooledClients(t, delays.length, {}, { timeout: 1, balance });
+      const { reloaded, freshPid } = await reload();
+      const replies = await Promise.allSettled(delays.map((ms, i) => sleep(ms).then(() => pooledGet(port, agents[i] as http.Agent))));
+      assert.deepEqual(
+        replies.map(
+          (reply, i) =>
+            `${delays[i]} ms: ${reply.status === 'fulfilled' ? (reply.value.reused ? 'answered on its connection' : 'on a new connection') : String(reply.reason)}`,
+        ),
+        delays.map((ms) => `${ms} ms: answered on its connection`),
+      );
+      await within(5_000, 'the reload', reloaded);
+      await until('the old worker to exit', () => !isAlive(oldPid));
+      // A request the old worker answered went out with `Connection: close`, so that client opens a new
+      // connection next; the connections it held idle (the later delays) were handed over, and are still open.
+      const after = await Promise.all(agents.map((agent) => pooledGet(port, agent)));
+      assert.deepEqual(
+        after.map((reply, i) => ({ delay: delays[i], pid: reply.pid, reused: reply.reused && (delays[i] as number) >= 200 })),
+        delays.map((delay) => ({ delay, pid: freshPid, reused: delay >= 200 })),
+        'the connections handed over outlived the old worker, served by the new one',
+      );
     });
   });
 }

@@ -5,6 +5,7 @@ import type { ReadyDetail, ReplaceReason } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
 import type { SocketTable } from '../sockets/table.js';
+import type { Handovers } from './handover.js';
 import type { Slot } from './slot.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -21,6 +22,8 @@ export interface SupervisorCore {
   /** The listening sockets the primary owns, shared by every cluster of the process. */
   readonly sockets: SocketTable;
   readonly handles: Map<Worker, WorkerHandle>;
+  /** Where retiring workers' idle connections go. */
+  readonly handovers: Handovers;
   slot(index: number): Slot | undefined;
   markReady(handle: WorkerHandle, detail: ReadyDetail): void;
   startFailed(handle: WorkerHandle, failure: StartFailure): void;

@@ -19,7 +19,8 @@ export function stopWorker(handle: WorkerHandle, reason: RetireReason, graceful:
     // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
     // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
     // hooks react to the abort before SIGTERM ends the process.
-    handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason });
+    // Unless the whole cluster stops, other workers stay to serve: its idle keep-alive connections go to them.
+    handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason, handover: reason !== 'shutdown' });
   } else {
     handle.send({ cmd: 'disconnect', reason });
     handle.disconnect();

@@ -8,6 +8,7 @@ import { type BackoffPolicy, healthyAfter, livePolicy } from './backoff.js';
 import { BatchFailure, BatchStart } from './batch.js';
 import type { Cause, SupervisorCore } from './core.js';
 import { PROCESS_IO, type SupervisorHost, type SupervisorIO } from './host.js';
+import { Handovers } from './handover.js';
 import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
@@ -24,6 +25,7 @@ export class Supervisor implements SupervisorCore {
   readonly #slots: Slot[] = [];
   /** Every worker of this cluster that has not exited, starting and retiring ones included. */
   readonly handles = new Map<Worker, WorkerHandle>();
+  readonly handovers = new Handovers();
   readonly host: SupervisorHost;
   readonly io: SupervisorIO;
   readonly sockets: SocketTable;

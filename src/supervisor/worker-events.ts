@@ -59,11 +59,17 @@ export class WorkerEvents {
     });
     worker.on('listening', (address: Address) => {
       handle.listened = true;
+      if (typeof address?.port === 'number' && address.port > 0) handle.ports.add(address.port);
       if (!host.emitting) return;
       host.emit('listening', worker, address);
       if (options.readyWhen === 'listening') supervisor.markReady(handle, address);
     });
-    worker.on('message', (message: unknown) => {
+    worker.on('message', (message: unknown, sent?: unknown) => {
+      if (isCommand(message, 'qilin:handover')) {
+        // A connection in transit is passed on (or closed) even while the cluster is stopping: never leaked.
+        supervisor.handovers.pass(supervisor.handles.values(), Number((message as { port?: unknown }).port), sent);
+        return;
+      }
       if (!host.emitting) return;
       if (isInternalMessage(message)) {
         this.#onInternalMessage(handle, message);

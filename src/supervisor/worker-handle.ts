@@ -24,6 +24,8 @@ export class WorkerHandle {
   readyAt: number | null = null;
   /** It has called `listen()` at least once, so it may be handed connections. */
   listened = false;
+  /** The TCP ports it listens on, as it reported them: a retiring worker's connection for one of them can be handed to it. */
+  readonly ports = new Set<number>();
   /** The worker runtime said hello: it can drain gracefully and sends heartbeats. */
   hasRuntime = false;
   /** When the last heartbeat arrived, on the monotonic clock, so a clock step cannot make a worker look hung. */
@@ -137,13 +139,20 @@ export class WorkerHandle {
     this.apply('exit');
   }
 
-  /** Sends a message if the channel is open; a closed channel or a failed write is ignored, never thrown. */
-  send(message: unknown, socket?: object): void {
-    if (!this.alive || !this.worker.isConnected()) return;
+  /**
+   * Sends a message if the channel is open; a closed channel or a failed write is ignored, never thrown.
+   * `done` is called once the message is written, or could not be.
+   */
+  send(message: unknown, socket?: object, done: () => void = noop): void {
+    if (!this.alive || !this.worker.isConnected()) {
+      done();
+      return;
+    }
     try {
-      this.worker.send(message as Parameters<Worker['send']>[0], socket as Parameters<Worker['send']>[1], noop);
+      this.worker.send(message as Parameters<Worker['send']>[0], socket as Parameters<Worker['send']>[1], () => done());
     } catch {
       // The channel closed between the check and the write: the worker is going away anyway.
+      done();
     }
   }
 

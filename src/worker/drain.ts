@@ -1,24 +1,24 @@
 // Retires a worker's servers without losing a request: stop accepting, let requests finish, close keep-alive connections only after their last response.
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Http2Session } from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
+import {
+  type HandOver,
+  HANDOVER_IDLE,
+  type Tracked,
+  answerThrowingRequests,
+  handsOver,
+  idleLimit,
+  isUpgraded,
+  keepAliveOff,
+  kindOf,
+  remember,
+  responseOn,
+  speaksHttp2,
+} from './connections.js';
 
-type Kind = 'http' | 'http2' | 'net';
-
-interface Tracked {
-  readonly server: net.Server;
-  readonly kind: Kind;
-  /** TCP connections, as accepted. */
-  readonly sockets: Set<net.Socket>;
-  /**
-   * The sockets HTTP/1 parses requests on: for http the very same set as `sockets`; for https, and for an
-   * HTTP/2 server over TLS (whose `allowHTTP1` clients speak HTTP/1), the TLS sockets.
-   */
-  readonly httpSockets: Set<net.Socket>;
-  readonly sessions: Set<Http2Session>;
-}
+export { IDLE_GRACE, idleLimit, type HandOver } from './connections.js';
 
 /** How long an HTTP/1 socket has been idle while draining: since when, and how many bytes it had read then. */
 interface IdleMark {
@@ -34,107 +34,10 @@ export interface Cut {
 
 /** How often a draining worker checks whether its connections are done. */
 const DRAIN_TICK = 25;
-/**
- * The least time a connection must have been idle, once retirement has begun, before it is closed: a client
- * that has just sent a request on it gets its answer. A connection of a server that advertises a longer
- * keep-alive timeout is kept open that long (see `idleLimit`).
- */
-export const IDLE_GRACE = 1_000;
-
 const noop = (): void => {};
 
 /** Deadlines in the worker are on the monotonic clock, so a step of the system clock cannot cut a drain short. */
 export const now = (): number => performance.now();
-
-function kindOf(server: net.Server): Kind {
-  if (server instanceof http.Server || server instanceof https.Server) return 'http';
-  const name = server.constructor?.name;
-  if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
-  return 'net';
-}
-
-/** After an upgrade (WebSocket) or CONNECT, Node frees the socket's HTTP parser: the socket is the app's now. */
-function isUpgraded(socket: net.Socket): boolean {
-  return (socket as { parser?: unknown }).parser === null && !socket.destroyed;
-}
-
-/** A TLS socket of an HTTP/2 server that negotiated HTTP/2: its session, not an HTTP/1 parser, serves it. */
-function speaksHttp2(socket: net.Socket): boolean {
-  return (socket as tls.TLSSocket).alpnProtocol === 'h2';
-}
-
-/**
- * How long a draining server's idle connection stays open: the grace, or the keep-alive timeout the server
- * advertises (`Keep-Alive: timeout=5`, Node's default `keepAliveTimeout` of 5 s) if that is longer. A pooled
- * client may reuse an idle connection for as long as that header told it; one that respects it (fetch drops
- * it 2 s before, node:http's Agent with a `timeout` 1 s before) never sends on a connection closed after
- * that, and for one that does not, it is the moment Node itself would close it. Closing sooner races with
- * a request the client is sending on a connection it believes open. `keepAliveTimeout: 0` (no timeout:
- * Node sends no such header) gets the grace alone.
- */
-export function idleLimit(server: net.Server): number {
-  const keepAlive = (server as Partial<http.Server>).keepAliveTimeout;
-  return typeof keepAlive === 'number' && Number.isFinite(keepAlive) && keepAlive > IDLE_GRACE ? keepAlive : IDLE_GRACE;
-}
-
-/** The response an HTTP/1 socket is writing now, if any. */
-function responseOn(socket: net.Socket): http.ServerResponse | null {
-  return (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
-}
-
-function keepAliveOff(_request: http.IncomingMessage, response: http.ServerResponse): void {
-  // Sent as `Connection: close`; Node closes the socket once this response is written. HTTP/2's compatibility
-  // responses are left alone: their sessions got a GOAWAY.
-  if (response instanceof http.ServerResponse) response.shouldKeepAlive = false;
-}
-
-/**
- * A request handler that throws synchronously takes the worker down (see the runtime's crash containment),
- * and its own request would otherwise wait, unanswered, until the drain deadline. Catching the throw at the
- * server's emit, where the request is known, answers that one request with a 500 and `Connection: close`;
- * the error then goes on to the uncaught-exception path as before. Other events pass straight through.
- */
-function answerThrowingRequests(server: http.Server): void {
-  const emit = server.emit;
-  // `arguments` rather than rest parameters: this runs for every event of the server, and must not allocate.
-  server.emit = function emitRequest(this: http.Server, event: string | symbol): boolean {
-    // biome-ignore lint/complexity/noArguments: no allocation per event (see above).
-    if (event !== 'request') return Reflect.apply(emit, this, arguments) as boolean;
-    try {
-      // biome-ignore lint/complexity/noArguments: as above.
-      return Reflect.apply(emit, this, arguments) as boolean;
-    } catch (error) {
-      // biome-ignore lint/complexity/noArguments: as above.
-      const response = arguments[2] as http.ServerResponse;
-      try {
-        if (!response.headersSent) {
-          response.shouldKeepAlive = false;
-          response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
-        } else {
-          response.destroy();
-        }
-      } catch {
-        response.socket?.destroy();
-      }
-      throw error;
-    }
-  } as typeof server.emit;
-}
-
-/**
- * A listener that adds each new connection to `set` until it closes. This runs for every connection a worker
- * accepts, so it allocates nothing per connection: one shared 'close' listener, which Node calls with the
- * socket as `this`, instead of a closure per socket, and `on` rather than `once` ('close' comes once anyway).
- */
-function remember(set: Set<net.Socket>): (socket: net.Socket) => void {
-  function forget(this: net.Socket): void {
-    set.delete(this);
-  }
-  return (socket) => {
-    set.add(socket);
-    socket.on('close', forget);
-  };
-}
 
 /** Every server this worker listens on, and their connections, so they can be drained on retirement. */
 export class ServerRegistry {
@@ -145,6 +48,8 @@ export class ServerRegistry {
   #draining = false;
   /** Idle connections to close on the next turn of the event loop, unless a request has come on them by then. */
   readonly #closing = new Set<net.Socket>();
+  /** Idle connections that could not be handed over: they wait for their idle limit instead. */
+  readonly #kept = new WeakSet<net.Socket>();
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
@@ -158,9 +63,14 @@ export class ServerRegistry {
     const kind = kindOf(server);
     const sockets = new Set<net.Socket>();
     const secure = kind !== 'net' && server instanceof tls.Server;
-    const tracked: Tracked = { server, kind, sockets, httpSockets: secure ? new Set() : kind === 'http' ? sockets : new Set(), sessions: new Set() };
+    const httpSockets = secure ? new Set<net.Socket>() : kind === 'http' ? sockets : new Set<net.Socket>();
+    const tracked: Tracked = { server, kind, sockets, httpSockets, sessions: new Set(), port: null };
     this.#servers.set(server, tracked);
     this.#instrumented.set(server, tracked);
+    server.on('listening', () => {
+      const address = server.address();
+      tracked.port = address !== null && typeof address === 'object' ? address.port : null;
+    });
     server.on('connection', remember(sockets));
     if (secure) server.on('secureConnection', remember(tracked.httpSockets));
     if (kind === 'http') answerThrowingRequests(server as http.Server);
@@ -179,14 +89,23 @@ export class ServerRegistry {
     return this.#servers.size;
   }
 
+  /** The plain HTTP/1 server listening (or draining) on `port`, which can take a connection handed over from a retiring worker. */
+  serverOn(port: number): net.Server | null {
+    for (const tracked of this.#servers.values()) if (tracked.port === port && handsOver(tracked)) return tracked.server;
+    return null;
+  }
+
   /**
    * Stops accepting on every server and waits until their requests are done: HTTP/1 connections close
    * after their next response (sent with `Connection: close`), or once they have been idle for their
    * server's `idleLimit`, but no later than half the time to `deadline` (the shutdown hooks get the rest);
    * HTTP/2 sessions after a GOAWAY once their streams end. Upgraded sockets are not waited for. Resolves
    * when done or at `deadline` (on the `now()` clock), whichever is first.
+   *
+   * With `handOver` (other workers stay to serve), an idle plain-HTTP connection is passed on to one of them
+   * after `HANDOVER_IDLE` instead of being closed: nothing can then race its client's next request.
    */
-  drain(deadline: number): Promise<void> {
+  drain(deadline: number, handOver?: HandOver): Promise<void> {
     this.#draining = true;
     for (const tracked of this.#servers.values()) this.#stopAccepting(tracked);
     const start = now();
@@ -196,7 +115,7 @@ export class ServerRegistry {
       for (const socket of tracked.httpSockets) marks.set(socket, { since: start, bytesRead: socket.bytesRead });
     }
     return this.#until(deadline, () => {
-      this.#closeIdle(marks, cap);
+      this.#closeIdle(marks, cap, handOver);
       for (const tracked of this.#servers.values()) if (!this.#requestsDone(tracked)) return false;
       return true;
     });
@@ -258,10 +177,12 @@ export class ServerRegistry {
    * input is read, so the connection looks idle here while its request waits. The close is therefore made
    * on the next turn of the loop, after input has been read, and only if the connection still has nothing.
    */
-  #closeIdle(marks: Map<net.Socket, IdleMark>, cap: number): void {
+  #closeIdle(marks: Map<net.Socket, IdleMark>, cap: number, handOver: HandOver | undefined): void {
     const time = now();
     for (const tracked of this.#servers.values()) {
       const limit = Math.min(idleLimit(tracked.server), cap);
+      const port = tracked.port;
+      const pass = handOver !== undefined && port !== null && handsOver(tracked) ? (socket: net.Socket) => handOver(socket, port) : null;
       for (const socket of tracked.httpSockets) {
         if (socket.destroyed || isUpgraded(socket) || speaksHttp2(socket)) continue;
         const bytesRead = socket.bytesRead;
@@ -273,15 +194,21 @@ export class ServerRegistry {
         if (responseOn(socket) !== null || bytesRead !== mark.bytesRead) {
           mark.since = time;
           mark.bytesRead = bytesRead;
+        } else if (pass !== null && !this.#kept.has(socket) && time - mark.since >= Math.min(HANDOVER_IDLE, limit)) {
+          this.#closeIfStillIdle(socket, mark, pass);
         } else if (time - mark.since >= limit) {
-          this.#closeIfStillIdle(socket, mark);
+          this.#closeIfStillIdle(socket, mark, null);
         }
       }
     }
   }
 
-  /** Destroys `socket` on the next turn of the event loop, after pending input has been read, if it has still read nothing and has no response under way. */
-  #closeIfStillIdle(socket: net.Socket, mark: IdleMark): void {
+  /**
+   * Destroys `socket` (or, with `pass`, hands it over) on the next turn of the event loop, after pending
+   * input has been read, if it has still read nothing and has no response under way. One that cannot be
+   * handed over is kept, to be closed at its idle limit like any other.
+   */
+  #closeIfStillIdle(socket: net.Socket, mark: IdleMark, pass: ((socket: net.Socket) => boolean) | null): void {
     if (this.#closing.has(socket)) return;
     this.#closing.add(socket);
     // setImmediate runs after the poll phase, where libuv reads what the kernel holds for this socket.
@@ -293,7 +220,8 @@ export class ServerRegistry {
         mark.bytesRead = socket.bytesRead;
         return;
       }
-      socket.destroy();
+      if (pass === null) socket.destroy();
+      else if (!pass(socket)) this.#kept.add(socket);
     });
   }
 

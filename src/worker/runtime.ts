@@ -6,6 +6,7 @@ import net from 'node:net';
 import { inspect } from 'node:util';
 import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '../protocol.js';
 import { ServerRegistry, now } from './drain.js';
+import { adopt, handOver, refuse } from './handover.js';
 import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
@@ -87,12 +88,12 @@ function readNumber(name: string, fallback: number): number {
  * upgraded sockets (or destroy them at the deadline), then disconnect from the primary so the process can
  * exit. Anything still keeping the process alive is ended by the primary's SIGTERM, shortly after the deadline.
  */
-async function retire(reason: RetireReason, deadlineMs: number): Promise<void> {
+async function retire(reason: RetireReason, deadlineMs: number, handover: boolean): Promise<void> {
   if (retiring) return;
   retiring = true;
   state.shuttingDown = true;
   const deadline = now() + deadlineMs;
-  await servers.drain(deadline);
+  await servers.drain(deadline, handover ? handOver : undefined);
   await runShutdownHooks(reason, deadline);
   const cut = await servers.settle(deadline);
   // The primary logs this: a request cut at the deadline is otherwise an empty reply nobody hears about.
@@ -149,20 +150,28 @@ function install(): void {
 
   process.on('message', (message: unknown, socket: unknown) => {
     if (takeSocketReply(message, socket)) return;
+    if (isCommand(message, 'qilin:handover')) {
+      // A retiring worker's idle connection: served here from its next request on, even if this worker is
+      // retiring too (its own drain then passes it on again, or closes it).
+      const server = servers.serverOn(Number((message as { port?: unknown }).port));
+      if (server) adopt(server, socket);
+      else refuse(socket);
+      return;
+    }
     if (isCommand(message, 'qilin:ping')) {
       void send({ cmd: 'qilin:pong', id: (message as { id?: unknown }).id });
       return;
     }
     if (isCommand(message, 'qilin:retire')) {
-      const { deadline, reason } = message as unknown as { deadline: number; reason: RetireReason };
-      void retire(reason, typeof deadline === 'number' ? deadline : readNumber(ENV.timeout, 1_000));
+      const { deadline, reason, handover } = message as unknown as { deadline: number; reason: RetireReason; handover?: unknown };
+      void retire(reason, typeof deadline === 'number' ? deadline : readNumber(ENV.timeout, 1_000), handover === true);
     }
   });
 
   // Ctrl-C in a terminal reaches the workers too: leave gracefully, as the primary is doing.
   process.on('SIGINT', () => {
     const timeout = readNumber(ENV.timeout, 1_000);
-    void retire('shutdown', timeout - signalMargin(timeout));
+    void retire('shutdown', timeout - signalMargin(timeout), false);
   });
 
   // One bad request should not cut every other request on this worker: report, stop accepting, finish the rest, exit 1.
@@ -187,7 +196,8 @@ function install(): void {
     void send({ cmd: 'qilin:crash', error: { name: err.name, message: err.message, stack: err.stack } });
     // A bounded drain: the primary sends SIGTERM at the crash deadline, and this one ends a margin before it.
     const deadline = crashDeadline(readNumber(ENV.timeout, 1_000));
-    void retire('crash', deadline - signalMargin(deadline));
+    // The primary replaces it at once; its idle connections go to the workers that stay.
+    void retire('crash', deadline - signalMargin(deadline), true);
   });
 
   // Each heartbeat is an IPC message, which costs a busy worker more than its size suggests (docs/runtime.md,

@@ -148,7 +148,7 @@ describe('supervisor: a reload’s rollout', () => {
       old.map((w) => s.stateOf(w)),
       ['retiring', 'retiring'],
     );
-    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload' });
+    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload', handover: true });
     mock.timers.tick(1_999);
     assert.deepEqual(old[0]?.signals, []);
     mock.timers.tick(1);
@@ -366,8 +366,12 @@ describe('supervisor: stopping', () => {
       ['retiring', 'retiring'],
     );
     assert.deepEqual(
-      s.forks.map((w) => (w.sent[0] as { reason?: string }).reason),
-      ['shutdown', 'shutdown'],
+      s.forks.map((w) => w.sent[0] as { reason?: string; handover?: boolean }).map(({ reason, handover }) => ({ reason, handover })),
+      [
+        { reason: 'shutdown', handover: false },
+        { reason: 'shutdown', handover: false },
+      ],
+      'no worker stays to take their idle connections',
     );
     s.forks[0]?.exit(0);
     await flush();
@@ -425,7 +429,7 @@ describe('supervisor: a reload with new settings', () => {
     for (const worker of fresh) worker.boot().listen();
     await reloaded;
     assert.equal(s.supervisor.options.timeout, 5_000, 'the cluster keeps the new settings');
-    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload' }, 'the old worker drains within its own 2 s');
+    assert.deepEqual(old[0]?.sent[0], { cmd: 'qilin:retire', deadline: 1_800, reason: 'reload', handover: true }, 'the old worker drains within its own 2 s');
     mock.timers.tick(2_000);
     assert.deepEqual(old[0]?.signals, ['SIGTERM']);
     fresh[0]?.exit(1);

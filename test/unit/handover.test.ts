@@ -1,0 +1,38 @@
+// Which worker takes a retiring worker's idle connection: a serving one of the newest generation that listens on its port.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Candidate, heirs } from '../../src/supervisor/handover.js';
+
+function worker(name: string, fields: Partial<Candidate> = {}): Candidate & { name: string } {
+  return { name, state: 'ready', generation: 1, hasRuntime: true, ports: new Set([8000]), connected: true, ...fields };
+}
+
+const names = (chosen: { name: string }[]): string[] => chosen.map((c) => c.name);
+
+describe('heirs of a handed-over connection', () => {
+  it('are the serving workers of the newest generation that listen on the port', () => {
+    const workers = [
+      worker('old', { generation: 0 }),
+      worker('a'),
+      worker('b'),
+      worker('other-port', { ports: new Set([9000]) }),
+      worker('replacing', { state: 'replacing' }),
+      worker('retiring', { state: 'retiring', generation: 2 }),
+      worker('held', { state: 'held', generation: 2 }),
+    ];
+    assert.deepEqual(names(heirs(workers, 8000)), ['a', 'b']);
+  });
+
+  it('leave out workers without the runtime or an open channel', () => {
+    const workers = [worker('no-runtime', { hasRuntime: false, generation: 3 }), worker('gone', { connected: false, generation: 3 }), worker('a')];
+    assert.deepEqual(names(heirs(workers, 8000)), ['a']);
+  });
+
+  it('fall back to an older generation when the newest has no serving worker on the port', () => {
+    assert.deepEqual(names(heirs([worker('old', { generation: 0 }), worker('new', { generation: 1, state: 'starting' })], 8000)), ['old']);
+  });
+
+  it('are none when nobody listens on the port', () => {
+    assert.deepEqual(heirs([worker('a')], 8001), []);
+  });
+});
