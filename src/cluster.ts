@@ -129,7 +129,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
       );
     }
-    takeSocketsFor(this.#balance, this.options.runtime);
+    takeSocketsFor(this.options.runtime);
     const supervisor = this.#supervisor;
     this.#firstStart = quiet(
       supervisor.scaleTo(this.options.workers).catch((error: unknown) => {

@@ -12,7 +12,11 @@ export const ENV = {
   maxMemory: 'QILIN_MAX_MEMORY',
   /** The drain deadline in ms for a worker that retires by itself (after an uncaught exception): the cluster's `timeout`. */
   timeout: 'QILIN_TIMEOUT',
-  /** `'1'` when the primary owns the listening sockets (`balance: 'kernel'`): the runtime asks it for each TCP port the app listens on. */
+  /**
+   * When the primary owns the listening sockets (with the runtime): `'1'` with `balance: 'kernel'`, where the
+   * worker listens on the copy it is sent; `'rr'` with round-robin, where node:cluster's primary accepts on a
+   * copy of the primary's socket, by descriptor. The runtime asks the primary for each TCP port the app listens on.
+   */
   ownSockets: 'QILIN_OWN_SOCKETS',
 } as const;
 
@@ -105,11 +109,26 @@ export interface SocketRequestMessage {
   readonly index: number;
 }
 
-/** Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed bind, as Node reports it). */
+/**
+ * Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed
+ * bind, as Node reports it). With round-robin, instead: `fd`, the primary's descriptor for node:cluster to
+ * accept on (the worker listens with `{fd}`); or, the first time, `copy` with the socket as the handle, which the
+ * worker sends straight back (a SocketCopyMessage) so the primary gets a descriptor of its own to lend.
+ */
 export interface SocketMessage {
   readonly cmd: 'qilin:socket';
   readonly id: number;
   readonly error: { readonly code: string; readonly errno: number; readonly syscall: string; readonly address: string | null; readonly port: number } | null;
+  readonly fd?: number;
+  /** The socket's key in the primary's table, to send back with the copy. */
+  readonly copy?: string;
+}
+
+/** Worker to primary, with round-robin: the socket it was sent with `copy`, sent back as the handle; answered by a SocketMessage with `fd`. */
+export interface SocketCopyMessage {
+  readonly cmd: 'qilin:socket-copy';
+  readonly id: number;
+  readonly key: string;
 }
 
 /** A server listens on a socket of the primary's: node:cluster does not see that listen, so the runtime says so (`listening` in the primary). */
@@ -154,7 +173,8 @@ export type WorkerToPrimary =
   | DescriptorsMessage
   | SocketRequestMessage
   | ListeningMessage
-  | HandoverMessage;
+  | HandoverMessage
+  | SocketCopyMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
@@ -174,7 +194,8 @@ export type InternalMessage =
   | SocketRequestMessage
   | SocketMessage
   | ListeningMessage
-  | HandoverMessage;
+  | HandoverMessage
+  | SocketCopyMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

@@ -63,8 +63,8 @@ export class PrimaryUpgrade {
   /** Why an upgrade cannot be done now, or null. */
   #refusal(): string | null {
     if (this.#signals.stopping) return 'qilin is shutting down';
-    if (this.#cluster.balance !== 'kernel' || !this.#cluster.options.runtime) {
-      return "it needs balance 'kernel' and the worker runtime, where the primary owns the listening sockets it hands over (restart qilin to upgrade it with round-robin)";
+    if (!this.#cluster.options.runtime) {
+      return 'it needs the worker runtime, with which the primary owns the listening sockets it hands over (restart qilin to upgrade it with runtime: false)';
     }
     if (this.#cluster.activeWorkers().every((worker) => worker === null)) return 'no worker serves yet';
     if (this.#plan.app === '') return 'no app';

@@ -47,17 +47,17 @@ export function takePassedSockets(env: ActivationEnvironment = process.env, pid 
 
 /**
  * systemd's socket activation for a cluster about to fork: the app's listen() on a passed socket's address
- * uses it. The workers get their sockets from the primary only when they accept themselves (balance
- * 'kernel', with the runtime); otherwise the passed sockets are left alone, with a warning.
+ * uses it. The workers' listens are served from the primary's sockets only with the runtime (in both
+ * balancing modes); without it the passed sockets are left alone, with a warning.
  */
-export function takeSocketsFor(balance: 'kernel' | 'round-robin', runtime: boolean): void {
-  if (balance === 'kernel' && runtime) {
+export function takeSocketsFor(runtime: boolean): void {
+  if (runtime) {
     takePassedSockets();
     return;
   }
   if (passedDescriptors(process.env, process.pid).length === 0) return;
-  process.emitWarning(
-    `systemd passed sockets (LISTEN_FDS), but they are used only with balance 'kernel' and the runtime on; this cluster has balance '${balance}'${runtime ? '' : ' and runtime: false'}`,
-    { type: 'QilinWarning', code: 'QILIN_SOCKETS_UNUSED' },
-  );
+  process.emitWarning('systemd passed sockets (LISTEN_FDS), but they are used only with the worker runtime on; this cluster has runtime: false', {
+    type: 'QilinWarning',
+    code: 'QILIN_SOCKETS_UNUSED',
+  });
 }

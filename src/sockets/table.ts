@@ -48,7 +48,7 @@ export class SocketTable {
    * The socket for a worker's `index`th listen on `asked` (node:cluster's numbering: the same listen in every
    * worker shares one socket), for `owner`: the one bound before, a given one that serves it, or a new one.
    */
-  acquire(owner: object, asked: BindAddress, index = 0): { handle: ServerHandle } | { error: BindFailure } {
+  acquire(owner: object, asked: BindAddress, index = 0): { handle: ServerHandle; key: string } | { error: BindFailure } {
     const key = index === 0 ? socketKey(asked) : `${socketKey(asked)}#${index}`;
     let entry = this.#entries.get(key);
     if (!entry && index === 0) {
@@ -74,7 +74,7 @@ export class SocketTable {
       this.#entries.set(key, entry);
     }
     entry.owners.add(owner);
-    return { handle: entry.handle };
+    return { handle: entry.handle, key: entry.key };
   }
 
   /** `owner` has stopped: the sockets only it used are closed (a given one stays open). */

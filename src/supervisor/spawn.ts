@@ -31,8 +31,9 @@ export function forkFor(
         [ENV.heartbeatInterval]: String(heartbeatInterval(options)),
         [ENV.maxMemory]: String(options.runtime ? (options.maxMemory ?? 0) : 0),
         [ENV.timeout]: String(options.timeout),
-        // The primary owns the listening sockets when the workers accept themselves (with the runtime to ask for them).
-        [ENV.ownSockets]: host.balance === 'kernel' && options.runtime ? '1' : undefined,
+        // The primary owns the listening sockets, with the runtime to ask for them: the workers accept on them
+        // themselves, or node:cluster's round-robin accepts on a copy lent to it.
+        [ENV.ownSockets]: options.runtime ? (host.balance === 'kernel' ? '1' : 'rr') : undefined,
         // systemd's socket activation is the primary's: its sockets reach the workers through it.
         LISTEN_FDS: undefined,
         LISTEN_PID: undefined,

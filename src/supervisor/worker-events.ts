@@ -4,6 +4,7 @@ import { describeListenFailure } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import { describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
 import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage } from '../protocol.js';
+import { LENT } from '../sockets/lent.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { SupervisorCore } from './core.js';
 import { isStopping } from './lifecycle.js';
@@ -72,7 +73,7 @@ export class WorkerEvents {
       }
       if (!host.emitting) return;
       if (isInternalMessage(message)) {
-        this.#onInternalMessage(handle, message);
+        this.#onInternalMessage(handle, message, sent);
         return;
       }
       host.emit('message', worker, message);
@@ -83,11 +84,16 @@ export class WorkerEvents {
       }
     });
     worker.on('disconnect', () => {
+      // node:cluster lets go of a disconnected worker's round-robin handles; so do the loans to them.
+      LENT.release(handle);
       if (!host.emitting) return;
       host.emit('disconnect', worker);
       this.#onDisconnect(handle);
     });
-    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => this.#onExit(handle, code, signal));
+    worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      LENT.release(handle);
+      this.#onExit(handle, code, signal);
+    });
   }
 
   /** The slow-start notice, for a worker still starting `SLOW_START_NOTICE` ms after its fork. */
@@ -100,7 +106,7 @@ export class WorkerEvents {
     host.log('warnings', describeSlowStart(handle.pid, info));
   }
 
-  #onInternalMessage(handle: WorkerHandle, message: InternalMessage): void {
+  #onInternalMessage(handle: WorkerHandle, message: InternalMessage, sent: unknown): void {
     const supervisor = this.#supervisor;
     const { host } = supervisor;
     const { options } = handle;
@@ -170,8 +176,22 @@ export class WorkerEvents {
         const { id, address, port, index } = message;
         if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
         const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0);
-        if ('handle' in got) handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
-        else handle.send({ cmd: 'qilin:socket', id, error: got.error });
+        if ('error' in got) handle.send({ cmd: 'qilin:socket', id, error: got.error });
+        else if (host.balance === 'kernel') handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
+        else {
+          // Round-robin: node:cluster accepts on a descriptor lent to it, a copy of the table's socket.
+          const fd = LENT.fdFor(got.key, handle);
+          if (fd !== null) handle.send({ cmd: 'qilin:socket', id, error: null, fd });
+          else handle.send({ cmd: 'qilin:socket', id, error: null, copy: got.key }, got.handle);
+        }
+        break;
+      }
+      case 'qilin:socket-copy': {
+        const { id, key } = message;
+        if (typeof id !== 'number' || typeof key !== 'string') break;
+        const fd = LENT.lend(key, sent, handle);
+        if (fd !== null) handle.send({ cmd: 'qilin:socket', id, error: null, fd });
+        else handle.send({ cmd: 'qilin:socket', id, error: { code: 'EBADF', errno: -9, syscall: 'bind', address: null, port: 0 } });
         break;
       }
       case 'qilin:listening': {

@@ -1,10 +1,12 @@
-// A TCP listen in a worker, served from the primary's own socket for that address: the runtime asks the primary for it over IPC, listens on the copy it is sent, and tells the primary it listens (node:cluster does not see such a listen).
+// A TCP listen in a worker, served from the primary's own socket for that address: the runtime asks the primary for it over IPC, then listens on the copy it is sent and tells the primary so (node:cluster does not see such a listen), or, with round-robin, listens through node:cluster on the descriptor the primary lends it.
 import dns from 'node:dns';
 import net from 'node:net';
 import { type SocketMessage, isCommand } from '../protocol.js';
 import { type TcpListen, readTcpListen } from '../sockets/listen-args.js';
 
-type Send = (message: object) => Promise<void>;
+type Send = (message: object, handle?: unknown) => Promise<void>;
+/** How the primary serves a worker's listens: the socket itself (balance 'kernel'), or a descriptor for node:cluster's round-robin. */
+export type OwnSockets = 'kernel' | 'round-robin';
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
 
 const waiting = new Map<number, (reply: SocketMessage, socket: unknown) => void>();
@@ -36,6 +38,21 @@ function askPrimary(send: Send, address: string | null, port: number, index: num
     waiting.set(id, (reply, socket) => resolve({ reply, socket }));
     void send({ cmd: 'qilin:socket-request', id, address, port, index });
   });
+}
+
+/**
+ * Round-robin: the descriptor node:cluster's primary is to accept on. The first worker to ask for a socket is
+ * sent the socket itself, and sends it straight back, which gives the primary a copy to lend (Node has no
+ * dup()); this worker's own copy is closed once sent.
+ */
+async function lentDescriptor(send: Send, first: { reply: SocketMessage; socket: unknown }): Promise<SocketMessage> {
+  const { reply, socket } = first;
+  if (typeof reply.fd === 'number' || typeof reply.copy !== 'string' || !socket) return reply;
+  const id = reply.id;
+  const answered = new Promise<SocketMessage>((resolve) => waiting.set(id, (again) => resolve(again)));
+  await send({ cmd: 'qilin:socket-copy', id, key: reply.copy }, socket);
+  (socket as { close?: () => void }).close?.();
+  return answered;
 }
 
 /**
@@ -75,7 +92,7 @@ const pendingListens = new WeakSet<net.Server>();
  * Listens `server` on the primary's socket when `args` are a TCP listen the primary can serve (see
  * readTcpListen) and the IPC channel is up; returns false to leave the listen to Node (and node:cluster) as it is.
  */
-export function listenOnPrimarySocket(server: net.Server, args: readonly unknown[], listen: Listen, send: Send): boolean {
+export function listenOnPrimarySocket(server: net.Server, args: readonly unknown[], listen: Listen, send: Send, mode: OwnSockets): boolean {
   if (!process.connected || server.listening || pendingListens.has(server)) return false;
   const asked: TcpListen | null = readTcpListen(args);
   if (!asked) return false;
@@ -92,7 +109,21 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
     }
     const indexKey = `${address}:${asked.port}`;
     const index = takeIndex(indexKey);
-    const { reply, socket } = await askPrimary(send, address, asked.port, index);
+    const asking = askPrimary(send, address, asked.port, index);
+    if (mode === 'round-robin') {
+      const reply = await lentDescriptor(send, await asking);
+      pendingListens.delete(server);
+      if (reply.error || typeof reply.fd !== 'number') {
+        releaseIndex(indexKey, index);
+        server.emit('error', bindError(reply.error ?? { code: 'EBADF', errno: -9, syscall: 'bind', address, port: asked.port }));
+        return;
+      }
+      // Through node:cluster, which reports the listen to the primary itself.
+      listen.call(server, { fd: reply.fd, backlog: asked.backlog });
+      server.once('close', () => releaseIndex(indexKey, index));
+      return;
+    }
+    const { reply, socket } = await asking;
     pendingListens.delete(server);
     if (reply.error || socket === undefined || socket === null) {
       releaseIndex(indexKey, index);

@@ -19,11 +19,11 @@ let retiring = false;
 let listened = false;
 
 /** Sends a message to the primary; resolves once it is written (or could not be), so a worker about to exit can wait for it. */
-function send(message: object): Promise<void> {
+function send(message: object, handle?: unknown): Promise<void> {
   return new Promise((resolve) => {
     if (typeof process.send !== 'function' || !process.connected) return resolve();
     try {
-      process.send(message, undefined, undefined, () => resolve());
+      process.send(message, handle as net.Socket | undefined, {}, () => resolve());
     } catch {
       // The primary has gone; the worker exits on its own when the channel closes.
       resolve();
@@ -139,12 +139,13 @@ function install(): void {
   // Every server that listens in this worker is tracked, whatever created it (http, https, http2, express, fastify...).
   // With the primary owning the listening sockets, a TCP listen gets its socket from the primary.
   const listen = net.Server.prototype.listen as (this: net.Server, ...a: unknown[]) => net.Server;
-  const ownSockets = process.env[ENV.ownSockets] === '1';
+  const owned = process.env[ENV.ownSockets];
+  const ownSockets = owned === '1' ? 'kernel' : owned === 'rr' ? 'round-robin' : null;
   net.Server.prototype.listen = function patchedListen(this: net.Server, ...args: unknown[]) {
     listened = true;
     servers.track(this);
     reportListenErrors(this);
-    if (ownSockets && listenOnPrimarySocket(this, args, listen, send)) return this;
+    if (ownSockets !== null && listenOnPrimarySocket(this, args, listen, send, ownSockets)) return this;
     return listen.apply(this, args);
   } as typeof net.Server.prototype.listen;
 

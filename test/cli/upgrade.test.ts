@@ -38,9 +38,14 @@ function load(port: number) {
 }
 
 describe('upgrading the primary', () => {
-  for (const on of ['a Unix socket', 'a TCP port'] as const) {
+  const cases = [
+    { on: 'a Unix socket', balance: 'kernel' },
+    { on: 'a TCP port', balance: 'kernel' },
+    { on: 'a TCP port', balance: 'round-robin' },
+  ] as const;
+  for (const { on, balance } of cases) {
     test(
-      `qilin upgrade, admin interface on ${on}: a new primary takes the sockets, the pid file and the admin socket; no request fails; the old one retires its workers and exits 0`,
+      `qilin upgrade, balance '${balance}', admin interface on ${on}: a new primary takes the sockets, the pid file and the admin socket; no request fails; the old one retires its workers and exits 0`,
       TIMEOUT,
       async (t) => {
         const dir = tempDir(t);
@@ -49,7 +54,21 @@ describe('upgrading the primary', () => {
         const asked = on === 'a Unix socket' ? `unix:${path.join(dir, 'admin.sock')}` : '0';
         const qilin = startQilin(
           t,
-          ['-w', '2', '--log-format', 'json', '--pid-file', pidFile, '--admin', asked, '--env', `PORT=${port}`, fixture('identity-server.cjs')],
+          [
+            '-w',
+            '2',
+            '--balance',
+            balance,
+            '--log-format',
+            'json',
+            '--pid-file',
+            pidFile,
+            '--admin',
+            asked,
+            '--env',
+            `PORT=${port}`,
+            fixture('identity-server.cjs'),
+          ],
           {
             env: NO_SECRETS,
           },
@@ -113,13 +132,18 @@ describe('upgrading the primary', () => {
     assert.equal(parseIdentity((await get(port)).body).generation, '0');
   });
 
-  test('with balance round-robin the upgrade is refused, saying why', TIMEOUT, async (t) => {
+  test('with runtime: false the upgrade is refused, saying why', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
     const port = await freePort();
-    const qilin = startQilin(t, ['-w', '1', '--balance', 'round-robin', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    writeFileSync(
+      path.join(dir, 'qilin.config.json'),
+      JSON.stringify({ app: fixture('identity-server.cjs'), workers: 1, runtime: false, env: { PORT: String(port) } }),
+    );
+    const qilin = startQilin(t, ['--log-format', 'json'], { cwd: dir });
     await qilin.waitFor('started');
     qilin.signal('SIGUSR1');
     const refused = await qilin.waitFor('upgradeFailed');
-    assert.match(String(refused.reason), /balance 'kernel'/);
+    assert.match(String(refused.reason), /needs the worker runtime/);
     assert.equal(parseIdentity((await get(port)).body).slot, '0');
   });
 });
