@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { describe, it } from 'node:test';
 import type { Balance } from 'qilin';
-import { get, isAlive, parseIdentity, portOf, testCluster, until, within } from './helpers.js';
+import { get, isAlive, nextEvent, parseIdentity, portOf, testCluster, until, within } from './helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -45,6 +45,19 @@ export function socketSuites(balance: Balance): void {
       assert.notEqual(answer.pid, pid);
       await within(15_000, 'the shutdown', cluster.shutdown());
       assert.ok(await portFree(listening), 'the socket is closed with the cluster');
+    });
+
+    it("the 'listening' event gives the address, port and address type the socket is bound to", { timeout: 30_000 }, async (t) => {
+      const cluster = testCluster(t, 'http-server.cjs', { workers: 1, balance });
+      const listening = nextEvent(cluster, 'listening');
+      await within(10_000, 'the first start', cluster.run());
+      const [, address] = await listening;
+      assert.deepEqual(
+        { address: address.address, addressType: address.addressType },
+        { address: '::', addressType: 6 },
+        'every address, as node:cluster binds it',
+      );
+      assert.equal(parseIdentity((await get(address.port)).body).slot, 0);
     });
 
     it('a second cluster in the same primary that listens on the same port shares the socket, as with node:cluster', { timeout: 30_000 }, async (t) => {

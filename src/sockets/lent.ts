@@ -8,7 +8,15 @@
 /** A raw TCP handle as IPC delivers it. */
 interface Handle {
   readonly fd: number;
+  getsockname?(out: Record<string, unknown>): number;
   close(): void;
+}
+
+/** Where a lent socket listens, as node:cluster's `listening` event gives an address. */
+export interface LentAddress {
+  readonly address: string;
+  readonly port: number;
+  readonly addressType: 4 | 6;
 }
 
 interface Loan {
@@ -20,6 +28,15 @@ interface Loan {
   readonly handle: Handle;
   /** The workers told to listen on it, which node:cluster's handle serves; it closes the descriptor when they are gone. */
   readonly users: Set<object>;
+  /** node:cluster listens on it: a worker reported a listen on this descriptor, so node:cluster is the one to close it. */
+  served: boolean;
+  readonly address: LentAddress | null;
+}
+
+function addressOf(handle: Handle): LentAddress | null {
+  const out: Record<string, unknown> = {};
+  if (typeof handle.getsockname !== 'function' || handle.getsockname(out) !== 0 || typeof out.port !== 'number') return null;
+  return { address: String(out.address), port: out.port, addressType: out.family === 'IPv6' ? 6 : 4 };
 }
 
 export class LentDescriptors {
@@ -46,17 +63,33 @@ export class LentDescriptors {
       handle.close();
       return lent;
     }
-    this.#loans.set(key, { fd: handle.fd, handle, users: new Set([user]) });
+    this.#loans.set(key, { fd: handle.fd, handle, users: new Set([user]), served: false, address: addressOf(handle) });
     return handle.fd;
   }
 
   /**
+   * A worker listens through node:cluster on descriptor `fd` (its `listening` event says so, with no address
+   * for a listen by descriptor): node:cluster closes it from now on. Returns where that socket listens.
+   */
+  served(fd: unknown): LentAddress | null {
+    for (const loan of this.#loans.values()) {
+      if (loan.fd !== fd) continue;
+      loan.served = true;
+      return loan.address;
+    }
+    return null;
+  }
+
+  /**
    * `user` has disconnected or exited, and node:cluster lets go of it too. A loan with no user left is
-   * forgotten: node:cluster has closed that descriptor, and the next listen gets a new copy.
+   * forgotten, and the next listen gets a new copy. node:cluster has closed a descriptor it listened on; one it
+   * never got (its worker died before listening) is closed here, or it would stay open for good.
    */
   release(user: object): void {
     for (const [key, loan] of this.#loans) {
-      if (loan.users.delete(user) && loan.users.size === 0) this.#loans.delete(key);
+      if (!loan.users.delete(user) || loan.users.size > 0) continue;
+      this.#loans.delete(key);
+      if (!loan.served) loan.handle.close();
     }
   }
 

@@ -61,6 +61,11 @@ export class WorkerEvents {
     worker.on('listening', (address: Address) => {
       handle.listened = true;
       if (typeof address?.port === 'number' && address.port > 0) handle.ports.add(address.port);
+      // With round-robin the runtime listens by a lent descriptor, which node:cluster reports with no address:
+      // the address is filled in (this object is the one node:cluster then emits), as with the kernel balancing.
+      const fd = (address as { fd?: unknown } | undefined)?.fd;
+      const lent = typeof fd === 'number' ? LENT.served(fd) : null;
+      if (lent && address.address == null) Object.assign(address, { address: lent.address, addressType: lent.addressType });
       if (!host.emitting) return;
       host.emit('listening', worker, address);
       if (options.readyWhen === 'listening') supervisor.markReady(handle, address);
