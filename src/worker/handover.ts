@@ -10,7 +10,7 @@ interface TcpHandle {
 /** The socket's TCP handle, if it is a plain TCP connection (not TLS, not a pipe) that can be sent over IPC. */
 function tcpHandleOf(socket: net.Socket): TcpHandle | null {
   const handle = (socket as { _handle?: unknown })._handle as (TcpHandle & { constructor?: { name?: string } }) | null | undefined;
-  if (!handle || handle.constructor?.name !== 'TCP' || typeof handle.readStop !== 'function') return null;
+  if (handle?.constructor?.name !== 'TCP' || typeof handle.readStop !== 'function') return null;
   return handle;
 }
 

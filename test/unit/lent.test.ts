@@ -4,7 +4,13 @@ import { describe, it } from 'node:test';
 import { LentDescriptors } from '../../src/sockets/lent.js';
 
 function copy(fd: number) {
-  const handle = { fd, closed: false, close: () => void (handle.closed = true) };
+  const handle = {
+    fd,
+    closed: false,
+    close(): void {
+      handle.closed = true;
+    },
+  };
   return handle;
 }
 
