@@ -6,7 +6,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { type TestContext, describe, it } from 'node:test';
 import type { Balance, Cluster } from 'qilin';
-import { isAlive, portOf, testCluster, until, within } from './helpers.js';
+import { isAlive, nextEvent, portOf, testCluster, until, within } from './helpers.js';
 import { pooledGet } from './http.js';
 import { pooledClients, sleep } from './pooled.js';
 
@@ -150,6 +150,22 @@ export function zeroLossSuites(balance: Balance): void {
   });
 
   describe(`idle keep-alive connections across a retirement, balance '${balance}'`, () => {
+    it('the only worker crashes: its idle connections wait in the primary for its replacement, which answers on them', { timeout: 60_000 }, async (t) => {
+      const { cluster, port, agents, oldPid } = await pooledClients(t, 3, {}, { timeout: 1, balance });
+      await Promise.all(agents.map((agent) => pooledGet(port, agent)));
+      const replaced = nextEvent(cluster, 'ready', (worker) => worker.process.pid !== oldPid);
+      // Answered with `Connection: close`, then the worker throws from a timer: it drains and exits.
+      assert.equal((await pooledGet(port, new http.Agent({ keepAlive: false }), '/crash')).pid, oldPid);
+      await until('the crashed worker to exit', () => !isAlive(oldPid));
+      const [fresh] = await within(10_000, 'the replacement', replaced);
+      const replies = await Promise.all(agents.map((agent) => pooledGet(port, agent)));
+      assert.deepEqual(
+        replies,
+        agents.map(() => ({ pid: fresh.process.pid, reused: true })),
+        'answered by the replacement, on the connections the clients kept',
+      );
+    });
+
     it('with the development timeout of 1 s, a pooled connection reused at any moment of the retirement, or after it, is answered on that connection', {
       timeout: 60_000,
     }, async (t) => {

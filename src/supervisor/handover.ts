@@ -35,18 +35,83 @@ interface Closable {
   close(): void;
 }
 
+/** A connection waiting for a worker that can take it: nobody listened on its port when it came. */
+interface Waiting {
+  readonly port: number;
+  readonly handle: Closable;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * How long a handed-over connection waits in the primary for a worker that can take it (the only worker
+ * crashed, and its replacement is starting). Its client's next request waits in the kernel meanwhile.
+ */
+export const HEIR_WAIT = 10_000;
+
 /** Passes handed-over connections on, spreading them over the heirs in turn. */
 export class Handovers {
   #turn = 0;
+  readonly #waiting = new Set<Waiting>();
 
   /**
    * Sends `connection` (received with a `qilin:handover` message from a retiring worker) to a worker that
-   * stays and listens on `port`; closes it when there is none, which is what the retiring worker would have
-   * done. Returns the worker it went to, or null.
+   * stays and listens on `port`. When there is none yet, it waits here, unread, for one to be ready (`flush`),
+   * for at most HEIR_WAIT; then it is closed, which is what the retiring worker would have done. With `wait`
+   * false (the cluster is stopping) it is closed at once. Returns the worker it went to, or null.
    */
-  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown): WorkerHandle | null {
+  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true): WorkerHandle | null {
     const handle = connection as Closable | undefined;
     if (!handle || typeof handle.close !== 'function') return null;
+    const heir = this.#heirOf(workers, port);
+    if (heir) {
+      heir.send({ cmd: 'qilin:handover', port }, handle, () => handle.close());
+      return heir;
+    }
+    if (!wait) {
+      handle.close();
+      return null;
+    }
+    const waiting: Waiting = {
+      port,
+      handle,
+      timer: setTimeout(() => {
+        this.#waiting.delete(waiting);
+        handle.close();
+      }, HEIR_WAIT),
+    };
+    waiting.timer.unref?.();
+    this.#waiting.add(waiting);
+    return null;
+  }
+
+  /** A worker has become ready: the connections waiting for its port go to the heirs now. */
+  flush(workers: Iterable<WorkerHandle>): void {
+    if (this.#waiting.size === 0) return;
+    const all = [...workers];
+    for (const waiting of this.#waiting) {
+      const heir = this.#heirOf(all, waiting.port);
+      if (!heir) continue;
+      this.#waiting.delete(waiting);
+      clearTimeout(waiting.timer);
+      heir.send({ cmd: 'qilin:handover', port: waiting.port }, waiting.handle, () => waiting.handle.close());
+    }
+  }
+
+  /** The cluster stops: nobody will take the connections still waiting. */
+  closeAll(): void {
+    for (const waiting of this.#waiting) {
+      clearTimeout(waiting.timer);
+      waiting.handle.close();
+    }
+    this.#waiting.clear();
+  }
+
+  /** How many connections wait for a worker. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  #heirOf(workers: Iterable<WorkerHandle>, port: number): WorkerHandle | null {
     const candidates = [...workers].map((worker) => ({
       worker,
       state: worker.state,
@@ -56,12 +121,7 @@ export class Handovers {
       connected: worker.alive && worker.worker.isConnected(),
     }));
     const chosen = heirs(candidates, port);
-    if (chosen.length === 0) {
-      handle.close();
-      return null;
-    }
-    const heir = (chosen[this.#turn++ % chosen.length] as (typeof chosen)[number]).worker;
-    heir.send({ cmd: 'qilin:handover', port }, handle, () => handle.close());
-    return heir;
+    if (chosen.length === 0) return null;
+    return (chosen[this.#turn++ % chosen.length] as (typeof chosen)[number]).worker;
   }
 }

@@ -129,6 +129,7 @@ export class Supervisor implements SupervisorCore {
 
   /** Retires every worker gracefully; resolves when all have exited. */
   shutdown(): Promise<void> {
+    this.handovers.closeAll();
     const handles = [...this.handles.values()];
     for (const handle of handles) this.retire(handle, 'shutdown', true);
     return allExited(handles);
@@ -141,6 +142,7 @@ export class Supervisor implements SupervisorCore {
 
   /** SIGKILLs every worker now; resolves when all have exited. */
   killAll(): Promise<void> {
+    this.handovers.closeAll();
     const handles = [...this.handles.values()];
     for (const handle of handles) handle.signal('SIGKILL');
     return allExited(handles);
@@ -274,6 +276,7 @@ export class Supervisor implements SupervisorCore {
       const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
       this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, retireWithin(previous, previous.options, this.io.now()));
     }
+    this.handovers.flush(this.handles.values());
   }
 
   /**

@@ -48,6 +48,9 @@ export class WorkerEvents {
       // channel, which without a listener would crash the primary.
       if (handle.pid === undefined && typeof error?.syscall === 'string' && error.syscall.startsWith('spawn')) this.#spawnFailed(handle, error);
     });
+    // node:cluster's own messages, seen before node:cluster handles them: which workers its round-robin
+    // handles serve, so a descriptor lent to one is forgotten in the same turn as it closes it.
+    worker.process.prependListener('internalMessage', (message: unknown) => LENT.observe(handle, message as object));
     const { stderr } = worker.process;
     stderr?.on('data', (chunk: Buffer) => {
       handle.stderr.push(chunk.toString());
@@ -64,16 +67,18 @@ export class WorkerEvents {
       // With round-robin the runtime listens by a lent descriptor, which node:cluster reports with no address:
       // the address is filled in (this object is the one node:cluster then emits), as with the kernel balancing.
       const fd = (address as { fd?: unknown } | undefined)?.fd;
-      const lent = typeof fd === 'number' ? LENT.served(fd) : null;
+      const lent = typeof fd === 'number' ? LENT.addressOf(fd) : null;
       if (lent && address.address == null) Object.assign(address, { address: lent.address, addressType: lent.addressType });
       if (!host.emitting) return;
       host.emit('listening', worker, address);
       if (options.readyWhen === 'listening') supervisor.markReady(handle, address);
+      // A ready worker that listens on one more port can take the connections waiting for that port.
+      supervisor.handovers.flush(supervisor.handles.values());
     });
     worker.on('message', (message: unknown, sent?: unknown) => {
       if (isCommand(message, 'qilin:handover')) {
         // A connection in transit is passed on (or closed) even while the cluster is stopping: never leaked.
-        supervisor.handovers.pass(supervisor.handles.values(), Number((message as { port?: unknown }).port), sent);
+        supervisor.handovers.pass(supervisor.handles.values(), Number((message as { port?: unknown }).port), sent, host.running);
         return;
       }
       if (!host.emitting) return;
