@@ -17,7 +17,8 @@ export class FakeWorker extends EventEmitter {
   readonly signals: NodeJS.Signals[] = [];
   connected = true;
   exitedAfterDisconnect = false;
-  readonly process: { pid: number; stderr: PassThrough; kill: (signal: NodeJS.Signals) => boolean };
+  /** The child process: its pid, stderr and signals, and node:cluster's internal messages (an emitter, as a ChildProcess is). */
+  readonly process: EventEmitter & { pid: number; stderr: PassThrough; kill: (signal: NodeJS.Signals) => boolean };
 
   constructor(spec: ForkSpec) {
     super();
@@ -28,7 +29,7 @@ export class FakeWorker extends EventEmitter {
       this.signals.push(signal);
       return true;
     };
-    this.process = { pid: nextPid, stderr: new PassThrough(), kill };
+    this.process = Object.assign(new EventEmitter(), { pid: nextPid, stderr: new PassThrough(), kill });
   }
 
   get slot(): number {
