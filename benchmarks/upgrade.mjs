@@ -14,12 +14,12 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const APP = new URL('./app.cjs', import.meta.url).pathname;
 const RESULTS = path.join(ROOT, 'benchmarks', 'results', 'latest.json');
 
-const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2 };
+const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2, balance: 'kernel' };
 /** The reload phase's systems run with the library's development timeout; the command gets the same. */
 const TIMEOUT = '1s';
 /** The command's JSON log lines (both primaries write to the same stdout), and a way to wait for one. */
-function startQilin(port) {
-  const child = spawn(process.execPath, [CLI, '-w', '2', '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP], {
+function startQilin(port, balance) {
+  const child = spawn(process.execPath, [CLI, '-w', '2', '--balance', balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
@@ -53,7 +53,7 @@ const alive = (pid) => {
 
 async function runMode(mode, config, tool, log) {
   const port = await freePort();
-  const qilin = startQilin(port);
+  const qilin = startQilin(port, config.balance);
   await qilin.waitFor('started');
   const running = tool.start({
     url: `http://127.0.0.1:${port}/`,
@@ -101,7 +101,7 @@ async function runMode(mode, config, tool, log) {
 export async function runUpgrades(options = {}, tool = findLoadTool('auto'), log = console.log) {
   const config = { ...UPGRADE_DEFAULTS, ...options, timeout: TIMEOUT };
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  log(`Upgrades of the primary under load: qilin command, 2 workers, ${config.upgrades} upgrades per mode, load from ${tool.name}`);
+  log(`Upgrades of the primary under load: qilin command, 2 workers, balance '${config.balance}', ${config.upgrades} upgrades per mode, load from ${tool.name}`);
   const upgrade = { config, startedAt: new Date().toISOString(), node: process.version, modes: {} };
   for (const mode of config.modes) upgrade.modes[mode] = await runMode(mode, config, tool, log);
   return upgrade;
@@ -114,6 +114,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       gap: { type: 'string', default: String(UPGRADE_DEFAULTS.gapMs) },
       modes: { type: 'string', default: UPGRADE_DEFAULTS.modes.join(',') },
       connections: { type: 'string', default: String(UPGRADE_DEFAULTS.connections) },
+      balance: { type: 'string', default: UPGRADE_DEFAULTS.balance },
       'no-docs': { type: 'boolean', default: false },
     },
   });
@@ -122,6 +123,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     gapMs: Number(flags.gap),
     connections: Number(flags.connections),
     modes: flags.modes.split(',').filter(Boolean),
+    balance: flags.balance,
   });
   if (existsSync(RESULTS)) {
     const results = JSON.parse(readFileSync(RESULTS, 'utf8'));
