@@ -57,19 +57,19 @@ export class Handovers {
    * Sends `connection` (received with a `qilin:handover` message from a retiring worker) to a worker that
    * stays and listens on `port`. When there is none yet, it waits here, unread, for one to be ready (`flush`),
    * for at most HEIR_WAIT; then it is closed, which is what the retiring worker would have done. With `wait`
-   * false (the cluster is stopping) it is closed at once. Returns the worker it went to, or null.
+   * false (the cluster is stopping) it is closed at once.
    */
-  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true): WorkerHandle | null {
+  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true): void {
     const handle = connection as Closable | undefined;
-    if (!handle || typeof handle.close !== 'function') return null;
+    if (!handle || typeof handle.close !== 'function') return;
     const heir = this.#heirOf(workers, port);
     if (heir) {
-      heir.send({ cmd: 'qilin:handover', port }, handle, () => handle.close());
-      return heir;
+      give(heir, port, handle);
+      return;
     }
     if (!wait) {
       handle.close();
-      return null;
+      return;
     }
     const waiting: Waiting = {
       port,
@@ -81,7 +81,6 @@ export class Handovers {
     };
     waiting.timer.unref?.();
     this.#waiting.add(waiting);
-    return null;
   }
 
   /** A worker has become ready: the connections waiting for its port go to the heirs now. */
@@ -93,7 +92,7 @@ export class Handovers {
       if (!heir) continue;
       this.#waiting.delete(waiting);
       clearTimeout(waiting.timer);
-      heir.send({ cmd: 'qilin:handover', port: waiting.port }, waiting.handle, () => waiting.handle.close());
+      give(heir, waiting.port, waiting.handle);
     }
   }
 
@@ -106,22 +105,13 @@ export class Handovers {
     this.#waiting.clear();
   }
 
-  /** How many connections wait for a worker. */
-  get waiting(): number {
-    return this.#waiting.size;
-  }
-
   #heirOf(workers: Iterable<WorkerHandle>, port: number): WorkerHandle | null {
-    const candidates = [...workers].map((worker) => ({
-      worker,
-      state: worker.state,
-      generation: worker.generation,
-      hasRuntime: worker.hasRuntime,
-      ports: worker.ports,
-      connected: worker.alive && worker.worker.isConnected(),
-    }));
-    const chosen = heirs(candidates, port);
-    if (chosen.length === 0) return null;
-    return (chosen[this.#turn++ % chosen.length] as (typeof chosen)[number]).worker;
+    const chosen = heirs(workers, port);
+    return chosen.length === 0 ? null : (chosen[this.#turn++ % chosen.length] ?? null);
   }
+}
+
+/** Sends the connection to `heir`, and closes this process's copy once it is written (the heir holds its own). */
+function give(heir: WorkerHandle, port: number, handle: Closable): void {
+  heir.send({ cmd: 'qilin:handover', port }, handle, () => handle.close());
 }

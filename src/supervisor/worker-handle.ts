@@ -103,6 +103,11 @@ export class WorkerHandle {
     return this.#state !== 'exited';
   }
 
+  /** Its process runs and its IPC channel is open: messages (and handles) can be sent to it. */
+  get connected(): boolean {
+    return this.alive && this.worker.isConnected();
+  }
+
   /** True while a reload holds it: its readiness and failure are the reload's to act on. */
   get held(): boolean {
     return this.batch?.holds === true;
@@ -144,7 +149,7 @@ export class WorkerHandle {
    * `done` is called once the message is written, or could not be.
    */
   send(message: unknown, socket?: object, done: () => void = noop): void {
-    if (!this.alive || !this.worker.isConnected()) {
+    if (!this.connected) {
       done();
       return;
     }
@@ -158,7 +163,7 @@ export class WorkerHandle {
 
   /** Node's disconnect (stop giving it connections, close its servers, close IPC), done at most once. */
   disconnect(): void {
-    if (this.#disconnectAsked || !this.alive || !this.worker.isConnected()) return;
+    if (this.#disconnectAsked || !this.connected) return;
     this.#disconnectAsked = true;
     try {
       this.worker.disconnect();

@@ -22,6 +22,11 @@ function bindError(failure: NonNullable<SocketMessage['error']>): NodeJS.ErrnoEx
   return error;
 }
 
+/** The failure for a reply that brought neither a socket nor an error (the primary lost the copy). */
+function noSocket(address: string | null, port: number): NonNullable<SocketMessage['error']> {
+  return { code: 'EBADF', errno: -9, syscall: 'bind', address, port };
+}
+
 /** Passes the primary's answer to the listen that asked; true when `message` was one. */
 export function takeSocketReply(message: unknown, socket: unknown): boolean {
   if (!isCommand(message, 'qilin:socket')) return false;
@@ -115,7 +120,7 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
       pendingListens.delete(server);
       if (reply.error || typeof reply.fd !== 'number') {
         releaseIndex(indexKey, index);
-        server.emit('error', bindError(reply.error ?? { code: 'EBADF', errno: -9, syscall: 'bind', address, port: asked.port }));
+        server.emit('error', bindError(reply.error ?? noSocket(address, asked.port)));
         return;
       }
       // Through node:cluster, which reports the listen to the primary itself.
@@ -127,7 +132,7 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
     pendingListens.delete(server);
     if (reply.error || socket === undefined || socket === null) {
       releaseIndex(indexKey, index);
-      server.emit('error', bindError(reply.error ?? { code: 'EBADF', errno: -9, syscall: 'bind', address, port: asked.port }));
+      server.emit('error', bindError(reply.error ?? noSocket(address, asked.port)));
       return;
     }
     // A raw handle: net listens on it in this process, without asking node:cluster (the primary made it).
