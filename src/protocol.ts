@@ -14,8 +14,8 @@ export const ENV = {
   timeout: 'QILIN_TIMEOUT',
   /**
    * When the primary owns the listening sockets (with the runtime): `'1'` with `balance: 'kernel'`, where the
-   * worker listens on the copy it is sent; `'rr'` with round-robin, where node:cluster's primary accepts on a
-   * copy of the primary's socket, by descriptor. The runtime asks the primary for each TCP port the app listens on.
+   * worker accepts on the copy it is sent; `'rr'` with round-robin, where the primary accepts and relays each
+   * connection to a worker. The runtime asks the primary for each TCP port the app listens on.
    */
   ownSockets: 'QILIN_OWN_SOCKETS',
 } as const;
@@ -111,30 +111,47 @@ export interface SocketRequestMessage {
 
 /**
  * Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed
- * bind, as Node reports it). With round-robin, instead: `fd`, the primary's descriptor for node:cluster to
- * accept on (the worker listens with `{fd}`); or, the first time, `copy` with the socket as the handle, which the
- * worker sends straight back (a SocketCopyMessage) so the primary gets a descriptor of its own to lend.
+ * bind, as Node reports it). With round-robin, `relay` is the socket's key in the primary's table: the worker
+ * does not accept on it, the primary relays its connections (a ConnMessage).
  */
 export interface SocketMessage {
   readonly cmd: 'qilin:socket';
   readonly id: number;
   readonly error: { readonly code: string; readonly errno: number; readonly syscall: string; readonly address: string | null; readonly port: number } | null;
-  readonly fd?: number;
-  /** The socket's key in the primary's table, to send back with the copy. */
-  readonly copy?: string;
+  readonly relay?: string;
 }
 
-/** Worker to primary, with round-robin: the socket it was sent with `copy`, sent back as the handle; answered by a SocketMessage with `fd`. */
-export interface SocketCopyMessage {
-  readonly cmd: 'qilin:socket-copy';
-  readonly id: number;
-  readonly key: string;
-}
-
-/** A server listens on a socket of the primary's: node:cluster does not see that listen, so the runtime says so (`listening` in the primary). */
+/**
+ * A server listens on a socket of the primary's: node:cluster does not see that listen, so the runtime says so
+ * (`listening` in the primary). With round-robin, `relay` is the socket's key and the socket comes back as the
+ * handle: the primary's copy to accept on (Node has no dup()).
+ */
 export interface ListeningMessage {
   readonly cmd: 'qilin:listening';
   readonly address: { readonly address: string; readonly port: number; readonly addressType: 4 | 6 };
+  readonly relay?: string;
+}
+
+/**
+ * Primary to worker, with round-robin: a connection the primary accepted on the socket `key`, sent with the
+ * message as its handle. The worker's server on that socket takes it as if it had accepted it.
+ */
+export interface ConnMessage {
+  readonly cmd: 'qilin:conn';
+  readonly seq: number;
+  readonly key: string;
+}
+
+/**
+ * Worker to primary: the relayed connections it has taken, and those it refused (its server on that socket
+ * has closed, or is at `maxConnections`), by `seq`, in the order they came. The primary closes its copy of
+ * each one taken and relays each one refused to another worker; one sent before a later acknowledged one and
+ * in neither list never arrived (the worker was out of file descriptors), and is relayed again too.
+ */
+export interface TakenMessage {
+  readonly cmd: 'qilin:taken';
+  readonly taken: readonly number[];
+  readonly refused: readonly number[];
 }
 
 /** Why a worker is retired. */
@@ -174,7 +191,7 @@ export type WorkerToPrimary =
   | SocketRequestMessage
   | ListeningMessage
   | HandoverMessage
-  | SocketCopyMessage;
+  | TakenMessage;
 
 function hasCmd(message: unknown): message is { cmd: unknown } {
   return typeof message === 'object' && message !== null && 'cmd' in message;
@@ -195,7 +212,7 @@ export type InternalMessage =
   | SocketMessage
   | ListeningMessage
   | HandoverMessage
-  | SocketCopyMessage;
+  | TakenMessage;
 
 /** Qilin's own messages (`qilin:...`). Their fields come from another process, so readers still check them. */
 export function isInternalMessage(message: unknown): message is InternalMessage {

@@ -66,11 +66,6 @@ export class PrimaryUpgrade {
     if (!this.#cluster.options.runtime) {
       return 'it needs the worker runtime, with which the primary owns the listening sockets it hands over (restart qilin to upgrade it with runtime: false)';
     }
-    if (this.#cluster.balance !== 'kernel') {
-      // node:cluster's round-robin accepts ahead of its workers and queues what they have not taken; when the
-      // old primary's last worker leaves it closes that queue, which nothing here can drain first.
-      return "it needs balance 'kernel': with round-robin the old primary's node:cluster closes the connections it has accepted and not yet handed out when its last worker leaves (restart qilin to upgrade it with round-robin)";
-    }
     if (this.#cluster.activeWorkers().every((worker) => worker === null)) return 'no worker serves yet';
     if (this.#plan.app === '') return 'no app';
     return null;

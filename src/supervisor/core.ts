@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
 import type { SocketTable } from '../sockets/table.js';
 import type { Handovers } from './handover.js';
+import type { ClusterRelay } from './relay-sink.js';
 import type { Slot } from './slot.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -24,8 +25,12 @@ export interface SupervisorCore {
   readonly handles: Map<Worker, WorkerHandle>;
   /** Where retiring workers' idle connections go. */
   readonly handovers: Handovers;
+  /** How connections the primary accepts reach this cluster's workers (round-robin). */
+  readonly relay: ClusterRelay;
   slot(index: number): Slot | undefined;
   markReady(handle: WorkerHandle, detail: ReadyDetail): void;
+  /** A worker has become able to take connections: those waiting for one in the primary go to it. */
+  canTake(): void;
   startFailed(handle: WorkerHandle, failure: StartFailure): void;
   replace(handle: WorkerHandle, reason: ReplaceReason): void;
   reconcile(slot: Slot, cause: Cause): void;

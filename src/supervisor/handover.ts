@@ -8,19 +8,36 @@ export interface Candidate {
   readonly hasRuntime: boolean;
   readonly ports: ReadonlySet<number>;
   readonly connected: boolean;
+  /** EMFILE or ENFILE while the worker is out of file descriptors: a connection sent to it would be lost. */
+  readonly outOfDescriptors: string | null;
+}
+
+/** A worker that can take a connection on `port` now: serving, with the runtime and an open channel, listening there, with descriptors to spare. */
+function canTake(candidate: Candidate, port: number): boolean {
+  return candidate.state === 'ready' && candidate.hasRuntime && candidate.connected && candidate.ports.has(port) && candidate.outOfDescriptors === null;
 }
 
 /**
- * The workers that can take a connection for `port`: serving their slot (`ready`: not being replaced or
- * retired), with the runtime (which adopts it) and an open channel, listening on that port; of those, the
- * newest generation only, so a connection moves once during a reload, not from old worker to old worker.
+ * The workers a new connection on `port` can be relayed to (round-robin): every worker that can take one,
+ * whatever its generation, so a rolling reload spreads the load over the old workers still serving too. Pure.
+ */
+export function takers<C extends Candidate>(candidates: Iterable<C>, port: number): C[] {
+  const chosen: C[] = [];
+  for (const candidate of candidates) if (canTake(candidate, port)) chosen.push(candidate);
+  return chosen;
+}
+
+/**
+ * The workers that can take a handed-over connection for `port`: serving their slot (`ready`: not being
+ * replaced or retired), with the runtime (which adopts it) and an open channel, listening on that port, not
+ * out of file descriptors; of those, the newest generation only, so a connection moves once during a reload, not from old worker to old worker.
  * Pure.
  */
 export function heirs<C extends Candidate>(candidates: Iterable<C>, port: number): C[] {
   let newest = Number.NEGATIVE_INFINITY;
   let chosen: C[] = [];
   for (const candidate of candidates) {
-    if (candidate.state !== 'ready' || !candidate.hasRuntime || !candidate.connected || !candidate.ports.has(port)) continue;
+    if (!canTake(candidate, port)) continue;
     if (candidate.generation > newest) {
       newest = candidate.generation;
       chosen = [];

@@ -1,4 +1,4 @@
-// Watching workers while the cluster runs: heartbeats that catch a blocked event loop, and round-robin handoffs a worker never received.
+// Watching workers while the cluster runs: heartbeats that catch a blocked event loop, and relayed connections a worker never received.
 import type { ResolvedOptions } from '../options.js';
 import { formatSize } from '../units.js';
 import { isStopping } from './lifecycle.js';
@@ -31,7 +31,7 @@ export class Monitor {
     const { options, io } = supervisor;
     if (supervisor.host.balance === 'round-robin' && options.runtime) {
       this.#handoffs = setInterval(() => {
-        for (const handle of supervisor.handles.values()) handle.handoffs?.check(STUCK_HANDOFF, io.now());
+        supervisor.relay.check(io.now());
       }, STUCK_HANDOFF / 4);
       this.#handoffs.unref();
     }

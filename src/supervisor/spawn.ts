@@ -1,9 +1,8 @@
-// Forking the worker of a slot: the script, the runtime preload, the environment each worker gets, and the watch on its handoffs.
+// Forking the worker of a slot: the script, the runtime preload, the environment each worker gets, and the watch on the connections relayed to it.
 import type { Worker } from 'node:cluster';
 import type { ResolvedOptions } from '../options.js';
 import { ENV } from '../protocol.js';
 import type { SupervisorCore } from './core.js';
-import { HandoffWatch } from './handoffs.js';
 import { heartbeatInterval } from './monitor.js';
 import type { Slot } from './slot.js';
 import { RUNTIME_PATH, SLOW_START_NOTICE } from './timing.js';
@@ -32,7 +31,7 @@ export function forkFor(
         [ENV.maxMemory]: String(options.runtime ? (options.maxMemory ?? 0) : 0),
         [ENV.timeout]: String(options.timeout),
         // The primary owns the listening sockets, with the runtime to ask for them: the workers accept on them
-        // themselves, or node:cluster's round-robin accepts on a copy lent to it.
+        // themselves, or the primary accepts and relays each connection to a worker (round-robin).
         [ENV.ownSockets]: options.runtime ? (host.balance === 'kernel' ? '1' : 'rr') : undefined,
         // systemd's socket activation is the primary's: its sockets reach the workers through it.
         LISTEN_FDS: undefined,
@@ -50,9 +49,7 @@ export function forkFor(
   const handle = new WorkerHandle(worker, slot.index, generation, io.now(), options);
   handle.batch = batch;
   batch?.waiter.add(handle);
-  if (host.balance === 'round-robin' && options.runtime) {
-    handle.handoffs = new HandoffWatch(worker, (id) => handle.send({ cmd: 'qilin:ping', id }));
-  }
+  if (host.balance === 'round-robin' && options.runtime) supervisor.relay.attach(handle);
   return handle;
 }
 

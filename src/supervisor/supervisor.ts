@@ -12,6 +12,7 @@ import { Handovers } from './handover.js';
 import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
+import { ClusterRelay } from './relay-sink.js';
 import { SOCKETS, type SocketTable } from '../sockets/table.js';
 import { Slot, retireSlot } from './slot.js';
 import { retireWithin, stopWorker } from './stopping.js';
@@ -26,6 +27,7 @@ export class Supervisor implements SupervisorCore {
   /** Every worker of this cluster that has not exited, starting and retiring ones included. */
   readonly handles = new Map<Worker, WorkerHandle>();
   readonly handovers = new Handovers();
+  readonly relay: ClusterRelay = new ClusterRelay(this);
   readonly host: SupervisorHost;
   readonly io: SupervisorIO;
   readonly sockets: SocketTable;
@@ -129,6 +131,8 @@ export class Supervisor implements SupervisorCore {
 
   /** Retires every worker gracefully; resolves when all have exited. */
   shutdown(): Promise<void> {
+    // No new connection is accepted for a cluster that drains (round-robin); what is relayed already is served.
+    this.relay.leave();
     this.handovers.closeAll();
     const handles = [...this.handles.values()];
     for (const handle of handles) this.retire(handle, 'shutdown', true);
@@ -142,6 +146,7 @@ export class Supervisor implements SupervisorCore {
 
   /** SIGKILLs every worker now; resolves when all have exited. */
   killAll(): Promise<void> {
+    this.relay.leave();
     this.handovers.closeAll();
     const handles = [...this.handles.values()];
     for (const handle of handles) handle.signal('SIGKILL');
@@ -152,6 +157,7 @@ export class Supervisor implements SupervisorCore {
   halt(): void {
     for (const handle of this.handles.values()) if (!isStopping(handle.state)) handle.endTimers();
     // The workers still running keep their copies of the sockets; the primary's go with the cluster.
+    this.relay.leave();
     this.sockets.release(this);
   }
 
@@ -276,7 +282,13 @@ export class Supervisor implements SupervisorCore {
       const graceful = previous.replacing !== 'unresponsive' || !this.#monitor.silent(previous);
       this.retire(previous, previous.replacing ? 'replace' : 'reload', graceful, retireWithin(previous, previous.options, this.io.now()));
     }
+    this.canTake();
+  }
+
+  /** A worker has become able to take connections: those waiting for one in the primary go to it. */
+  canTake(): void {
     this.handovers.flush(this.handles.values());
+    this.relay.flush();
   }
 
   /**

@@ -2,13 +2,12 @@
 import nodeCluster, { type Address } from 'node:cluster';
 import { describeListenFailure } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
-import { describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
+import { describeCut, describeDescriptors, describeSlowStart } from '../notices.js';
 import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage } from '../protocol.js';
-import { LENT } from '../sockets/lent.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { SupervisorCore } from './core.js';
 import { isStopping } from './lifecycle.js';
-import { LOST_HANDOFF_LOG_EVERY, SLOW_START_NOTICE, STARTED_WINDOW } from './timing.js';
+import { SLOW_START_NOTICE, STARTED_WINDOW } from './timing.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** The exception a worker reported, as `Name: message`; its fields come from another process, so they are checked. */
@@ -48,9 +47,6 @@ export class WorkerEvents {
       // channel, which without a listener would crash the primary.
       if (handle.pid === undefined && typeof error?.syscall === 'string' && error.syscall.startsWith('spawn')) this.#spawnFailed(handle, error);
     });
-    // node:cluster's own messages, seen before node:cluster handles them: which workers its round-robin
-    // handles serve, so a descriptor lent to one is forgotten in the same turn as it closes it.
-    worker.process.prependListener('internalMessage', (message: unknown) => LENT.observe(handle, message as object));
     const { stderr } = worker.process;
     stderr?.on('data', (chunk: Buffer) => {
       handle.stderr.push(chunk.toString());
@@ -64,16 +60,11 @@ export class WorkerEvents {
     worker.on('listening', (address: Address) => {
       handle.listened = true;
       if (typeof address?.port === 'number' && address.port > 0) handle.ports.add(address.port);
-      // With round-robin the runtime listens by a lent descriptor, which node:cluster reports with no address:
-      // the address is filled in (this object is the one node:cluster then emits), as with the kernel balancing.
-      const fd = (address as { fd?: unknown } | undefined)?.fd;
-      const lent = typeof fd === 'number' ? LENT.addressOf(fd) : null;
-      if (lent && address.address == null) Object.assign(address, { address: lent.address, addressType: lent.addressType });
       if (!host.emitting) return;
       host.emit('listening', worker, address);
       if (options.readyWhen === 'listening') supervisor.markReady(handle, address);
       // A ready worker that listens on one more port can take the connections waiting for that port.
-      supervisor.handovers.flush(supervisor.handles.values());
+      supervisor.canTake();
     });
     worker.on('message', (message: unknown, sent?: unknown) => {
       if (isCommand(message, 'qilin:handover')) {
@@ -81,7 +72,11 @@ export class WorkerEvents {
         supervisor.handovers.pass(supervisor.handles.values(), Number((message as { port?: unknown }).port), sent, host.running);
         return;
       }
-      if (!host.emitting) return;
+      if (!host.emitting) {
+        // A socket sent back to accept on, for a cluster that has stopped: closed, not leaked.
+        if (isCommand(message, 'qilin:listening')) (sent as { close?: () => void } | undefined)?.close?.();
+        return;
+      }
       if (isInternalMessage(message)) {
         this.#onInternalMessage(handle, message, sent);
         return;
@@ -94,14 +89,13 @@ export class WorkerEvents {
       }
     });
     worker.on('disconnect', () => {
-      // node:cluster lets go of a disconnected worker's round-robin handles; so do the loans to them.
-      LENT.release(handle);
+      supervisor.relay.gone(handle);
       if (!host.emitting) return;
       host.emit('disconnect', worker);
       this.#onDisconnect(handle);
     });
     worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      LENT.release(handle);
+      supervisor.relay.gone(handle);
       this.#onExit(handle, code, signal);
     });
   }
@@ -170,43 +164,27 @@ export class WorkerEvents {
         host.log('warnings', describeCut(handle.pid, info));
         break;
       }
-      case 'qilin:pong': {
-        const now = supervisor.io.now();
-        const lost = typeof message.id === 'number' ? (handle.handoffs?.pong(message.id) ?? 0) : 0;
-        if (lost === 0) break;
-        const info = { slot: handle.slot, generation: handle.generation, count: lost };
-        host.emit('handoffsLost', handle.worker, info);
-        if (now - handle.lostLoggedAt >= LOST_HANDOFF_LOG_EVERY) {
-          handle.lostLoggedAt = now;
-          host.log('warnings', describeHandoffsLost(handle.pid, info));
-        }
+      case 'qilin:pong':
+        if (typeof message.id === 'number') supervisor.relay.pong(handle, message.id);
         break;
-      }
+      case 'qilin:taken':
+        supervisor.relay.taken(handle, message.taken, message.refused);
+        break;
       case 'qilin:socket-request': {
         const { id, address, port, index } = message;
         if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
         const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0);
         if ('error' in got) handle.send({ cmd: 'qilin:socket', id, error: got.error });
         else if (host.balance === 'kernel') handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
-        else {
-          // Round-robin: node:cluster accepts on a descriptor lent to it, a copy of the table's socket.
-          const fd = LENT.fdFor(got.key, handle);
-          if (fd !== null) handle.send({ cmd: 'qilin:socket', id, error: null, fd });
-          else handle.send({ cmd: 'qilin:socket', id, error: null, copy: got.key }, got.handle);
-        }
-        break;
-      }
-      case 'qilin:socket-copy': {
-        const { id, key } = message;
-        if (typeof id !== 'number' || typeof key !== 'string') break;
-        const fd = LENT.lend(key, sent, handle);
-        if (fd !== null) handle.send({ cmd: 'qilin:socket', id, error: null, fd });
-        else handle.send({ cmd: 'qilin:socket', id, error: { code: 'EBADF', errno: -9, syscall: 'bind', address: null, port: 0 } });
+        // Round-robin: the worker does not accept on the socket; the primary relays its connections.
+        else handle.send({ cmd: 'qilin:socket', id, error: null, relay: got.key }, got.handle);
         break;
       }
       case 'qilin:listening': {
-        const { address } = message;
+        const { address, relay } = message;
         if (!address || typeof address.port !== 'number') break;
+        // Round-robin: the socket came back with the message, the primary's own copy to accept on.
+        if (typeof relay === 'string') supervisor.relay.listening(relay, address.port, sent);
         // As node:cluster reports a listen it served: the same event on the worker, and on node:cluster.
         const reported = { address: String(address.address), port: address.port, addressType: address.addressType === 6 ? 6 : 4 };
         handle.worker.emit('listening', reported);

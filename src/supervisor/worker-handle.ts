@@ -5,7 +5,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { RetireMessage } from '../protocol.js';
 import { MAX_TIMER } from '../units.js';
 import type { BatchStart } from './batch.js';
-import type { HandoffWatch } from './handoffs.js';
+import type { Deliveries } from './deliveries.js';
 import { type WorkerEvent, type WorkerState, phaseOf, transition } from './lifecycle.js';
 
 const noop = (): void => {};
@@ -43,8 +43,10 @@ export class WorkerHandle {
    * readiness or failure. When `holds`, the batch (a reload) also decides when it takes its slot.
    */
   batch: { readonly waiter: BatchStart<WorkerHandle>; readonly holds: boolean } | null = null;
-  /** Round-robin handoffs to this worker, watched for ones it never receives (null with the kernel balancing, or without the runtime). */
-  handoffs: HandoffWatch | null = null;
+  /** Connections relayed to this worker and not acknowledged yet (round-robin with the runtime; null otherwise). */
+  deliveries: Deliveries | null = null;
+  /** When a connection relayed to it was last lost (it was out of file descriptors): it gets none for a while. */
+  lostAt = Number.NEGATIVE_INFINITY;
   /** EMFILE or ENFILE while the runtime says the worker is out of file descriptors; null otherwise. */
   outOfDescriptors: string | null = null;
   /** When lost handoffs were last logged for this worker, so a burst is one line. */

@@ -52,7 +52,7 @@ export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: 
       readyAt: h.readyAt,
       rss: h.rss,
       restarts: own?.restarts ?? 0,
-      accepting: answering && h.outOfDescriptors === null && !(h.handoffs?.stuck(STUCK_HANDOFF, now) ?? false),
+      accepting: answering && h.outOfDescriptors === null && !(h.deliveries?.stuck(STUCK_HANDOFF, now) ?? false),
     };
   });
 }

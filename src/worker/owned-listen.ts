@@ -1,11 +1,12 @@
-// A TCP listen in a worker, served from the primary's own socket for that address: the runtime asks the primary for it over IPC, then listens on the copy it is sent and tells the primary so (node:cluster does not see such a listen), or, with round-robin, listens through node:cluster on the descriptor the primary lends it.
+// A TCP listen in a worker, served from the primary's own socket for that address: the runtime asks the primary for it over IPC, then listens on the copy it is sent and tells the primary so (node:cluster does not see such a listen); with round-robin the copy is not accepted on here, the primary relays its connections.
 import dns from 'node:dns';
 import net from 'node:net';
 import { type SocketMessage, isCommand } from '../protocol.js';
 import { type TcpListen, readTcpListen } from '../sockets/listen-args.js';
+import { relayTo } from './relayed.js';
 
 type Send = (message: object, handle?: unknown) => Promise<void>;
-/** How the primary serves a worker's listens: the socket itself (balance 'kernel'), or a descriptor for node:cluster's round-robin. */
+/** How connections on the primary's sockets reach this worker: it accepts them itself (balance 'kernel'), or the primary relays them (round-robin). */
 export type OwnSockets = 'kernel' | 'round-robin';
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
 
@@ -43,21 +44,6 @@ function askPrimary(send: Send, address: string | null, port: number, index: num
     waiting.set(id, (reply, socket) => resolve({ reply, socket }));
     void send({ cmd: 'qilin:socket-request', id, address, port, index });
   });
-}
-
-/**
- * Round-robin: the descriptor node:cluster's primary is to accept on. The first worker to ask for a socket is
- * sent the socket itself, and sends it straight back, which gives the primary a copy to lend (Node has no
- * dup()); this worker's own copy is closed once sent.
- */
-async function lentDescriptor(send: Send, first: { reply: SocketMessage; socket: unknown }): Promise<SocketMessage> {
-  const { reply, socket } = first;
-  if (typeof reply.fd === 'number' || typeof reply.copy !== 'string' || !socket) return reply;
-  const id = reply.id;
-  const answered = new Promise<SocketMessage>((resolve) => waiting.set(id, (again) => resolve(again)));
-  await send({ cmd: 'qilin:socket-copy', id, key: reply.copy }, socket);
-  (socket as { close?: () => void }).close?.();
-  return answered;
 }
 
 /**
@@ -114,34 +100,26 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
     }
     const indexKey = `${address}:${asked.port}`;
     const index = takeIndex(indexKey);
-    const asking = askPrimary(send, address, asked.port, index);
-    if (mode === 'round-robin') {
-      const reply = await lentDescriptor(send, await asking);
-      pendingListens.delete(server);
-      if (reply.error || typeof reply.fd !== 'number') {
-        releaseIndex(indexKey, index);
-        server.emit('error', bindError(reply.error ?? noSocket(address, asked.port)));
-        return;
-      }
-      // Through node:cluster, which reports the listen to the primary itself.
-      listen.call(server, { fd: reply.fd, backlog: asked.backlog });
-      server.once('close', () => releaseIndex(indexKey, index));
-      return;
-    }
-    const { reply, socket } = await asking;
+    const { reply, socket } = await askPrimary(send, address, asked.port, index);
     pendingListens.delete(server);
     if (reply.error || socket === undefined || socket === null) {
       releaseIndex(indexKey, index);
       server.emit('error', bindError(reply.error ?? noSocket(address, asked.port)));
       return;
     }
+    const relay = mode === 'round-robin' && typeof reply.relay === 'string' ? reply.relay : null;
+    // Round-robin: the socket is this server's all the same (its address, its close), but not accepted on here.
+    if (relay !== null) relayTo(server, socket, relay);
     // A raw handle: net listens on it in this process, without asking node:cluster (the primary made it).
     listen.call(server, socket, asked.backlog);
     server.once('close', () => releaseIndex(indexKey, index));
     server.once('listening', () => {
       const bound = server.address();
       if (bound === null || typeof bound === 'string') return;
-      void send({ cmd: 'qilin:listening', address: { address: bound.address, port: bound.port, addressType: bound.family === 'IPv6' ? 6 : 4 } });
+      const address = { address: bound.address, port: bound.port, addressType: bound.family === 'IPv6' ? 6 : 4 };
+      // With round-robin the socket goes back with the message: the primary's own copy to accept on.
+      if (relay !== null) void send({ cmd: 'qilin:listening', address, relay }, socket);
+      else void send({ cmd: 'qilin:listening', address });
     });
   })();
   return true;

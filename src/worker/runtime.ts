@@ -8,6 +8,7 @@ import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '
 import { ServerRegistry, now } from './drain.js';
 import { adopt, handOver, refuse } from './handover.js';
 import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
+import { takeRelayed } from './relayed.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -113,8 +114,8 @@ const DESCRIPTOR_CHECK_INTERVAL = 1_000;
 
 /**
  * Tells the primary when this worker runs out of file descriptors and when it has some again. A worker at its
- * limit cannot take a connection (libuv then accepts and closes what is queued, or, with round-robin, the
- * connection handed to it is lost), and nothing else says so. Opening the null device once a second costs two
+ * limit cannot take a connection (libuv then accepts and closes what is queued; with round-robin, a connection
+ * relayed to it never arrives), and nothing else says so. Opening the null device once a second costs two
  * system calls.
  */
 function watchDescriptors(): void {
@@ -150,7 +151,7 @@ function install(): void {
   } as typeof net.Server.prototype.listen;
 
   process.on('message', (message: unknown, socket: unknown) => {
-    if (takeSocketReply(message, socket)) return;
+    if (takeSocketReply(message, socket) || takeRelayed(message, socket, send)) return;
     if (isCommand(message, 'qilin:handover')) {
       // A retiring worker's idle connection: served here from its next request on, even if this worker is
       // retiring too (its own drain then passes it on again, or closes it).

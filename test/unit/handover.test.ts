@@ -1,10 +1,10 @@
 // Which worker takes a retiring worker's idle connection: a serving one of the newest generation that listens on its port.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Candidate, heirs } from '../../src/supervisor/handover.js';
+import { type Candidate, heirs, takers } from '../../src/supervisor/handover.js';
 
 function worker(name: string, fields: Partial<Candidate> = {}): Candidate & { name: string } {
-  return { name, state: 'ready', generation: 1, hasRuntime: true, ports: new Set([8000]), connected: true, ...fields };
+  return { name, state: 'ready', generation: 1, hasRuntime: true, ports: new Set([8000]), connected: true, outOfDescriptors: null, ...fields };
 }
 
 const names = (chosen: { name: string }[]): string[] => chosen.map((c) => c.name);
@@ -34,5 +34,18 @@ describe('heirs of a handed-over connection', () => {
 
   it('are none when nobody listens on the port', () => {
     assert.deepEqual(heirs([worker('a')], 8001), []);
+  });
+});
+
+describe('takers of a relayed connection', () => {
+  it('are every serving worker on the port, of any generation, with descriptors to spare', () => {
+    const workers = [
+      worker('old', { generation: 0 }),
+      worker('new', { generation: 1 }),
+      worker('full', { outOfDescriptors: 'EMFILE' }),
+      worker('held', { state: 'held' }),
+      worker('other-port', { ports: new Set([9000]) }),
+    ];
+    assert.deepEqual(names(takers(workers, 8000)), ['old', 'new']);
   });
 });
