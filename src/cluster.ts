@@ -121,11 +121,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       throw new QilinError('ERR_QILIN_NOT_RUNNING', `The worker runtime is missing at ${RUNTIME_PATH}; build the package, or pass runtime: false`);
     }
     this.#status = 'running';
-    this.#balance = applyBalance(this.options.balance);
-    if (this.#balance !== this.options.balance) {
+    const policy = applyBalance(this.options.balance);
+    // With the runtime the primary serves the workers' TCP listens itself, in either mode, whatever node:cluster's
+    // policy: it only decides the listens the runtime leaves to node:cluster (a Unix socket path, reusePort...).
+    this.#balance = this.options.runtime ? this.options.balance : policy;
+    if (this.#balance !== policy && !this.options.runtime) {
       process.emitWarning(
         `balance '${this.options.balance}' cannot apply: node:cluster has one scheduling policy per process, fixed at its first fork, ` +
-          `and something forked before this cluster with '${this.#balance}'`,
+          `and something forked before this cluster with '${policy}'; with the worker runtime on, balance applies to every TCP listen`,
         { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
       );
     }

@@ -135,7 +135,8 @@ export interface ClusterOptions {
   /**
    * How connections reach workers: `'kernel'`, every worker accepts on the shared listening socket (the primary
    * is not in the data path); `'round-robin'`, the primary accepts each connection and hands it to the next
-   * worker (node:cluster's default on Linux). One per process: see docs/runtime.md.
+   * serving worker (node:cluster's default on Linux; with the runtime, Qilin's own relay). Per cluster with
+   * the runtime, one per process without it: see docs/runtime.md.
    * @default 'kernel', or what NODE_CLUSTER_SCHED_POLICY says ('rr' or 'none') when it is set
    */
   readonly balance?: Balance;

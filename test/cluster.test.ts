@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { STARTED_WINDOW, StartError, recluster } from 'qilin';
 import { fixture, get, getFrom, isAlive, memoryLogger, nextEvent, parseIdentity, pidsOf, portOf, testCluster, until, within } from './helpers.js';
+import { freePort } from './cli/helpers.js';
 
 describe('run', () => {
   it('forks one worker per slot, with WORKER_ID set to the slot', { timeout: 30_000 }, async (t) => {
@@ -389,5 +390,24 @@ describe('several clusters in one primary', () => {
     await b.shutdown();
     assert.equal(a.workers().length, 2, "b's reload and shutdown left a's workers alone");
     assert.ok(a.activeWorkers().every(Boolean));
+  });
+
+  it("each balances its own way with the runtime, whatever node:cluster's one scheduling policy", { timeout: 30_000 }, async (t) => {
+    const kernelPort = await freePort();
+    const relayedPort = await freePort();
+    const kernel = testCluster(t, 'http-server.cjs', { workers: 1, balance: 'kernel', env: { PORT: String(kernelPort) } });
+    await within(10_000, 'the kernel cluster', kernel.run());
+    const relayed = testCluster(t, 'http-server.cjs', { workers: 2, balance: 'round-robin', env: { PORT: String(relayedPort) } });
+    await within(10_000, 'the round-robin cluster', relayed.run());
+    assert.deepEqual([kernel.balance, relayed.balance], ['kernel', 'round-robin']);
+    // The primary relays each new connection to the next worker: strictly in turn.
+    const pids: string[] = [];
+    for (let i = 0; i < 6; i += 1) pids.push(/pid=(\d+)/.exec((await get(relayedPort, '/', false)).body)?.[1] ?? '');
+    assert.equal(new Set(pids).size, 2, pids.join(' '));
+    assert.ok(
+      pids.every((pid, i) => i < 2 || pid === pids[i - 2]),
+      `in turn: ${pids.join(' ')}`,
+    );
+    assert.match((await get(kernelPort)).body, /^slot=0 /);
   });
 });
