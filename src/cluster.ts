@@ -231,6 +231,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.#shutdown;
   };
 
+  /** The command's upgrade, in the old primary: idle connections no worker here can take go to `forward` (the new primary's), from now on. @internal */
+  forwardHandovers(forward: (port: number, connection: { close(): void }) => boolean): void {
+    this.#supervisor.handovers.forwardTo(forward);
+  }
+
+  /** The command's upgrade, in the new primary: an idle connection the old primary forwarded goes to a worker here. @internal */
+  adoptHandover(port: number, connection: unknown): void {
+    this.#supervisor.handovers.pass(this.#supervisor.handles.values(), port, connection, this.#status === 'running');
+  }
+
   /** True from `shutdown()` (or a stop) on: the cluster is going, even while it still serves through `shutdownDelay`. */
   get stopping(): boolean {
     return this.#status === 'stopping' || this.#status === 'stopped';

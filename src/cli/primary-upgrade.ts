@@ -42,11 +42,13 @@ export class PrimaryUpgrade {
     this.#log({ event: 'upgradeStart', command, script });
     const readyTimeout = this.#cluster.options.readyTimeout ?? 60_000;
     this.#underWay = startNewPrimary({ argv: this.#argv, admin: this.#admin?.listeningSocket() ?? null, timeoutMs: readyTimeout + STARTUP_ALLOWANCE }).then(
-      (pid) => {
+      ({ pid, forward }) => {
         this.handedOver = true;
         this.#log({ event: 'upgraded', pid });
         // Its file stays where it is: the new primary's admin interface listens on this very socket.
         this.#admin?.handOver();
+        // The retiring workers' idle keep-alive connections go on to the new primary's workers, not closed.
+        this.#cluster.forwardHandovers(forward);
         void this.#signals.shutdown();
         return { pid };
       },

@@ -125,7 +125,7 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
       if (failed !== null) return failed;
       if (!signals.stopping) {
         void notifier?.notify(NOTIFY.ready(process.pid, cluster.activeWorkers().length));
-        if (handover) reportUpgraded();
+        if (handover) reportUpgraded((port, connection) => cluster.adoptHandover(port, connection));
       }
     }
     return stoppedWith(await signals.stopped, output);

@@ -37,16 +37,25 @@ export function takeHandover(handover: Handover): void {
   for (const { fd, key } of handover.sockets) SOCKETS.inherit(fd, key);
 }
 
-/** In the new primary, once its workers serve: tells the old one, and lets go of the channel to it. */
-export function reportUpgraded(): void {
+/**
+ * In the new primary, once its workers serve: tells the old one. The channel stays open until the old one has
+ * exited (it does not keep this process running): the idle keep-alive connections of the old workers come
+ * through it, for `adopt` to give to a worker here.
+ */
+export function reportUpgraded(adopt: (port: number, connection: unknown) => void): void {
   if (typeof process.send !== 'function' || !process.connected) return;
-  process.send({ cmd: 'qilin:upgraded', pid: process.pid }, undefined, undefined, () => {
-    try {
-      process.disconnect();
-    } catch {
-      // Gone already.
-    }
+  process.on('message', (message: unknown, connection: unknown) => {
+    const { cmd, port } = (message ?? {}) as { cmd?: unknown; port?: unknown };
+    if (cmd === 'qilin:handover' && typeof port === 'number') adopt(port, connection);
   });
+  process.channel?.unref();
+  process.send({ cmd: 'qilin:upgraded', pid: process.pid });
+}
+
+/** The new primary, as the old one sees it once it serves: its pid, and how to pass it an idle connection (false once the channel is gone). */
+export interface NewPrimary {
+  readonly pid: number;
+  forward(port: number, connection: { close(): void }): boolean;
 }
 
 export interface UpgradeRequest {
@@ -68,11 +77,11 @@ export function newPrimaryCommand(env: Readonly<Record<string, string | undefine
 }
 
 /**
- * In the old primary: starts the new one with every socket the workers use. Resolves with its pid once its
- * workers are ready; rejects with why when it exits first, cannot be started, or takes longer than `timeoutMs`
+ * In the old primary: starts the new one with every socket the workers use. Resolves once its workers are
+ * ready; rejects with why when it exits first, cannot be started, or takes longer than `timeoutMs`
  * (then it is stopped). The old primary keeps serving either way until it is told to retire.
  */
-export function startNewPrimary(request: UpgradeRequest): Promise<number> {
+export function startNewPrimary(request: UpgradeRequest): Promise<NewPrimary> {
   const sockets = SOCKETS.list();
   const fds = [...sockets.map((s) => s.fd), ...(request.admin ? [request.admin.fd] : [])];
   const handover: Handover = {
@@ -120,11 +129,21 @@ export function startNewPrimary(request: UpgradeRequest): Promise<number> {
       if (typeof pid !== 'number' || settled) return;
       settled = true;
       clearTimeout(timer);
-      // It runs on by itself from now on: this primary's exit must not wait for it, nor end it.
+      // It runs on by itself from now on: this primary's exit must not wait for it, nor end it. The channel
+      // stays, unreferenced, for the idle connections of this primary's workers; it closes when this one exits.
       child.removeAllListeners('exit');
-      child.disconnect?.();
       child.unref();
-      resolve(pid);
+      child.channel?.unref();
+      const forward = (port: number, connection: { close(): void }): boolean => {
+        if (!child.connected) return false;
+        try {
+          child.send({ cmd: 'qilin:handover', port }, connection as never, {}, () => connection.close());
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      resolve({ pid, forward });
     });
   });
 }

@@ -69,6 +69,26 @@ export const HEIR_WAIT = 10_000;
 export class Handovers {
   #turn = 0;
   readonly #waiting = new Set<Waiting>();
+  /** Where connections go that no worker here can take: a new primary, during an upgrade. */
+  #elsewhere: ((port: number, connection: Closable) => boolean) | null = null;
+
+  /**
+   * From now on a connection no worker of this cluster can take goes to `forward` (which returns false when it
+   * cannot send it), the ones waiting too: the old primary of an upgrade hands them to the new one.
+   */
+  forwardTo(forward: (port: number, connection: Closable) => boolean): void {
+    this.#elsewhere = forward;
+    for (const waiting of this.#waiting) {
+      if (!forward(waiting.port, waiting.handle)) continue;
+      this.#waiting.delete(waiting);
+      clearTimeout(waiting.timer);
+    }
+  }
+
+  /** Connections are forwarded to a new primary. */
+  get forwarding(): boolean {
+    return this.#elsewhere !== null;
+  }
 
   /**
    * Sends `connection` (received with a `qilin:handover` message from a retiring worker) to a worker that
@@ -84,6 +104,7 @@ export class Handovers {
       give(heir, port, handle);
       return;
     }
+    if (this.#elsewhere?.(port, handle)) return;
     if (!wait) {
       handle.close();
       return;

@@ -18,6 +18,8 @@ interface RelayHost {
 export class ClusterRelay implements RelaySink {
   readonly #supervisor: RelayHost;
   #turn = 0;
+  /** The cluster has stopped serving: a worker that listens late does not make the primary accept again. */
+  #left = false;
 
   constructor(supervisor: RelayHost) {
     this.#supervisor = supervisor;
@@ -37,7 +39,8 @@ export class ClusterRelay implements RelaySink {
 
   /** A worker listens on the relayed socket `key` and sent its copy: the primary accepts on it, for this cluster too. */
   listening(key: string, port: number, copy: unknown): void {
-    RELAY.serve(key, port, copy, this);
+    if (this.#left) (copy as { close?: () => void } | undefined)?.close?.();
+    else RELAY.serve(key, port, copy, this);
   }
 
   /**
@@ -83,6 +86,7 @@ export class ClusterRelay implements RelaySink {
 
   /** The cluster stops serving: the primary stops accepting for it. */
   leave(): void {
+    this.#left = true;
     RELAY.leave(this);
   }
 

@@ -7,9 +7,9 @@ import type { WorkerHandle } from './worker-handle.js';
 /**
  * Stops a worker that was just moved to `retiring`. Graceful: the runtime drains it (or, without the runtime,
  * node:cluster disconnects it), SIGTERM at `within` ms, SIGKILL `killTimeout` later. Not graceful (or with
- * `timeout: 0`): SIGTERM now, then SIGKILL.
+ * `timeout: 0`): SIGTERM now, then SIGKILL. With `handover`, its idle keep-alive connections are handed over.
  */
-export function stopWorker(handle: WorkerHandle, reason: RetireReason, graceful: boolean, within: number, options: ResolvedOptions): void {
+export function stopWorker(handle: WorkerHandle, reason: RetireReason, graceful: boolean, within: number, options: ResolvedOptions, handover: boolean): void {
   const { timeout, killTimeout } = options;
   if (!graceful || timeout === 0) {
     handle.terminate(killTimeout);
@@ -19,8 +19,8 @@ export function stopWorker(handle: WorkerHandle, reason: RetireReason, graceful:
     // SIGTERM comes at `timeout`, as recluster's kill timeout did. The runtime's own deadline comes a margin
     // before it: there it destroys what is left and aborts the shutdown hooks' signal, and the margin lets
     // hooks react to the abort before SIGTERM ends the process.
-    // Unless the whole cluster stops, other workers stay to serve: its idle keep-alive connections go to them.
-    handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason, handover: reason !== 'shutdown' });
+    // With `handover`, other workers stay to serve (or a new primary's): its idle keep-alive connections go to them.
+    handle.askToRetire({ cmd: 'qilin:retire', deadline: within - signalMargin(within), reason, handover });
   } else {
     handle.send({ cmd: 'disconnect', reason });
     handle.disconnect();

@@ -217,7 +217,8 @@ export class Supervisor implements SupervisorCore {
     this.#slots[handle.slot]?.release(handle);
     handle.batch = null;
     handle.apply('retire');
-    stopWorker(handle, reason, graceful, within, handle.options);
+    // Unless the whole cluster stops, other workers stay to serve; when it stops, a new primary's may (an upgrade).
+    stopWorker(handle, reason, graceful, within, handle.options, reason !== 'shutdown' || this.handovers.forwarding);
   }
 
   /**

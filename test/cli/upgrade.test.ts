@@ -4,6 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { pooledGet } from '../http.js';
 import { fixture, freePort, get, isAlive, killLoggedAtEnd, parseIdentity, runQilin, startQilin, tempDir, until, within } from './helpers.js';
 
 const TIMEOUT = { timeout: 60_000 };
@@ -81,6 +82,10 @@ describe('upgrading the primary', () => {
         const oldExit = new Promise<number | null>((resolve) => qilin.child.once('exit', (code) => resolve(code)));
         const traffic = load(port);
         await until('some requests served', () => traffic.served() > 20);
+        // A client that keeps its connection idle through the whole upgrade.
+        const idle = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        t.after(() => idle.destroy());
+        const before = await pooledGet(port, idle);
 
         const client = await runQilin(t, ['upgrade', '--admin', admin], { env: NO_SECRETS }, 45_000);
         assert.equal(client.exit.code, 0, client.stderr);
@@ -99,6 +104,16 @@ describe('upgrading the primary', () => {
         await until('requests served by the new primary’s workers', () => traffic.served() > servedBefore + 20);
         await traffic.stop();
         assert.deepEqual(traffic.failures, [], 'no request failed');
+        // Its connection was handed over to the new primary's workers rather than closed.
+        const after = await pooledGet(port, idle);
+        assert.ok(oldWorkers.includes(before.pid), `first answered by an old worker (${before.pid})`);
+        assert.deepEqual(
+          { reused: after.reused, oldWorker: oldWorkers.includes(after.pid) },
+          { reused: true, oldWorker: false },
+          'the idle connection is answered by a new worker, on the same connection',
+        );
+        // Closed now: the new primary's shutdown below would otherwise wait out its keep-alive timeout.
+        idle.destroy();
 
         assert.equal(readFileSync(pidFile, 'utf8').trim(), String(newPid), 'the pid file names the new primary');
         const newWorkers = qilin.records

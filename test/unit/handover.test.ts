@@ -1,7 +1,7 @@
 // Which worker takes a retiring worker's idle connection: a serving one of the newest generation that listens on its port.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Candidate, heirs, takers } from '../../src/supervisor/handover.js';
+import { type Candidate, Handovers, heirs, takers } from '../../src/supervisor/handover.js';
 
 function worker(name: string, fields: Partial<Candidate> = {}): Candidate & { name: string } {
   return { name, state: 'ready', generation: 1, hasRuntime: true, ports: new Set([8000]), connected: true, outOfDescriptors: null, ...fields };
@@ -47,5 +47,42 @@ describe('takers of a relayed connection', () => {
       worker('other-port', { ports: new Set([9000]) }),
     ];
     assert.deepEqual(names(takers(workers, 8000)), ['old', 'new']);
+  });
+});
+
+describe('handed-over connections during an upgrade', () => {
+  const connection = () => ({
+    closed: false,
+    close() {
+      this.closed = true;
+    },
+  });
+
+  it('go to the new primary when no worker here can take them, the ones already waiting included', () => {
+    const handovers = new Handovers();
+    const waiting = connection();
+    handovers.pass([], 8000, waiting);
+    assert.equal(handovers.forwarding, false);
+    const forwarded: unknown[] = [];
+    handovers.forwardTo((port, sent) => {
+      forwarded.push([port, sent]);
+      return true;
+    });
+    const later = connection();
+    handovers.pass([], 8001, later, false);
+    assert.deepEqual(forwarded, [
+      [8000, waiting],
+      [8001, later],
+    ]);
+    assert.equal(handovers.forwarding, true);
+    assert.equal(waiting.closed || later.closed, false);
+  });
+
+  it('are closed as before when the new primary cannot be reached and the cluster stops', () => {
+    const handovers = new Handovers();
+    handovers.forwardTo(() => false);
+    const lost = connection();
+    handovers.pass([], 8000, lost, false);
+    assert.equal(lost.closed, true);
   });
 });
