@@ -188,13 +188,22 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     reload: true,
   },
   balance: {
-    read: oneOf<Balance>('kernel', 'round-robin'),
+    read: oneOf<Balance>('kernel', 'round-robin', 'sticky'),
     fallback: ({ environment }) => balanceFrom(environment),
+    check: (value, context, given) => {
+      if (value === 'sticky' && !context.runtime) {
+        throw new InvalidOptionError(
+          'balance',
+          "'kernel' or 'round-robin' when `runtime` is false (the runtime takes the connections the primary relays)",
+          given,
+        );
+      }
+    },
     flag: {
       name: 'balance',
       placeholder: '<b>',
       value: 'text',
-      help: 'kernel | round-robin: workers accept connections themselves, or the primary hands them out (default: kernel)',
+      help: 'kernel | round-robin | sticky: workers accept connections themselves, the primary hands them out in turn, or by client address (default: kernel)',
     },
     config: true,
     reload: false,

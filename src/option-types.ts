@@ -7,8 +7,12 @@ export type Duration = number | string;
 /** When a starting worker counts as ready to serve. */
 export type ReadyWhen = 'listening' | 'started' | 'ready';
 
-/** How connections reach workers: `'kernel'`, each worker accepts on the shared listening socket; `'round-robin'`, the primary accepts each one and hands it to the next worker. */
-export type Balance = 'kernel' | 'round-robin';
+/**
+ * How connections reach workers: `'kernel'`, each worker accepts on the shared listening socket;
+ * `'round-robin'`, the primary accepts each one and relays it to the next worker; `'sticky'`, the primary
+ * relays each to the worker its client's address maps to.
+ */
+export type Balance = 'kernel' | 'round-robin' | 'sticky';
 
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';
@@ -135,8 +139,9 @@ export interface ClusterOptions {
   /**
    * How connections reach workers: `'kernel'`, every worker accepts on the shared listening socket (the primary
    * is not in the data path); `'round-robin'`, the primary accepts each connection and hands it to the next
-   * serving worker (node:cluster's default on Linux; with the runtime, Qilin's own relay). Per cluster with
-   * the runtime, one per process without it: see docs/runtime.md.
+   * serving worker (node:cluster's default on Linux; with the runtime, Qilin's own relay); `'sticky'` (needs
+   * the runtime), the primary relays every connection from one client address to the same slot's worker.
+   * Per cluster with the runtime, one per process without it: see docs/runtime.md.
    * @default 'kernel', or what NODE_CLUSTER_SCHED_POLICY says ('rr' or 'none') when it is set
    */
   readonly balance?: Balance;

@@ -106,7 +106,7 @@ async function serve(argv: readonly string[], inbox: SignalInbox): Promise<numbe
     }
     output.log({ event: 'start', version: packageVersion(), app: plan.app, workers: plan.options.workers, pid: process.pid });
     if (handover) output.log({ event: 'takenOver', from: handover.from, sockets: handover.sockets.length });
-    if (plan.options.balance === 'kernel' && plan.options.runtime) {
+    if (plan.options.runtime) {
       const passed = takePassedSockets();
       if (passed) output.log({ event: 'socketsPassed', ...passed });
     }

@@ -29,7 +29,7 @@ export class Monitor {
   start(): void {
     const supervisor = this.#supervisor;
     const { options, io } = supervisor;
-    if (supervisor.host.balance === 'round-robin' && options.runtime) {
+    if (supervisor.host.balance !== 'kernel' && options.runtime) {
       this.#handoffs = setInterval(() => {
         supervisor.relay.check(io.now());
       }, STUCK_HANDOFF / 4);

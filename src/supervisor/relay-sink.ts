@@ -5,6 +5,7 @@ import type { Worker } from 'node:cluster';
 import { Deliveries, type Relayed, type Returned } from './deliveries.js';
 import { takers } from './handover.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
+import { stickyTaker } from './sticky.js';
 import { LOST_HANDOFF_LOG_EVERY, STUCK_HANDOFF } from './timing.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -13,6 +14,15 @@ interface RelayHost {
   readonly host: SupervisorHost;
   readonly io: SupervisorIO;
   readonly handles: ReadonlyMap<Worker, WorkerHandle>;
+  /** The slots there are (`workers`), onto which sticky sessions map client addresses. */
+  readonly options: { readonly workers: number };
+}
+
+/** The client's address of a raw TCP handle, or null. */
+function peerOf(connection: unknown): string | null {
+  const handle = connection as { getpeername?: (out: Record<string, unknown>) => number };
+  const out: Record<string, unknown> = {};
+  return typeof handle.getpeername === 'function' && handle.getpeername(out) === 0 && typeof out.address === 'string' ? out.address : null;
 }
 
 export class ClusterRelay implements RelaySink {
@@ -45,12 +55,17 @@ export class ClusterRelay implements RelaySink {
 
   /**
    * The next worker that can take a connection on `port`, in turn: serving, listening there, with descriptors
-   * to spare, and none of its deliveries lost in the last STUCK_HANDOFF ms.
+   * to spare, and none of its deliveries lost in the last STUCK_HANDOFF ms. With sticky sessions, the one
+   * whose slot the client's address maps to (the next slot's when it has none, or for a retry).
    */
   offer(relayed: Relayed, port: number): boolean {
     const supervisor = this.#supervisor;
     const now = supervisor.io.now();
     const chosen = takers(supervisor.handles.values(), port).filter((h) => h.deliveries !== null && now - h.lostAt >= STUCK_HANDOFF);
+    if (supervisor.host.balance === 'sticky') {
+      const handle = stickyTaker(chosen, supervisor.options.workers, peerOf(relayed.connection), relayed.tries);
+      return handle?.deliveries?.deliver(relayed, now) ?? false;
+    }
     for (let i = 0; i < chosen.length; i += 1) {
       const handle = chosen[this.#turn++ % chosen.length];
       if (handle?.deliveries?.deliver(relayed, now)) return true;

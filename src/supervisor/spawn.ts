@@ -49,7 +49,7 @@ export function forkFor(
   const handle = new WorkerHandle(worker, slot.index, generation, io.now(), options);
   handle.batch = batch;
   batch?.waiter.add(handle);
-  if (host.balance === 'round-robin' && options.runtime) supervisor.relay.attach(handle);
+  if (host.balance !== 'kernel' && options.runtime) supervisor.relay.attach(handle);
   return handle;
 }
 

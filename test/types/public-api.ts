@@ -84,8 +84,8 @@ recluster('server.js', { wokers: 2 });
 // @ts-expect-error a readiness the cluster does not know
 recluster('server.js', { readyWhen: 'whenever' });
 // @ts-expect-error a balance the cluster does not know
-recluster('server.js', { balance: 'sticky' });
-const balances: Balance[] = ['kernel', 'round-robin'];
+recluster('server.js', { balance: 'hash' });
+const balances: Balance[] = ['kernel', 'round-robin', 'sticky'];
 const readiness: ReadyWhen[] = ['listening', 'started', 'ready'];
 const strategies: ReloadStrategy[] = ['all', 'rolling'];
 void [balances, readiness, strategies];

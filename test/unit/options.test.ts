@@ -155,6 +155,8 @@ describe('options', () => {
   it('refuses runtime features without the runtime', () => {
     rejects({ runtime: false, heartbeatTimeout: '5s' }, 'heartbeatTimeout', /`runtime` is false/);
     rejects({ runtime: false, maxMemory: '1GB' }, 'maxMemory', /`runtime` is false/);
+    rejects({ runtime: false, balance: 'sticky' }, 'balance', /'kernel' or 'round-robin' when `runtime` is false/);
+    assert.equal(resolveOptions({ balance: 'sticky' }).balance, 'sticky');
     assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
   });
 
