@@ -66,16 +66,26 @@ async function runMode(mode, config, tool, log) {
   await sleep(1000 + (running.startAt - Date.now()));
   let primary = qilin.child.pid;
   const upgradeMs = [];
-  for (let i = 0; i < config.upgrades; i += 1) {
-    const from = qilin.records.length;
-    const askedAt = Date.now();
-    process.kill(primary, 'SIGUSR1');
-    const upgraded = await qilin.waitFor('upgraded', from);
-    upgradeMs.push(Date.now() - askedAt);
-    const old = primary;
-    primary = upgraded.pid;
-    for (let waited = 0; alive(old) && waited < 15_000; waited += 20) await sleep(20);
-    await sleep(config.gapMs);
+  try {
+    for (let i = 0; i < config.upgrades; i += 1) {
+      const from = qilin.records.length;
+      const askedAt = Date.now();
+      process.kill(primary, 'SIGUSR1');
+      const upgraded = await qilin.waitFor('upgraded', from).catch((error) => {
+        const said = qilin.records.slice(from).map((r) => `  ${r.time} ${r.msg}`);
+        throw new Error(`upgrade ${i + 1} (${mode}): ${error.message}; qilin said:\n${said.join('\n')}`);
+      });
+      upgradeMs.push(Date.now() - askedAt);
+      const old = primary;
+      primary = upgraded.pid;
+      for (let waited = 0; alive(old) && waited < 15_000; waited += 20) await sleep(20);
+      await sleep(config.gapMs);
+    }
+  } catch (error) {
+    // A failed step leaves nothing running: not the load (its wrk runs for an hour), not the primary.
+    await running.stop().catch(() => {});
+    for (const pid of [primary, qilin.child.pid]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    throw error;
   }
   // Long enough for the last old primary's workers to have finished.
   await sleep(2000);

@@ -10,10 +10,13 @@ import { type AdminTarget, AdminRequestError, reload, scale, status, stop, upgra
 import { ADMIN_ENV, ADMIN_FLAGS, type AdminFlags, credentialsFrom } from './admin-config.js';
 import { ADMIN_COMMANDS, type AdminCommand } from './admin-command-names.js';
 import { renderStatus } from './status-table.js';
+import { readWatchFlags, watchStatus } from './status-watch.js';
 
 /** Where the command writes: `process.stdout` and `process.stderr`, or anything with `write`. */
 export interface Output {
   write(text: string): unknown;
+  /** A terminal: `status --watch` redraws in place. */
+  readonly isTTY?: boolean;
 }
 
 /** Exit codes: done, the action failed (unreachable, refused, reload failed), or the command line was wrong. */
@@ -42,6 +45,8 @@ Options:
   -c, --config <file>       the server's config file, for the address and credentials when --admin is not given
   --json                    print the answer as JSON, for scripts
   --no-wait                 reload, scale: return once the action has begun
+  --watch                   status: a live view, the table again every --interval (1s) until Ctrl-C, or
+                            --count times; with --json, one JSON line per look
   -h, --help                show this help
 `;
 
@@ -74,6 +79,8 @@ interface Parsed {
   readonly target: AdminTarget;
   readonly json: boolean;
   readonly wait: boolean;
+  /** `status --watch`: how often, and how many times (null: until interrupted). */
+  readonly watch: { readonly intervalMs: number; readonly count: number | null } | null;
 }
 
 const OPTIONS = {
@@ -81,6 +88,9 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   json: { type: 'boolean' },
   'no-wait': { type: 'boolean' },
+  watch: { type: 'boolean' },
+  interval: { type: 'string' },
+  count: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -133,7 +143,20 @@ function parse(argv: readonly string[]): Line | 'help' {
     throw new UsageError(`Unexpected argument \`${rest[0]}\`: \`qilin ${command}\` takes no app name or id, it asks the one qilin at its admin address`);
   }
   if ((values['no-wait'] ?? false) && command !== 'reload' && command !== 'scale') throw new UsageError('--no-wait applies to reload and scale only');
-  return { command: command as AdminCommand, workers, values, json: values.json ?? false, wait: !(values['no-wait'] ?? false) };
+  return {
+    command: command as AdminCommand,
+    workers,
+    values,
+    json: values.json ?? false,
+    wait: !(values['no-wait'] ?? false),
+    watch: watchFlags(command, values),
+  };
+}
+
+function watchFlags(command: string, values: Parameters<typeof readWatchFlags>[1]): Parsed['watch'] {
+  const read = readWatchFlags(command, values);
+  if (typeof read === 'string') throw new UsageError(read);
+  return read;
 }
 
 const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
@@ -204,6 +227,7 @@ async function run(options: Parsed, stdout: Output, stderr: Output): Promise<num
   const { target } = options;
   switch (options.command) {
     case 'status': {
+      if (options.watch) return watchStatus(target, stdout, { ...options.watch, json: options.json, address: formatAdminAddress(options.address) });
       const info = await status(target);
       stdout.write(options.json ? json(info) : renderStatus(info));
       return EXIT.ok;

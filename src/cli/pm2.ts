@@ -79,7 +79,7 @@ const COMMANDS: Readonly<Record<string, string>> = {
   list: `\`list\` is PM2's; Qilin's is \`qilin status\` ${ADMIN}`,
   ls: `\`ls\` is PM2's; Qilin's is \`qilin status\` ${ADMIN}`,
   logs: "`logs` is PM2's; qilin has none: it writes its own lines and the workers' output to its stdout and stderr, so read them where it runs (the terminal, journalctl, docker logs)",
-  monit: `\`monit\` is PM2's; Qilin's is \`qilin status\` ${ADMIN}: CPU, memory, uptime and restarts of every worker`,
+  monit: `\`monit\` is PM2's; Qilin's is \`qilin status --watch\` ${ADMIN}: CPU, memory, uptime and restarts of every worker, live`,
 };
 
 /** The PM2 words the hints know: commands (first word only) and flags. */

@@ -1,4 +1,4 @@
-// Round-robin of Qilin's own: the primary accepts on a copy of each socket its workers listen on and relays every connection to a worker of a cluster serving that socket, in turn; it stops accepting cleanly (an upgrade, a shutdown) and never closes a connection it has accepted for want of a worker.
+// Round-robin of Qilin's own: the primary accepts on a copy of each socket its workers listen on and relays every connection to a worker of a cluster serving that socket, in turn; it stops accepting cleanly (an upgrade, a shutdown), and a connection no worker can take yet waits here, for a while.
 import type { Closable, Relayed } from '../supervisor/deliveries.js';
 
 /** The part of libuv's TCP handle the acceptor uses: a copy of one of the table's sockets. */
@@ -86,6 +86,7 @@ export class Relay {
   /** A worker has become able to take connections: the ones held go now. */
   flush(): void {
     for (const acceptor of this.#acceptors.values()) {
+      if (acceptor.held.size === 0) continue;
       for (const held of [...acceptor.held]) {
         if (!this.#offer(acceptor, held.relayed)) break;
         acceptor.held.delete(held);

@@ -84,9 +84,13 @@ export class ClusterRelay implements RelaySink {
     if (handle.deliveries) this.#returned(handle, handle.deliveries.pong(id));
   }
 
-  /** Probes the workers with a delivery unacknowledged for STUCK_HANDOFF. */
+  /**
+   * Probes the workers with a delivery unacknowledged for STUCK_HANDOFF; and gives what waits in the primary to
+   * a worker that can take it again since (one whose lost delivery is far enough behind it).
+   */
   check(now: number): void {
     for (const handle of this.#supervisor.handles.values()) handle.deliveries?.check(STUCK_HANDOFF, now);
+    RELAY.flush();
   }
 
   /** The worker has exited or disconnected: its unacknowledged connections are closed. */

@@ -198,6 +198,8 @@ export class WorkerEvents {
         const info = { slot: handle.slot, generation: handle.generation, exhausted: code !== null, code };
         host.emit('descriptors', handle.worker, info);
         host.log('warnings', describeDescriptors(handle.pid, info));
+        // It can take connections again: those waiting in the primary for a worker go now.
+        if (code === null) supervisor.canTake();
         break;
       }
       default:

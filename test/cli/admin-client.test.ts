@@ -91,6 +91,46 @@ describe('the command-line client', { timeout: 90_000 }, () => {
     assert.equal(info.workers.length, 2);
   });
 
+  test('qilin status --watch shows the table again every interval, --count times; --json gives one line per look', async () => {
+    const view = await qilin(['status', '--watch', '--interval', '100ms', '--count', '2', ...token]);
+    assert.equal(view.code, 0, view.stderr);
+    const frames = view.stdout.split(/\n(?=\S+, every 100 ms \(Ctrl-C to stop\))/);
+    assert.equal(frames.length, 2, view.stdout);
+    for (const frame of frames) {
+      assert.match(frame, /^\S+, every 100 ms \(Ctrl-C to stop\), \d\d:\d\d:\d\d UTC\n\nprimary pid \d+/);
+      assert.match(frame, /\nSLOT {2}PID/);
+    }
+    const lines = await qilin(['status', '--watch', '--json', '--interval', '0.1', '--count', '2', ...token]);
+    const looks = lines.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.equal(looks.length, 2);
+    for (const look of looks) {
+      assert.match(look.at, /^\d{4}-\d\d-\d\dT/);
+      assert.equal(look.workers.length, 2);
+    }
+  });
+
+  test('qilin status --watch says when the cluster cannot be reached, and goes on looking', async () => {
+    const view = await qilin(['status', '--watch', '--interval', '100ms', '--count', '2', '--admin', 'unix:/nonexistent/qilin.sock']);
+    assert.equal(view.code, 0);
+    assert.equal(view.stdout.match(/unreachable: .+; trying again/g)?.length, 2, view.stdout);
+  });
+
+  test('--watch, --interval and --count are checked', async () => {
+    for (const [argv, message] of [
+      [['reload', '--watch'], /--watch applies to status only/],
+      [['status', '--interval', '2s'], /--interval and --count go with --watch/],
+      [['status', '--watch', '--interval', '10ms'], /--interval must be a duration of at least 100ms .*got `10ms`/],
+      [['status', '--watch', '--count', '0'], /--count must be a whole number from 1; got `0`/],
+    ] as const) {
+      const run = await qilin([...argv, ...token]);
+      assert.equal(run.code, 2, argv.join(' '));
+      assert.match(run.stderr, message);
+    }
+  });
+
   test('credentials come from QILIN_ADMIN_TOKEN or QILIN_ADMIN_PASSWORD when not given as flags', async () => {
     assert.equal((await qilin(['status', '--admin', running.admin], { QILIN_ADMIN_TOKEN: TOKEN })).code, 0);
     assert.equal((await qilin(['status', '--admin', running.admin, '--admin-user', USER], { QILIN_ADMIN_PASSWORD: PASSWORD })).code, 0);

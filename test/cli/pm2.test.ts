@@ -56,7 +56,7 @@ describe('pm2Hint', () => {
     assert.match(pm2Hint(['list']) ?? '', /Qilin's is `qilin status`/);
     assert.match(pm2Hint(['ls']) ?? '', /Qilin's is `qilin status`/);
     assert.match(pm2Hint(['logs']) ?? '', /qilin has none/);
-    assert.match(pm2Hint(['monit']) ?? '', /Qilin's is `qilin status`/);
+    assert.match(pm2Hint(['monit']) ?? '', /Qilin's is `qilin status --watch`/);
     assert.deepEqual([...PM2_COMMANDS].sort(), ['delete', 'list', 'logs', 'ls', 'monit', 'restart', 'start']);
   });
 
