@@ -135,7 +135,9 @@ export class Supervisor implements SupervisorCore {
     this.relay.leave();
     this.handovers.closeAll();
     const handles = [...this.handles.values()];
-    for (const handle of handles) this.retire(handle, 'shutdown', true);
+    // One still starting that has not listened serves nothing: it is stopped at once, not drained (which would
+    // race its runtime's first messages on a channel being closed).
+    for (const handle of handles) this.retire(handle, 'shutdown', handle.state !== 'starting' || handle.listened);
     return allExited(handles);
   }
 

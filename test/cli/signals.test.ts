@@ -158,6 +158,19 @@ describe('signals to the qilin process', () => {
     );
   });
 
+  test('SIGTERM while the slots respawn stops the workers still starting at once, with no error from them, and exits 0', TIMEOUT, async (t) => {
+    const port = await freePort();
+    const qilin = startQilin(t, ['-w', '2', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')]);
+    await qilin.waitFor('started');
+    const first = qilin.workerPids();
+    for (const pid of first) process.kill(pid, 'SIGKILL');
+    // The signal as soon as the first replacement is forked, before it can have listened.
+    await qilin.waitFor('fork', (r) => !first.includes(r.pid as number));
+    qilin.signal('SIGTERM');
+    assert.deepEqual(await qilin.waitExit(), { code: 0, signal: null });
+    assert.doesNotMatch(qilin.stderr, /Uncaught exception|ERR_INTERNAL_ASSERTION/);
+  });
+
   test('SIGTTIN adds a worker and SIGTTOU removes the highest slot', TIMEOUT, async (t) => {
     const port = await freePort();
     // Round-robin, so that a few new connections reach every slot serving.
