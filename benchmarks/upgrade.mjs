@@ -66,6 +66,7 @@ async function runMode(mode, config, tool, log) {
   await sleep(1000 + (running.startAt - Date.now()));
   let primary = qilin.child.pid;
   const upgradeMs = [];
+  let slowest = null;
   try {
     for (let i = 0; i < config.upgrades; i += 1) {
       const from = qilin.records.length;
@@ -75,7 +76,13 @@ async function runMode(mode, config, tool, log) {
         const said = qilin.records.slice(from).map((r) => `  ${r.time} ${r.msg}`);
         throw new Error(`upgrade ${i + 1} (${mode}): ${error.message}; qilin said:\n${said.join('\n')}`);
       });
-      upgradeMs.push(Date.now() - askedAt);
+      const took = Date.now() - askedAt;
+      upgradeMs.push(took);
+      // What qilin said during the slowest upgrade, with when (ms after the signal): where the time went.
+      if (slowest === null || took > slowest.ms) {
+        const said = qilin.records.slice(from).filter((r) => r.event !== 'request');
+        slowest = { ms: took, timeline: said.map((r) => `+${Date.parse(r.time) - askedAt} ms ${r.event}: ${r.msg}`) };
+      }
       const old = primary;
       primary = upgraded.pid;
       for (let waited = 0; alive(old) && waited < 15_000; waited += 20) await sleep(20);
@@ -102,8 +109,10 @@ async function runMode(mode, config, tool, log) {
     requests: phase.requests,
     rps: throughputOf(phase),
     upgradeMs: { median: median(upgradeMs), max: Math.max(...upgradeMs) },
+    slowest,
   };
   log(`  ${mode}: ${result.lost} lost during ${result.upgrades} upgrades (median ${result.upgradeMs.median} ms to the new primary serving, max ${result.upgradeMs.max} ms)`);
+  if (slowest && slowest.ms > 3 * result.upgradeMs.median) log(`    the slowest, ${slowest.ms} ms:\n${slowest.timeline.map((line) => `      ${line}`).join('\n')}`);
   return result;
 }
 
