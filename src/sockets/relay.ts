@@ -1,5 +1,6 @@
 // Round-robin of Qilin's own: the primary accepts on a copy of each socket its workers listen on and relays every connection to a worker of a cluster serving that socket, in turn; it stops accepting cleanly (an upgrade, a shutdown), and a connection no worker can take yet waits here, for a while.
 import type { Closable, Relayed } from '../supervisor/deliveries.js';
+import { WaitingRoom } from '../supervisor/waiting.js';
 
 /** The part of libuv's TCP handle the acceptor uses: a copy of one of the table's sockets. */
 interface ListenHandle extends Closable {
@@ -13,19 +14,14 @@ export interface RelaySink {
   offer(relayed: Relayed, port: number): boolean;
 }
 
-/** A connection no worker could take yet, waiting in the primary, unread. */
-interface Held {
-  readonly relayed: Relayed;
-  readonly timer: ReturnType<typeof setTimeout>;
-}
-
 interface Acceptor {
   readonly key: string;
   readonly port: number;
   readonly handle: ListenHandle;
   readonly sinks: RelaySink[];
   turn: number;
-  readonly held: Set<Held>;
+  /** Connections no worker could take yet, waiting in the primary, unread. */
+  readonly held: WaitingRoom<Relayed>;
 }
 
 /** Node's default backlog for a listen. */
@@ -63,7 +59,7 @@ export class Relay {
       handle.close();
       return false;
     }
-    const created: Acceptor = { key, port, handle, sinks: [sink], turn: 0, held: new Set() };
+    const created: Acceptor = { key, port, handle, sinks: [sink], turn: 0, held: new WaitingRoom(HOLD_WAIT, (relayed) => relayed.connection, HOLD_LIMIT) };
     handle.onconnection = (status, client) => {
       // A failed accept (EMFILE in the primary) leaves the connection queued in the kernel, as libuv does.
       if (status === 0 && client) this.#dispatch(created, { key, connection: client, tries: 0 });
@@ -86,12 +82,7 @@ export class Relay {
   /** A worker has become able to take connections: the ones held go now. */
   flush(): void {
     for (const acceptor of this.#acceptors.values()) {
-      if (acceptor.held.size === 0) continue;
-      for (const held of [...acceptor.held]) {
-        if (!this.#offer(acceptor, held.relayed)) break;
-        acceptor.held.delete(held);
-        clearTimeout(held.timer);
-      }
+      if (acceptor.held.size > 0) acceptor.held.offer((relayed) => this.#offer(acceptor, relayed), true);
     }
   }
 
@@ -109,11 +100,7 @@ export class Relay {
       this.#acceptors.delete(key);
       acceptor.handle.onconnection = null;
       acceptor.handle.close();
-      for (const held of acceptor.held) {
-        clearTimeout(held.timer);
-        held.relayed.connection.close();
-      }
-      acceptor.held.clear();
+      acceptor.held.closeAll();
     }
   }
 
@@ -127,20 +114,7 @@ export class Relay {
       relayed.connection.close();
       return;
     }
-    if (this.#offer(acceptor, relayed)) return;
-    if (acceptor.held.size >= HOLD_LIMIT) {
-      relayed.connection.close();
-      return;
-    }
-    const held: Held = {
-      relayed,
-      timer: setTimeout(() => {
-        acceptor.held.delete(held);
-        relayed.connection.close();
-      }, HOLD_WAIT),
-    };
-    held.timer.unref?.();
-    acceptor.held.add(held);
+    if (!this.#offer(acceptor, relayed)) acceptor.held.add(relayed);
   }
 
   /** Offers `relayed` to the clusters serving its socket, in turn; true once one of them took it. */

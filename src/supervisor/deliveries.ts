@@ -6,6 +6,11 @@ export interface Closable {
   close(): void;
 }
 
+/** Closes a handle that came over IPC, if it is one (a message from another process may carry anything). */
+export function closeHandle(value: unknown): void {
+  if (value && typeof (value as Closable).close === 'function') (value as Closable).close();
+}
+
 /** A connection accepted on the socket `key`, on its way to a worker; `tries` counts the workers it has been offered to. */
 export interface Relayed {
   readonly key: string;

@@ -1,4 +1,6 @@
 // Where a retiring worker's idle keep-alive connection goes: a serving worker of the newest generation that listens on its port, in turn.
+import type { Closable } from './deliveries.js';
+import { WaitingRoom } from './waiting.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /** What the choice needs to know of a worker. */
@@ -47,16 +49,11 @@ export function heirs<C extends Candidate>(candidates: Iterable<C>, port: number
   return chosen;
 }
 
-/** A raw handle received over IPC, closed once passed on (the receiver holds its own copy) or when nobody can take it. */
-interface Closable {
-  close(): void;
-}
-
 /** A connection waiting for a worker that can take it: nobody listened on its port when it came. */
 interface Waiting {
   readonly port: number;
+  /** The raw handle received over IPC, closed once passed on (the receiver holds its own copy) or when nobody can take it. */
   readonly handle: Closable;
-  readonly timer: ReturnType<typeof setTimeout>;
 }
 
 /**
@@ -68,7 +65,7 @@ export const HEIR_WAIT = 10_000;
 /** Passes handed-over connections on, spreading them over the heirs in turn. */
 export class Handovers {
   #turn = 0;
-  readonly #waiting = new Set<Waiting>();
+  readonly #waiting = new WaitingRoom<Waiting>(HEIR_WAIT, (waiting) => waiting.handle);
   /** Where connections go that no worker here can take: a new primary, during an upgrade. */
   #elsewhere: ((port: number, connection: Closable) => boolean) | null = null;
 
@@ -78,11 +75,7 @@ export class Handovers {
    */
   forwardTo(forward: (port: number, connection: Closable) => boolean): void {
     this.#elsewhere = forward;
-    for (const waiting of this.#waiting) {
-      if (!forward(waiting.port, waiting.handle)) continue;
-      this.#waiting.delete(waiting);
-      clearTimeout(waiting.timer);
-    }
+    this.#waiting.offer((waiting) => forward(waiting.port, waiting.handle));
   }
 
   /** Connections are forwarded to a new primary. */
@@ -109,38 +102,23 @@ export class Handovers {
       handle.close();
       return;
     }
-    const waiting: Waiting = {
-      port,
-      handle,
-      timer: setTimeout(() => {
-        this.#waiting.delete(waiting);
-        handle.close();
-      }, HEIR_WAIT),
-    };
-    waiting.timer.unref?.();
-    this.#waiting.add(waiting);
+    this.#waiting.add({ port, handle });
   }
 
   /** A worker has become ready: the connections waiting for its port go to the heirs now. */
   flush(workers: Iterable<WorkerHandle>): void {
     if (this.#waiting.size === 0) return;
     const all = [...workers];
-    for (const waiting of this.#waiting) {
+    this.#waiting.offer((waiting) => {
       const heir = this.#heirOf(all, waiting.port);
-      if (!heir) continue;
-      this.#waiting.delete(waiting);
-      clearTimeout(waiting.timer);
-      give(heir, waiting.port, waiting.handle);
-    }
+      if (heir) give(heir, waiting.port, waiting.handle);
+      return heir !== null;
+    });
   }
 
   /** The cluster stops: nobody will take the connections still waiting. */
   closeAll(): void {
-    for (const waiting of this.#waiting) {
-      clearTimeout(waiting.timer);
-      waiting.handle.close();
-    }
-    this.#waiting.clear();
+    this.#waiting.closeAll();
   }
 
   #heirOf(workers: Iterable<WorkerHandle>, port: number): WorkerHandle | null {

@@ -2,7 +2,7 @@
 import { describeHandoffsLost } from '../notices.js';
 import { RELAY, type RelaySink } from '../sockets/relay.js';
 import type { Worker } from 'node:cluster';
-import { Deliveries, type Relayed, type Returned } from './deliveries.js';
+import { Deliveries, type Relayed, type Returned, closeHandle } from './deliveries.js';
 import { takers } from './handover.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
 import { stickyTaker } from './sticky.js';
@@ -49,7 +49,7 @@ export class ClusterRelay implements RelaySink {
 
   /** A worker listens on the relayed socket `key` and sent its copy: the primary accepts on it, for this cluster too. */
   listening(key: string, port: number, copy: unknown): void {
-    if (this.#left) (copy as { close?: () => void } | undefined)?.close?.();
+    if (this.#left) closeHandle(copy);
     else RELAY.serve(key, port, copy, this);
   }
 

@@ -6,6 +6,7 @@ import { describeCut, describeDescriptors, describeSlowStart } from '../notices.
 import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage } from '../protocol.js';
 import { formatDuration, formatSize } from '../units.js';
 import type { SupervisorCore } from './core.js';
+import { closeHandle } from './deliveries.js';
 import { isStopping } from './lifecycle.js';
 import { SLOW_START_NOTICE, STARTED_WINDOW } from './timing.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -74,7 +75,7 @@ export class WorkerEvents {
       }
       if (!host.emitting) {
         // A socket sent back to accept on, for a cluster that has stopped: closed, not leaked.
-        if (isCommand(message, 'qilin:listening')) (sent as { close?: () => void } | undefined)?.close?.();
+        if (isCommand(message, 'qilin:listening')) closeHandle(sent);
         return;
       }
       if (isInternalMessage(message)) {

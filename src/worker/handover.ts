@@ -50,7 +50,7 @@ export function adopt(server: net.Server, handle: unknown): void {
   server.emit('connection', socket);
 }
 
-/** Closes a handed-over connection nobody can take (the receiving worker has no server on its port any more). */
+/** Closes a connection this worker cannot take, handed over or relayed (no server for it here any more, or a full one). */
 export function refuse(handle: unknown): void {
   if (handle && typeof (handle as TcpHandle).close === 'function') (handle as TcpHandle).close();
 }

@@ -1,15 +1,12 @@
 // Connections the primary accepts and relays to this worker (balance 'round-robin'): the server on that socket takes each as if it had accepted it, and the primary hears which were taken, so it can close its copy or give one to another worker.
 import type net from 'node:net';
 import { type ConnMessage, isCommand } from '../protocol.js';
+import { refuse } from './handover.js';
 
 /** The part of libuv's TCP handle a listening `net.Server` uses here. */
 interface ListenHandle {
   listen(backlog: number): number;
   onconnection?: (status: number, client: unknown) => void;
-}
-
-interface Closable {
-  close(): void;
 }
 
 type Send = (message: object) => Promise<void>;
@@ -56,7 +53,7 @@ export function takeRelayed(message: unknown, handle: unknown, send: Send): bool
   const own = (server as unknown as { _handle?: ListenHandle | null } | undefined)?._handle;
   if (!server || !handle || typeof own?.onconnection !== 'function' || isFull(server)) {
     refused.push(seq);
-    if (handle && typeof (handle as Closable).close === 'function') (handle as Closable).close();
+    refuse(handle);
   } else {
     taken.push(seq);
     own.onconnection(0, handle);
