@@ -48,6 +48,8 @@ const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 
 const SPREAD_WARMUP_SEC = 1;
 
 const { values: flags } = parseArgs({
+  // --no-docs as well as --docs (Node 22.4+).
+  allowNegative: true,
   options: {
     quick: { type: 'boolean', default: false },
     docs: { type: 'boolean' },

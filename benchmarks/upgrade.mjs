@@ -17,12 +17,23 @@ const RESULTS = path.join(ROOT, 'benchmarks', 'results', 'latest.json');
 const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2, balance: 'kernel' };
 /** The reload phase's systems run with the library's development timeout; the command gets the same. */
 const TIMEOUT = '1s';
+/** How long an upgrade may take before the step fails: what qilin itself allows a new primary (readyTimeout, 60 s, and 15 s to start). */
+const UPGRADE_WAIT_MS = 80_000;
 /** The command's JSON log lines (both primaries write to the same stdout), and a way to wait for one. */
 function startQilin(port, balance) {
+  // In a process group of its own, which every primary it upgrades to joins: a failed step stops them all,
+  // a new primary that had not said its pid yet included.
   const child = spawn(process.execPath, [CLI, '-w', '2', '--balance', balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_ENV: 'production' },
+    detached: true,
   });
+  const stopAll = () => {
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {}
+  };
+  process.once('exit', stopAll);
   const records = [];
   let partial = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => {
@@ -39,7 +50,7 @@ function startQilin(port, balance) {
       await sleep(20);
     }
   };
-  return { child, records, waitFor };
+  return { child, records, waitFor, stopAll };
 }
 
 const alive = (pid) => {
@@ -72,7 +83,7 @@ async function runMode(mode, config, tool, log) {
       const from = qilin.records.length;
       const askedAt = Date.now();
       process.kill(primary, 'SIGUSR1');
-      const upgraded = await qilin.waitFor('upgraded', from).catch((error) => {
+      const upgraded = await qilin.waitFor('upgraded', from, UPGRADE_WAIT_MS).catch((error) => {
         const said = qilin.records.slice(from).map((r) => `  ${r.time} ${r.msg}`);
         throw new Error(`upgrade ${i + 1} (${mode}): ${error.message}; qilin said:\n${said.join('\n')}`);
       });
@@ -91,7 +102,7 @@ async function runMode(mode, config, tool, log) {
   } catch (error) {
     // A failed step leaves nothing running: not the load (its wrk runs for an hour), not the primary.
     await running.stop().catch(() => {});
-    for (const pid of [primary, qilin.child.pid]) if (alive(pid)) process.kill(pid, 'SIGTERM');
+    qilin.stopAll();
     throw error;
   }
   // Long enough for the last old primary's workers to have finished.
@@ -127,6 +138,8 @@ export async function runUpgrades(options = {}, tool = findLoadTool('auto'), log
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // Interrupted: the 'exit' hooks stop every primary started.
+  process.once('SIGINT', () => process.exit(130));
   const { values: flags } = parseArgs({
     options: {
       upgrades: { type: 'string', default: String(UPGRADE_DEFAULTS.upgrades) },

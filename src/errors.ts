@@ -80,7 +80,9 @@ export type StartFailure =
   | { readonly kind: 'timeout'; readonly afterMs: number }
   | { readonly kind: 'crash'; readonly error: string }
   | { readonly kind: 'listen'; readonly code: string; readonly address: string; readonly error: string }
-  | { readonly kind: 'spawn'; readonly code: string; readonly error: string };
+  | { readonly kind: 'spawn'; readonly code: string; readonly error: string }
+  /** It was ready, served as a reload's canary, and failed it: `reason` says how (its 5xx share, its exit). */
+  | { readonly kind: 'canary'; readonly reason: string };
 
 /** What is known about one worker that failed to start. */
 export interface FailedStart {
@@ -121,6 +123,7 @@ export function describeFailedStart(start: FailedStart): string {
   if (f.kind === 'timeout') return `${who} was not ready within ${f.afterMs} ms`;
   if (f.kind === 'crash') return `${who} had an uncaught exception (${f.error}) before it took over its slot`;
   if (f.kind === 'listen') return `${who} ${describeListenFailure(f)}`;
+  if (f.kind === 'canary') return `${who}, the canary, failed: ${f.reason}`;
   if (f.kind === 'spawn') return `${who} could not be started: ${f.error}${SPAWN_HINTS[f.code] ? ` (${SPAWN_HINTS[f.code]})` : ''}`;
   const how = f.signal ? `was killed by ${f.signal}` : `exited with code ${f.code ?? 'unknown'}`;
   return `${who} ${how} before it was ready`;

@@ -2,7 +2,7 @@
 import type { Address, Worker } from 'node:cluster';
 import type { ReloadError, SlotGeneration } from './errors.js';
 import type { ReadyWhen, ReloadStrategy } from './options.js';
-import type { RetireReason } from './protocol.js';
+import type { ResponseCounts, RetireReason } from './protocol.js';
 
 /** Why a worker is being replaced while it still runs. */
 export type ReplaceReason =
@@ -27,6 +27,27 @@ export interface ReloadStart {
   readonly strategy: ReloadStrategy;
   /** Number of slots being replaced. */
   readonly slots: number;
+}
+
+/** Sent with `canaryStart`: a reload's first new worker serves beside the previous generation for `durationMs` before any of those is replaced. */
+export interface CanaryStart {
+  readonly generation: number;
+  readonly slot: number;
+  readonly pid: number | undefined;
+  readonly durationMs: number;
+}
+
+/** Sent with `canaryEnd`: what the canary and the previous generation answered over the canary window, and the verdict. */
+export interface CanaryEnd {
+  readonly generation: number;
+  readonly slot: number;
+  readonly pid: number | undefined;
+  readonly passed: boolean;
+  /** Why it failed; null when it passed. */
+  readonly reason: string | null;
+  readonly canary: ResponseCounts;
+  readonly previous: ResponseCounts;
+  readonly durationMs: number;
 }
 
 /** How a successful reload ended; also what `reload()` resolves with. */
@@ -114,6 +135,10 @@ export interface ClusterEvents {
   cut: [worker: Worker, info: CutInfo];
   /** A reload began (a reload asked for during another starts when that one ends). */
   reloadStart: [info: ReloadStart];
+  /** With `canary`, the reload's first new worker serves beside the previous ones before any is replaced. */
+  canaryStart: [info: CanaryStart];
+  /** The canary window ended: the reload goes on, or (`passed` false) the canary retires and the reload fails. */
+  canaryEnd: [info: CanaryEnd];
   /** A reload ended with every slot served by the new generation. */
   reloadEnd: [result: ReloadResult];
   /** A reload was aborted; the previous workers keep serving. */

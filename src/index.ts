@@ -17,8 +17,21 @@ export type {
   ResolvedWatch,
   WatchOptions,
 } from './options.js';
-export type { ClusterEvents, CutInfo, DescriptorsInfo, HandoffsLost, ReadyDetail, ReloadResult, ReloadStart, ReplaceReason, SlowStart } from './events.js';
+export type {
+  ClusterEvents,
+  CutInfo,
+  DescriptorsInfo,
+  HandoffsLost,
+  ReadyDetail,
+  CanaryEnd,
+  CanaryStart,
+  ReloadResult,
+  ReloadStart,
+  ReplaceReason,
+  SlowStart,
+} from './events.js';
 export type { WorkerState } from './supervisor/lifecycle.js';
+export type { ResponseCounts } from './protocol.js';
 export { DEFAULT_WATCH_EXTENSIONS } from './options.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';

@@ -29,6 +29,17 @@ export function positiveDurationOrOff(value: unknown, name: string): number | nu
   return parsed;
 }
 
+/** A share from 0 to 1: a number (`0.01`), or a string with the number or a percentage (`'0.01'`, `'1%'`). */
+export function fraction(value: unknown, name: string): number {
+  const text = typeof value === 'string' ? value.trim() : null;
+  const parsed =
+    typeof value === 'number' ? value : text === null || text === '' ? Number.NaN : text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) {
+    throw new InvalidOptionError(name, "a share from 0 to 1: a number such as 0.01, or a percentage such as '1%'", value);
+  }
+  return parsed;
+}
+
 export function integer(min: number): Reader<number> {
   return (value, name) => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {

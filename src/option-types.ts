@@ -122,6 +122,15 @@ export interface ClusterOptions {
   readonly strategy?: ReloadStrategy;
   /** With `strategy: 'rolling'`, how many slots are replaced at a time. @default 1 */
   readonly batch?: number;
+  /**
+   * Canary reloads: before a reload replaces any worker, one worker of the new generation serves for this long
+   * in a slot of its own beside every previous worker. If it exits, or its share of 5xx responses is more than
+   * `canaryErrorRate` above theirs over that window, it retires and the reload fails: nothing was replaced.
+   * Needs the runtime; `false` turns it off. See docs/runtime.md. @default false
+   */
+  readonly canary?: Duration | false;
+  /** How far above the previous workers' share of 5xx responses the canary's may be: `0.01` (or `'1%'`) is one percentage point. @default 0.01 */
+  readonly canaryErrorRate?: number | string;
   /** A ready worker that sends no heartbeat for this long (blocked event loop) is replaced and killed; `false` turns the check off. Needs the runtime. @default 30 seconds */
   readonly heartbeatTimeout?: Duration | false;
   /** A worker whose resident memory exceeds this (a number of bytes, or a string with a unit: `'512MB'`) is replaced gracefully; `false` for no limit. Needs the runtime. @default false */
@@ -173,6 +182,9 @@ export interface ResolvedOptions {
   readonly serialization: 'json' | 'advanced';
   readonly strategy: ReloadStrategy;
   readonly batch: number;
+  /** Milliseconds, or null when off. */
+  readonly canary: number | null;
+  readonly canaryErrorRate: number;
   /** Milliseconds, or null when off. */
   readonly heartbeatTimeout: number | null;
   /** Bytes, or null when off. */

@@ -91,6 +91,23 @@ export interface PongMessage {
   readonly id: number;
 }
 
+/** Primary to worker: answer with its HTTP response counts (to judge a canary). */
+export interface CountMessage {
+  readonly cmd: 'qilin:count';
+  readonly id: number;
+}
+
+/** A worker's HTTP responses since it started: all of them, and those with a status of 500 or above. */
+export interface ResponseCounts {
+  readonly responses: number;
+  readonly errors: number;
+}
+
+export interface CountedMessage extends ResponseCounts {
+  readonly cmd: 'qilin:counted';
+  readonly id: number;
+}
+
 /** The worker ran out of file descriptors (it cannot accept a connection), or has some again. Sent on each change. */
 export interface DescriptorsMessage {
   readonly cmd: 'qilin:descriptors';
@@ -187,6 +204,7 @@ export type WorkerToPrimary =
   | ListenErrorMessage
   | CutMessage
   | PongMessage
+  | CountedMessage
   | DescriptorsMessage
   | SocketRequestMessage
   | ListeningMessage
@@ -205,9 +223,11 @@ export type InternalMessage =
   | ListenErrorMessage
   | CutMessage
   | PongMessage
+  | CountedMessage
   | DescriptorsMessage
   | RetireMessage
   | PingMessage
+  | CountMessage
   | SocketRequestMessage
   | SocketMessage
   | ListeningMessage

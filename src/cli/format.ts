@@ -1,6 +1,7 @@
 // The command's log lines: one per lifecycle event, human-readable or JSON, from plain data (no process I/O here).
 import path from 'node:path';
-import type { CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from '../events.js';
+import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from '../events.js';
+import { describeShare } from '../reload/canary.js';
 import { type OptionNames, describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
 import { DEFAULT_WATCH_EXTENSIONS } from '../options.js';
 import { formatDuration } from '../units.js';
@@ -31,6 +32,8 @@ export type LogEvent =
   | { readonly event: 'replace'; readonly slot: number | null; readonly pid: number | null; readonly reason: string }
   | { readonly event: 'reloadStart'; readonly generation: number; readonly strategy: string; readonly slots: number }
   | { readonly event: 'reloadProgress'; readonly generation: number; readonly ready: number; readonly slots: number }
+  | ({ readonly event: 'canaryStart'; readonly pid: number | null } & Omit<CanaryStart, 'pid'>)
+  | ({ readonly event: 'canaryEnd'; readonly pid: number | null } & Omit<CanaryEnd, 'pid'>)
   | { readonly event: 'reloadEnd'; readonly generation: number; readonly durationMs: number }
   | { readonly event: 'reloadFailed'; readonly generation: number; readonly reason: string }
   | {
@@ -179,6 +182,14 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return info(`reload to generation ${e.generation} started (${e.strategy}, ${e.slots} slot${e.slots === 1 ? '' : 's'})`);
     case 'reloadProgress':
       return info(`reload to generation ${e.generation}: ${e.ready} of ${e.slots} slot${e.slots === 1 ? '' : 's'} ready`);
+    case 'canaryStart':
+      return info(
+        `reload to generation ${e.generation}: canary in slot ${e.slot} (pid ${e.pid ?? '?'}) serves beside the previous workers for ${formatDuration(e.durationMs)}`,
+      );
+    case 'canaryEnd':
+      return e.passed
+        ? info(`reload to generation ${e.generation}: canary passed (${describeShare(e.canary)}; previous workers: ${describeShare(e.previous)})`)
+        : { level: 'warn', message: `reload to generation ${e.generation}: canary failed, rolling back: ${e.reason}` };
     case 'reloadEnd':
       return info(`reload to generation ${e.generation} done in ${elapsed(e.durationMs)}`);
     case 'reloadFailed':

@@ -29,7 +29,8 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
     const k = known.get(worker);
     if (!k) return;
     log({ event: 'ready', slot: k.slot, pid: pid(worker), generation: k.generation });
-    if (reload && k.generation === reload.generation) {
+    // A canary's slot is above the reload's: it is not one of the slots the reload fills.
+    if (reload && k.generation === reload.generation && k.slot < reload.slots) {
       reload.ready += 1;
       log({ event: 'reloadProgress', generation: reload.generation, ready: reload.ready, slots: reload.slots });
     }
@@ -65,6 +66,8 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
     reload = { generation: info.generation, slots: info.slots, ready: 0 };
     log({ event: 'reloadStart', generation: info.generation, strategy: info.strategy, slots: info.slots });
   });
+  cluster.on('canaryStart', (info) => log({ event: 'canaryStart', ...info, pid: info.pid ?? null }));
+  cluster.on('canaryEnd', (info) => log({ event: 'canaryEnd', ...info, pid: info.pid ?? null }));
   cluster.on('reloadEnd', (result) => {
     reload = null;
     log({ event: 'reloadEnd', generation: result.generation, durationMs: result.durationMs });

@@ -1,25 +1,10 @@
 // One reload: the order of its batches and what is reported; the supervisor starts each batch and lets it take over.
-import { ReloadError } from '../errors.js';
-import type { ClusterEvents, ReloadResult } from '../events.js';
-import type { ResolvedOptions } from '../options.js';
+import { type FailedStart, ReloadError } from '../errors.js';
+import type { ReloadResult } from '../events.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { reloadBatches } from './batches.js';
-
-export interface ReloadPlan {
-  readonly generation: number;
-  /** The new generation's settings: its workers get them, and the cluster keeps them once the reload succeeds. */
-  readonly options: ResolvedOptions;
-  /** How many slots the new generation has; the slots above it retire once it serves (null: as many as now). */
-  readonly workers: number | null;
-  /** Aborted when the cluster shuts down: the batch under way is dropped and the reload rejects with the reason. */
-  readonly signal: AbortSignal;
-}
-
-/** Where a reload reports. */
-export interface ReloadReporter {
-  emit<E extends keyof ClusterEvents>(event: E, ...args: ClusterEvents[E]): void;
-  log(category: keyof ResolvedOptions['log'], line: string): void;
-}
+import { runCanary } from './canary-step.js';
+import type { ReloadPlan, ReloadReporter } from './plan.js';
 
 /**
  * With `'all'` there is one batch of every slot, so the old generation retires only once the whole new one
@@ -38,25 +23,38 @@ export async function runReload(supervisor: Supervisor, reporter: ReloadReporter
   supervisor.addSlots(count);
   const indexes = Array.from({ length: count }, (_, index) => index);
   reporter.emit('reloadStart', { generation, strategy, slots: indexes.length });
-  for (const batch of reloadBatches(indexes, strategy, options.batch)) {
-    // A reload that does not succeed (a worker failed, the cluster is stopping) takes away the slots it added.
-    const dropAdded = (): void => {
-      if (supervisor.slotCount > before) void supervisor.scaleTo(before).catch(() => {});
-    };
-    const failed = await supervisor.rollout(batch, generation, signal, options).catch((error: unknown) => {
+  // A reload that does not succeed (a worker failed, a canary failed, the cluster is stopping) takes away the slots it added.
+  const dropAdded = (): void => {
+    if (supervisor.slotCount > before) void supervisor.scaleTo(before).catch(() => {});
+  };
+  const fail = (failed: FailedStart): never => {
+    dropAdded();
+    const failure = new ReloadError(generation, failed, supervisor.slotGenerations());
+    reporter.log('reloads', failure.message);
+    reporter.emit('reloadFailed', failure);
+    throw failure;
+  };
+  const steps: (() => Promise<FailedStart | null>)[] = reloadBatches(indexes, strategy, options.batch).map(
+    (batch) => () => supervisor.rollout(batch, generation, signal, options),
+  );
+  // With `canary`, a worker of the new generation first serves in a slot of its own, above every other, before any
+  // previous worker is replaced; it retires once the reload is done (or at once, with the reload, if it fails).
+  if (options.canary !== null && before > 0) {
+    const canarySlot = Math.max(before, count);
+    supervisor.addSlots(canarySlot + 1);
+    const slot = supervisor.slot(canarySlot);
+    if (slot) slot.canary = true;
+    steps.unshift(() => runCanary(supervisor, reporter, plan, canarySlot));
+  }
+  for (const step of steps) {
+    const failed = await step().catch((error: unknown) => {
       dropAdded();
       throw error;
     });
-    if (failed) {
-      dropAdded();
-      const failure = new ReloadError(generation, failed, supervisor.slotGenerations());
-      reporter.log('reloads', failure.message);
-      reporter.emit('reloadFailed', failure);
-      throw failure;
-    }
+    if (failed) fail(failed);
   }
   supervisor.commit(generation, options);
-  if (count < before) void supervisor.scaleTo(count).catch(() => {});
+  if (supervisor.slotCount > count) void supervisor.scaleTo(count).catch(() => {});
   const result: ReloadResult = { generation, strategy, durationMs: Date.now() - startedAt, slots: supervisor.slotGenerations() };
   reporter.emit('reloadEnd', result);
   return result;

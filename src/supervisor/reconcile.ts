@@ -7,11 +7,11 @@ import type { Slot } from './slot.js';
 /**
  * The one place a slot gets a new worker, comparing what it has with what it should have: a slot with no
  * worker gets one after its backoff delay; a slot whose worker is being replaced gets the replacement. Nothing
- * happens while the cluster is not running, for a removed slot, or while a new worker already starts or waits
- * for its delay (a reload's included).
+ * happens while the cluster is not running, for a removed slot or a canary's (the reload judges that worker
+ * and removes the slot), or while a new worker already starts or waits for its delay (a reload's included).
  */
 export function reconcileSlot(host: SupervisorHost, slot: Slot, cause: Cause, spawn: () => void): void {
-  if (!host.running || slot.removed) return;
+  if (!host.running || slot.removed || slot.canary) return;
   if (slot.next || slot.respawnPending) {
     if (cause.kind === 'replace') host.log('respawns', `${cause.why}; its replacement is already starting`);
     return;

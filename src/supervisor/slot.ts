@@ -13,6 +13,8 @@ export class Slot {
   restarts = 0;
   /** Scaled away: it gets no worker again. */
   removed = false;
+  /** Holds a reload's canary: a worker that leaves it is not replaced; the reload removes the slot when it ends. */
+  canary = false;
   #respawn: NodeJS.Timeout | null = null;
 
   constructor(index: number, policy: BackoffPolicy) {

@@ -168,6 +168,11 @@ export class WorkerEvents {
       case 'qilin:pong':
         if (typeof message.id === 'number') supervisor.relay.pong(handle, message.id);
         break;
+      case 'qilin:counted':
+        if (typeof message.id === 'number' && Number.isSafeInteger(message.responses) && Number.isSafeInteger(message.errors)) {
+          handle.counted(message.id, { responses: message.responses, errors: message.errors });
+        }
+        break;
       case 'qilin:taken':
         supervisor.relay.taken(handle, message.taken, message.refused);
         break;

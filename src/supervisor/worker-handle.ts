@@ -2,13 +2,15 @@
 import type { Worker } from 'node:cluster';
 import { LineTail } from '../line-tail.js';
 import type { ResolvedOptions } from '../options.js';
-import type { RetireMessage } from '../protocol.js';
+import type { ResponseCounts, RetireMessage } from '../protocol.js';
 import { MAX_TIMER } from '../units.js';
 import type { BatchStart } from './batch.js';
 import type { Deliveries } from './deliveries.js';
 import { type WorkerEvent, type WorkerState, phaseOf, transition } from './lifecycle.js';
 
 const noop = (): void => {};
+/** Ids of the primary's count requests, unique in this process. */
+let nextCountId = 1;
 
 export class WorkerHandle {
   readonly worker: Worker;
@@ -58,6 +60,8 @@ export class WorkerHandle {
   #resolveExited!: () => void;
   #disconnectAsked = false;
   #killScheduled = false;
+  /** Count requests sent and not answered yet, by id. */
+  readonly #counting = new Map<number, (counts: ResponseCounts | null) => void>();
 
   constructor(worker: Worker, slot: number, generation: number, now: number, options: ResolvedOptions) {
     this.worker = worker;
@@ -87,7 +91,11 @@ export class WorkerHandle {
       this.#phase.abort();
       this.#phase = new AbortController();
     }
-    if (next === 'exited') this.#resolveExited();
+    if (next === 'exited') {
+      this.#resolveExited();
+      for (const answer of this.#counting.values()) answer(null);
+      this.#counting.clear();
+    }
     return next;
   }
 
@@ -182,6 +190,30 @@ export class WorkerHandle {
     } catch {
       // ESRCH: it exited between the check and the kill.
     }
+  }
+
+  /**
+   * Its HTTP responses so far, all and 5xx, as its runtime counts them; null when no answer comes within
+   * `withinMs` (no runtime, a blocked event loop) or it exits first.
+   */
+  countResponses(withinMs: number): Promise<ResponseCounts | null> {
+    if (!this.hasRuntime || !this.connected) return Promise.resolve(null);
+    const id = nextCountId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => answer(null), withinMs);
+      const answer = (counts: ResponseCounts | null): void => {
+        clearTimeout(timer);
+        this.#counting.delete(id);
+        resolve(counts);
+      };
+      this.#counting.set(id, answer);
+      this.send({ cmd: 'qilin:count', id });
+    });
+  }
+
+  /** The runtime's answer to a count request. */
+  counted(id: number, counts: ResponseCounts): void {
+    this.#counting.get(id)?.(counts);
   }
 
   /** Asks the runtime to drain within `deadline` ms, and sends recluster's `{cmd: 'disconnect'}` for apps that listen for it. */

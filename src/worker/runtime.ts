@@ -9,6 +9,7 @@ import { ServerRegistry, now } from './drain.js';
 import { adopt, handOver, refuse } from './handover.js';
 import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
 import { takeRelayed } from './relayed.js';
+import { countResponses, responseCounts } from './responses.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -136,6 +137,8 @@ function watchDescriptors(): void {
 
 function install(): void {
   state.runtime = true;
+  // What a canary is judged by (the primary asks with qilin:count).
+  countResponses();
 
   // Every server that listens in this worker is tracked, whatever created it (http, https, http2, express, fastify...).
   // With the primary owning the listening sockets, a TCP listen gets its socket from the primary.
@@ -162,6 +165,10 @@ function install(): void {
     }
     if (isCommand(message, 'qilin:ping')) {
       void send({ cmd: 'qilin:pong', id: (message as { id?: unknown }).id });
+      return;
+    }
+    if (isCommand(message, 'qilin:count')) {
+      void send({ cmd: 'qilin:counted', id: (message as { id?: unknown }).id, ...responseCounts() });
       return;
     }
     if (isCommand(message, 'qilin:retire')) {

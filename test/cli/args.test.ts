@@ -41,6 +41,10 @@ describe('parseCommandLine', () => {
       'rolling',
       '--batch',
       '2',
+      '--canary',
+      '30s',
+      '--canary-error-rate',
+      '2%',
       '--node-args',
       '--max-old-space-size=256 --title "my app"',
       '--env',
@@ -83,6 +87,8 @@ describe('parseCommandLine', () => {
       respawn: '500ms',
       backoff: '1m',
       strategy: 'rolling',
+      canary: '30s',
+      canaryErrorRate: '2%',
       execArgv: ['--max-old-space-size=256', '--title', 'my app'],
       env: { PORT: '8080', A: 'b=c' },
       cwd: '/tmp',
@@ -166,6 +172,15 @@ describe('the admin flags and commands', () => {
     const both = plan(['--admin', '0.0.0.0:9000', 'a.js'], none, { QILIN_ADMIN_PASSWORD: 'pw', QILIN_ADMIN_TOKEN: 'env-token' });
     assert.deepEqual(both.admin, { listen: '0.0.0.0:9000', token: 'env-token' });
     assert.equal(plan(['a.js']).options.admin, null);
+  });
+
+  test('--canary and --canary-error-rate: a duration or off, and a share or a percentage, named by flag when wrong', () => {
+    const p = plan(['--canary', '30s', '--canary-error-rate', '2%', 'a.js']);
+    assert.equal(p.options.canary, 30_000);
+    assert.equal(p.options.canaryErrorRate, 0.02);
+    assert.equal(plan(['--canary', 'off', 'a.js']).options.canary, null);
+    assert.equal(plan(['--canary', '10', '--canary-error-rate', '0.005', 'a.js']).options.canaryErrorRate, 0.005);
+    usage(() => plan(['--canary-error-rate', 'lots', 'a.js']), /^Expected `--canary-error-rate` to be a share from 0 to 1: .*got `"lots"` \(string\)$/);
   });
 
   test('flags win over the config file key by key', () => {

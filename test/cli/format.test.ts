@@ -39,6 +39,31 @@ describe('describeEvent', () => {
     });
   });
 
+  test('canary reloads: the canary starts, then passes, or fails as a warning with the reason', () => {
+    assert.equal(
+      words({ event: 'canaryStart', generation: 3, slot: 2, pid: 40, durationMs: 30_000 }).message,
+      'reload to generation 3: canary in slot 2 (pid 40) serves beside the previous workers for 30 seconds',
+    );
+    const counts = { canary: { responses: 20, errors: 0 }, previous: { responses: 40, errors: 1 } };
+    assert.deepEqual(words({ event: 'canaryEnd', generation: 3, slot: 2, pid: 40, passed: true, reason: null, durationMs: 30_000, ...counts }), {
+      level: 'info',
+      message: 'reload to generation 3: canary passed (0 of 20 with a 5xx status (0%); previous workers: 1 of 40 with a 5xx status (2.5%))',
+    });
+    assert.deepEqual(
+      words({
+        event: 'canaryEnd',
+        generation: 3,
+        slot: 2,
+        pid: 40,
+        passed: false,
+        reason: 'it exited with code 3 while it served as the canary',
+        durationMs: 500,
+        ...counts,
+      }),
+      { level: 'warn', message: 'reload to generation 3: canary failed, rolling back: it exited with code 3 while it served as the canary' },
+    );
+  });
+
   test('the command: start banner with how to reload, watch, signals, scale, stop', () => {
     assert.equal(
       words({ event: 'start', version: '1.2.3', app: '/srv/app/server.js', workers: 2, pid: 100 }).message,

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { TestContext } from 'node:test';
+import { type CanaryEnd, type ClusterOptions, ReloadError, recluster } from 'qilin';
+import { fixture, get, isAlive, nextEvent, pidsOf, portOf, testCluster, until, within } from './helpers.js';
+
+/** Two workers of the versioned app, version v1, with a canary on every reload. */
+async function canaryCluster(t: TestContext, options: ClusterOptions) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-canary-'));
+  const versionFile = path.join(dir, 'version');
+  const deploy = (version: string) => writeFile(versionFile, version);
+  await deploy('v1');
+  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
+  const port = portOf(cluster);
+  await within(10_000, 'the first generation', cluster.run());
+  return { cluster, deploy, port: await port };
+}
+
+/**
+ * New connections, one after another, until `done` settles: each one's status, or the error it got. Round-robin
+ * relays them in turn, so the canary gets its share.
+ */
+async function requestUntil(port: number, done: Promise<unknown>): Promise<{ statuses: Map<number, number>; errors: string[]; bodies: Set<string> }> {
+  let finished = false;
+  void done.then(
+    () => {
+      finished = true;
+    },
+    () => {
+      finished = true;
+    },
+  );
+  const statuses = new Map<number, number>();
+  const errors: string[] = [];
+  const bodies = new Set<string>();
+  while (!finished) {
+    try {
+      const reply = await get(port);
+      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+      bodies.add(/version=(\S+)/.exec(reply.body)?.[1] ?? '?');
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  return { statuses, errors, bodies };
+}
+
+function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => assert.fail('expected the reload to fail'),
+    (error: unknown) => error,
+  );
+}
+
+describe('canary reloads', () => {
+  it('a canary that answers with 5xx rolls the reload back: the previous workers were never replaced, and the error says why', {
+    timeout: 30_000,
+  }, async (t) => {
+    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '1500ms' });
+    const before = pidsOf(cluster.activeWorkers());
+    await deploy('errors');
+    const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+    const reload = failureOf(cluster.reload());
+    await nextEvent(cluster, 'canaryStart');
+    const traffic = await requestUntil(port, ended);
+    const [end] = (await ended) as [CanaryEnd];
+    const error = await within(10_000, 'the reload to fail', reload);
+
+    assert.ok(error instanceof ReloadError, `a ReloadError, got ${String(error)}`);
+    assert.equal(error.start.failure.kind, 'canary');
+    assert.match(error.message, /the canary, failed: it answered \d+ of \d+ with a 5xx status \(100%\)/);
+    assert.match(error.message, /the previous workers keep serving \(generation 0\)/);
+    assert.equal(end.passed, false);
+    assert.ok(end.canary.errors > 0 && end.canary.errors === end.canary.responses, `every canary response a 5xx: ${JSON.stringify(end.canary)}`);
+    assert.equal(end.previous.errors, 0);
+    assert.ok(end.previous.responses > 0, 'the previous workers served during the window');
+    // The users saw the canary's 500s and nothing worse: every request was answered.
+    assert.deepEqual(traffic.errors, []);
+    assert.ok((traffic.statuses.get(500) ?? 0) > 0 && (traffic.statuses.get(200) ?? 0) > 0, `both answers: ${JSON.stringify([...traffic.statuses])}`);
+
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
+    await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
+    for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v1 /);
+  });
+
+  it('a canary that does as well as the previous workers lets the reload go on, and its slot goes once the reload is done', {
+    timeout: 30_000,
+  }, async (t) => {
+    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '1s' });
+    await deploy('v2');
+    const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+    const reload = cluster.reload();
+    await nextEvent(cluster, 'canaryStart');
+    const traffic = await requestUntil(port, reload);
+    const [end] = (await ended) as [CanaryEnd];
+    const result = await within(10_000, 'the reload', reload);
+
+    assert.equal(end.passed, true);
+    assert.equal(end.reason, null);
+    assert.ok(end.canary.responses > 0, 'the canary served during its window');
+    assert.equal(end.canary.errors, 0);
+    assert.deepEqual(traffic.errors, []);
+    assert.ok(traffic.bodies.has('v2') && traffic.bodies.has('v1'), 'both generations served while the canary did');
+    assert.equal(result.generation, 1);
+    assert.deepEqual(
+      result.slots.map((s) => s.generation),
+      [1, 1],
+    );
+    await until('the canary slot to go', () => cluster.activeWorkers().length === 2);
+    await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
+    for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v2 /);
+  });
+
+  it('a canary that exits while it serves fails the reload at once, whatever the traffic', { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await canaryCluster(t, { canary: '20s' });
+    const before = pidsOf(cluster.activeWorkers());
+    await deploy('dies');
+    const startedAt = Date.now();
+    const error = await within(10_000, 'the reload to fail before the 20 s window ends', failureOf(cluster.reload()));
+    assert.ok(error instanceof ReloadError);
+    assert.equal(error.start.failure.kind, 'canary');
+    assert.match(error.message, /the canary, failed: it exited with code 3 while it served as the canary/);
+    assert.ok(Date.now() - startedAt < 10_000);
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()), before);
+    for (let i = 0; i < 4; i += 1) assert.match((await get(port)).body, /version=v1 /);
+  });
+
+  it('a canary that throws on a request fails the reload as soon as it crashes; that request gets a 500, the others are served', {
+    timeout: 30_000,
+  }, async (t) => {
+    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '20s' });
+    const before = pidsOf(cluster.activeWorkers());
+    await deploy('throws');
+    const reload = failureOf(cluster.reload());
+    await nextEvent(cluster, 'canaryStart');
+    const traffic = await requestUntil(port, reload);
+    const error = await within(10_000, 'the reload to fail', reload);
+    assert.ok(error instanceof ReloadError);
+    assert.match(error.message, /the canary, failed: it had an uncaught exception while it served as the canary/);
+    assert.ok((traffic.statuses.get(500) ?? 0) >= 1, `the request that threw was answered: ${JSON.stringify([...traffic.statuses])}`);
+    assert.deepEqual(traffic.errors, []);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()), before);
+  });
+
+  it('needs the runtime, and takes a share as a number or a percentage', () => {
+    const app = fixture('versioned-app.cjs');
+    assert.throws(
+      () => recluster(app, { runtime: false, canary: '10s', log: false }),
+      (error: Error & { option?: string }) => error.option === 'canary' && /runtime/.test(error.message),
+    );
+    assert.throws(
+      () => recluster(app, { canary: '10s', canaryErrorRate: '150%', log: false }),
+      (error: Error & { option?: string }) => error.option === 'canaryErrorRate' && /a share from 0 to 1/.test(error.message) && /150%/.test(error.message),
+    );
+    const options = recluster(app, { canary: '10s', canaryErrorRate: '2.5%', log: false }).options;
+    assert.equal(options.canary, 10_000);
+    assert.equal(options.canaryErrorRate, 0.025);
+    assert.equal(recluster(app, { log: false }).options.canary, null, 'off unless asked for');
+  });
+});
