@@ -5,6 +5,7 @@ import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
 import type { Balance, ReloadSettings, ResolvedOptions } from './options.js';
+import type { ResponseCounts } from './protocol.js';
 import { asError, callBack, delay, quiet } from './promises.js';
 import { ReloadQueue } from './reload/queue.js';
 import { takeSocketsFor } from './sockets/activation.js';
@@ -14,7 +15,7 @@ import { applyBalance } from './supervisor/fork.js';
 import type { SupervisorHost } from './supervisor/host.js';
 import { Supervisor } from './supervisor/supervisor.js';
 import { RUNTIME_PATH } from './supervisor/timing.js';
-import type { WorkerInfo } from './supervisor/worker-info.js';
+import { type WorkerInfo, countResponses } from './supervisor/worker-info.js';
 import { MAX_WORKERS, isWorkerCount } from './worker-count.js';
 
 export { STARTED_WINDOW } from './supervisor/timing.js';
@@ -263,6 +264,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /** A snapshot of every worker, for status reports. */
   describe = (): WorkerInfo[] => this.#supervisor.describe();
+
+  /**
+   * Each live worker's HTTP responses since it started, and how many had a 5xx status, by pid, as its runtime
+   * counts them (HTTP/1 `http` and `https` servers). A worker without the runtime, or that does not answer
+   * within `withinMs` (its event loop is blocked), is left out.
+   */
+  responseCounts = (withinMs = 1_000): Promise<Map<number, ResponseCounts>> => countResponses(this.#supervisor.handles.values(), withinMs);
 
   /** Runs reloads and scale changes one at a time. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -28,9 +28,13 @@ export function parseDuration(value: unknown): number | undefined {
 /** The longest delay Node's timers accept (2^31 - 1 ms, about 24.8 days); a longer one fires after 1 ms. */
 export const MAX_TIMER = 2 ** 31 - 1;
 
-/** Milliseconds in words for log lines, as `ms` writes them: `500 ms`, `2 seconds`, `1 minute`. */
+/** Milliseconds in words for log lines, as `ms` writes them (`500 ms`, `2 seconds`, `1 minute`) where that is exact; else in seconds or ms. */
 export function formatDuration(milliseconds: number): string {
-  return milliseconds === 0 ? '0 ms' : ms(milliseconds, { long: true });
+  if (milliseconds === 0) return '0 ms';
+  // `ms` rounds to its largest unit (75 s is "1 minute"): only what reads back as the same duration is kept.
+  const words = ms(milliseconds, { long: true });
+  if (ms(words as ms.StringValue) === milliseconds) return words;
+  return milliseconds % 1000 === 0 ? `${milliseconds / 1000} seconds` : `${milliseconds} ms`;
 }
 
 const SIZE = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)\s*$/i;

@@ -241,6 +241,7 @@ are in the steady state and the spread across workers only.`
       : ''
   }
 How the scenario runs and what every number means: [benchmarks/README.md](../benchmarks/README.md).
+Measurements run on their own after this run (later commits, one system or phase at a time): [benchmarks-runs.md](benchmarks-runs.md).
 
 - **Date:** ${date} (${results.startedAt} to ${results.finishedAt}, ${Math.round(results.durationSec)} s)
 - **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB.toFixed(1)} GiB; ${machine.os}; Node ${machine.node}

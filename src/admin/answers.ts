@@ -4,6 +4,7 @@ import type { ReadyThreshold } from './options.js';
 import { type ReloadError, type SlotGeneration, describeFailedStart } from '../errors.js';
 import type { ReloadResult } from '../events.js';
 import type { ReloadStrategy } from '../options.js';
+import type { ResponseCounts } from '../protocol.js';
 import type { WorkerState } from '../supervisor/lifecycle.js';
 
 /** Every answer: `error` is null on success, `result` is null when there is nothing to report. */
@@ -51,6 +52,9 @@ export interface WorkerStatus {
   readonly uptimeSeconds: number;
   /** How many times its slot has been respawned. */
   readonly restarts: number;
+  /** HTTP responses it has written since it started, and those with a 5xx status; null when its runtime did not say. */
+  readonly responses: number | null;
+  readonly errors: number | null;
 }
 
 /** The cluster as a whole in `/info`. */
@@ -136,6 +140,8 @@ export interface InfoInput {
   readonly primary: { readonly pid: number; readonly uptimeSeconds: number };
   readonly workers: readonly WorkerInfo[];
   readonly usage: ReadonlyMap<number, ProcessUsage>;
+  /** Each worker's response counts, by pid (missing: unknown). */
+  readonly responses?: ReadonlyMap<number, ResponseCounts>;
   readonly generation: number;
   /** The ready worker (or null) of each slot, indexed by slot. */
   readonly active: readonly unknown[];
@@ -147,6 +153,10 @@ export function buildInfo(input: InfoInput): InfoAnswer {
   const measured = (pid: number | undefined): { cpu: number | null; mem: number | null } => {
     const usage = pid === undefined ? undefined : input.usage.get(pid);
     return usage ? { cpu: percent(usage.cpu), mem: megabytes(usage.memory) } : { cpu: null, mem: null };
+  };
+  const counted = (pid: number | undefined): { responses: number | null; errors: number | null } => {
+    const counts = pid === undefined ? undefined : input.responses?.get(pid);
+    return counts ? { responses: counts.responses, errors: counts.errors } : { responses: null, errors: null };
   };
   const primaryUptime = Math.floor(input.primary.uptimeSeconds);
   const master: PrimaryStatus = {
@@ -169,6 +179,7 @@ export function buildInfo(input: InfoInput): InfoAnswer {
         uptime: splitUptime(uptimeSeconds),
         uptimeSeconds,
         restarts: w.restarts,
+        ...counted(w.pid),
       };
     });
   let cpu = 0;

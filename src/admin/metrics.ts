@@ -1,4 +1,4 @@
-// Prometheus metrics of one cluster, in a registry of its own: workers by state, restarts, crashes, reloads, per-worker CPU and memory, and the primary's process metrics.
+// Prometheus metrics of one cluster, in a registry of its own: workers by state, restarts, crashes, reloads, per-worker CPU, memory and HTTP responses, and the primary's process metrics.
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Cluster } from '../cluster.js';
 import type { ClusterEvents } from '../events.js';
@@ -32,8 +32,11 @@ export class AdminMetrics {
   readonly #reloadDuration: Histogram<'outcome'>;
   readonly #cpu: Gauge<'slot' | 'pid' | 'generation'>;
   readonly #memory: Gauge<'slot' | 'pid' | 'generation'>;
+  readonly #responses: Counter<'slot' | 'pid' | 'generation'>;
+  readonly #errors: Counter<'slot' | 'pid' | 'generation'>;
+  readonly #countWait: number;
 
-  constructor(prom: PromClient, cluster: Cluster, sampler: UsageSampler) {
+  constructor(prom: PromClient, cluster: Cluster, sampler: UsageSampler, countWait = 500) {
     const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
     this.registry = new Registry();
     this.#cluster = cluster;
@@ -75,6 +78,20 @@ export class AdminMetrics {
       labelNames: ['slot', 'pid', 'generation'],
       registers,
     });
+    // Counters per process (a new worker starts again at 0 under its own pid), set from the worker's own counts.
+    this.#responses = new Counter({
+      name: 'qilin_worker_http_responses_total',
+      help: 'HTTP responses each worker has written since it started',
+      labelNames: ['slot', 'pid', 'generation'],
+      registers,
+    });
+    this.#errors = new Counter({
+      name: 'qilin_worker_http_5xx_responses_total',
+      help: 'HTTP responses with a status of 500 or above each worker has written since it started',
+      labelNames: ['slot', 'pid', 'generation'],
+      registers,
+    });
+    this.#countWait = countWait;
     collectDefaultMetrics({ register: this.registry });
     for (const outcome of ['succeeded', 'failed']) this.#reloads.inc({ outcome }, 0);
 
@@ -113,7 +130,10 @@ export class AdminMetrics {
     const active = servingOf(workers, this.#cluster.activeWorkers().length);
     // The primary is measured too, though its own metrics come from prom-client, so that the sampler keeps
     // the same processes as /info does and CPU stays an average since the last look by either.
-    const usage = await this.#sampler.sample([process.pid, ...workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]))]);
+    const [usage, responses] = await Promise.all([
+      this.#sampler.sample([process.pid, ...workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]))]),
+      this.#cluster.responseCounts(this.#countWait),
+    ]);
 
     this.#workers.reset();
     for (const state of LIVE_STATES) this.#workers.set({ state }, workers.filter((w) => w.state === state).length);
@@ -126,12 +146,21 @@ export class AdminMetrics {
     }
     this.#cpu.reset();
     this.#memory.reset();
+    this.#responses.reset();
+    this.#errors.reset();
     for (const worker of workers) {
-      const measured = worker.pid === undefined ? undefined : usage.get(worker.pid);
-      if (!measured) continue;
+      if (worker.pid === undefined) continue;
       const labels = { slot: String(worker.slot), pid: String(worker.pid), generation: String(worker.generation) };
-      this.#cpu.set(labels, measured.cpu);
-      this.#memory.set(labels, measured.memory);
+      const measured = usage.get(worker.pid);
+      if (measured) {
+        this.#cpu.set(labels, measured.cpu);
+        this.#memory.set(labels, measured.memory);
+      }
+      const counts = responses.get(worker.pid);
+      if (counts) {
+        this.#responses.inc(labels, counts.responses);
+        this.#errors.inc(labels, counts.errors);
+      }
     }
     return this.registry.metrics();
   }

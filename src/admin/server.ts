@@ -20,6 +20,9 @@ export type { AdminActions } from './actions.js';
  * the cluster stops. Routing, credentials and answers are pure functions in this folder; this class does
  * the I/O.
  */
+/** How long `/info` and `/metrics` wait for a worker's response counts: a worker whose event loop is blocked is shown without them. */
+export const COUNT_WAIT = 500;
+
 export class AdminServer implements ClusterService {
   readonly options: ResolvedAdminOptions;
   readonly #limits: AdminLimits;
@@ -91,7 +94,7 @@ export class AdminServer implements ClusterService {
       shutdown: () => cluster.shutdown(),
       ...this.#given,
     };
-    this.#metrics = new AdminMetrics(await import('prom-client'), cluster, this.#sampler);
+    this.#metrics = new AdminMetrics(await import('prom-client'), cluster, this.#sampler, COUNT_WAIT);
     cluster.on('reloadStart', this.#onReloadStart);
     cluster.on('reloadEnd', this.#onReloadDone);
     cluster.on('reloadFailed', this.#onReloadDone);
@@ -272,12 +275,13 @@ export class AdminServer implements ClusterService {
   async #info(cluster: Cluster): Promise<InfoAnswer> {
     const workers = cluster.describe();
     const pids = workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
-    const usage = await this.#sampler.sample([process.pid, ...pids]);
+    const [usage, responses] = await Promise.all([this.#sampler.sample([process.pid, ...pids]), cluster.responseCounts(COUNT_WAIT)]);
     return buildInfo({
       now: Date.now(),
       primary: { pid: process.pid, uptimeSeconds: process.uptime() },
       workers,
       usage,
+      responses,
       generation: cluster.generation,
       active: servingOf(workers, cluster.activeWorkers().length),
       reloading: this.#reloading,

@@ -28,7 +28,8 @@ const PROGRESS_INTERVAL = 500;
 export const ADMIN_USAGE = `Usage: qilin <command> [--admin <port | host:port | unix:/path>] [options]
 
 Commands:
-  status             the primary and every worker: pid, state, generation, CPU, memory, uptime, restarts
+  status             the primary and every worker: pid, state, generation, CPU, memory, uptime, restarts,
+                     HTTP responses and 5xx
   reload             replace every worker with the code on disk; exits 1 if the reload failed
   stop               stop the cluster gracefully
   scale <N>          change the number of workers to N (0 to ${MAX_WORKERS})

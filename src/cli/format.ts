@@ -48,6 +48,7 @@ export type LogEvent =
   | { readonly event: 'scaled'; readonly workers: number }
   | { readonly event: 'adminListening'; readonly address: string }
   | { readonly event: 'upgradeStart'; readonly command: string; readonly script: string }
+  | { readonly event: 'upgradeSlow'; readonly pid: number | null; readonly running: boolean; readonly waitedMs: number; readonly timeoutMs: number }
   | { readonly event: 'upgraded'; readonly pid: number }
   | { readonly event: 'upgradeFailed'; readonly reason: string }
   | { readonly event: 'takenOver'; readonly from: number; readonly sockets: number }
@@ -210,6 +211,13 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return { level: e.refused ? 'warn' : 'info', message: adminMessage(e) };
     case 'upgradeStart':
       return info(`upgrading the primary: starting ${e.script} with ${e.command}, on this primary's sockets`);
+    case 'upgradeSlow':
+      return {
+        level: 'warn',
+        message: e.running
+          ? `upgrading the primary: the new primary (pid ${e.pid ?? '?'}) runs, but does not serve yet after ${formatDuration(e.waitedMs)} (its own lines say what it waits for); this primary serves meanwhile, for up to ${formatDuration(e.timeoutMs)}`
+          : `upgrading the primary: the new primary (pid ${e.pid ?? '?'}) has not begun to run after ${formatDuration(e.waitedMs)} (starting a process is slow on this machine now: load, a slow disk); this primary serves meanwhile, for up to ${formatDuration(e.timeoutMs)}`,
+      };
     case 'upgraded':
       return info(`upgraded: the new primary (pid ${e.pid}) serves; retiring this one's workers`);
     case 'upgradeFailed':

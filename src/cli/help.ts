@@ -43,7 +43,7 @@ ${optionLines()}
 
 Commands, to a running qilin through its admin interface (the command must be the first word;
 run an app file named like one as ./status):
-  qilin status               Every worker: pid, state, generation, CPU, memory, uptime, restarts (--json for scripts)
+  qilin status               Every worker: pid, state, generation, CPU, memory, uptime, restarts, HTTP responses (--json)
   qilin reload               Reload and wait for the outcome; exits 1 if it failed (--no-wait: return at once)
   qilin stop                 Stop gracefully
   qilin scale <n>            Change the number of workers

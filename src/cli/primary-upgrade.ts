@@ -5,7 +5,7 @@ import { QilinError } from '../errors.js';
 import type { LogEvent } from './format.js';
 import type { Plan } from './settings.js';
 import type { SignalController } from './signals.js';
-import { newPrimaryCommand, startNewPrimary } from './upgrade.js';
+import { SLOW_UPGRADE_NOTICE, newPrimaryCommand, startNewPrimary } from './upgrade.js';
 
 /** What the new primary gets, beyond its workers' readiness, to read its config and open its admin interface. */
 const STARTUP_ALLOWANCE = 15_000;
@@ -41,7 +41,10 @@ export class PrimaryUpgrade {
     const { command, script } = newPrimaryCommand();
     this.#log({ event: 'upgradeStart', command, script });
     const readyTimeout = this.#cluster.options.readyTimeout ?? 60_000;
-    this.#underWay = startNewPrimary({ argv: this.#argv, admin: this.#admin?.listeningSocket() ?? null, timeoutMs: readyTimeout + STARTUP_ALLOWANCE }).then(
+    const timeoutMs = readyTimeout + STARTUP_ALLOWANCE;
+    const onSlow = (pid: number | undefined, running: boolean): void =>
+      this.#log({ event: 'upgradeSlow', pid: pid ?? null, running, waitedMs: SLOW_UPGRADE_NOTICE, timeoutMs });
+    this.#underWay = startNewPrimary({ argv: this.#argv, admin: this.#admin?.listeningSocket() ?? null, timeoutMs, onSlow }).then(
       ({ pid, forward }) => {
         this.handedOver = true;
         this.#log({ event: 'upgraded', pid });

@@ -20,7 +20,7 @@ import { SignalInbox } from './signal-inbox.js';
 import { adminActions, useUpgrade } from './admin-actions.js';
 import { Output, assertAppExists, writeLine } from './output.js';
 import { PrimaryUpgrade } from './primary-upgrade.js';
-import { UPGRADE_ENV, handoverFrom, reportUpgraded, takeHandover } from './upgrade.js';
+import { UPGRADE_ENV, handoverFrom, reportRunning, reportUpgraded, takeHandover } from './upgrade.js';
 import { type SystemdNotifier, systemdNotifier } from './systemd.js';
 import { NOTIFY } from './systemd-messages.js';
 import { SignalController, type Stopped } from './signals.js';
@@ -71,6 +71,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
 }
 
 async function serve(argv: readonly string[], inbox: SignalInbox): Promise<number> {
+  // Started by an upgrade: the old primary hears at once that this process runs.
+  if (process.env[UPGRADE_ENV]) reportRunning();
   const output = new Output(process.cwd());
   const plan = await readPlan(argv, output);
   if (typeof plan === 'number') return plan;

@@ -19,6 +19,8 @@ export function formatUptime(uptime: Uptime): string {
 
 const cpu = (value: number | null): string => (value === null ? '-' : `${value.toFixed(1)}%`);
 const mem = (value: number | null): string => (value === null ? '-' : `${value.toFixed(1)} MB`);
+// Older primaries' answers have no counts (undefined): shown as unknown.
+const count = (value: number | null | undefined): string => (value === null || value === undefined ? '-' : String(value));
 
 /** Left-aligned columns, two spaces apart, without trailing spaces. */
 function table(rows: readonly (readonly string[])[]): string[] {
@@ -36,8 +38,29 @@ function table(rows: readonly (readonly string[])[]): string[] {
   );
 }
 
-/** Renders `/info` as the lines of `qilin status`, ending with a newline. */
-export function renderStatus(info: InfoAnswer): string {
+/**
+ * Each worker's responses per second between two `/info` answers taken `seconds` apart, by pid: for the live
+ * view. A worker missing from either, or without counts, has none.
+ */
+export function responseRates(before: InfoAnswer, after: InfoAnswer, seconds: number): Map<number, number> {
+  const rates = new Map<number, number>();
+  if (!(seconds > 0)) return rates;
+  const earlier = new Map(before.workers.map((w) => [w.pid, w.responses]));
+  for (const w of after.workers) {
+    const then = earlier.get(w.pid);
+    if (w.pid === null || typeof then !== 'number' || typeof w.responses !== 'number' || w.responses < then) continue;
+    rates.set(w.pid, (w.responses - then) / seconds);
+  }
+  return rates;
+}
+
+const rate = (value: number | undefined): string => (value === undefined ? '-' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
+
+/**
+ * Renders `/info` as the lines of `qilin status`, ending with a newline. With `rates` (the live view, from
+ * one look to the next), a REQ/S column per worker and the cluster's total.
+ */
+export function renderStatus(info: InfoAnswer, rates?: ReadonlyMap<number, number>): string {
   const { master, cluster } = info;
   const header = [
     `primary pid ${master.pid}`,
@@ -50,18 +73,31 @@ export function renderStatus(info: InfoAnswer): string {
   const lines = [header];
   if (cluster.reloading) lines.push(`reloading to generation ${cluster.reloading.generation} for ${cluster.reloading.seconds}s`);
 
-  const rows: string[][] = [['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS']];
+  const rows: string[][] = [['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX', ...(rates ? ['REQ/S'] : [])]];
   for (let slot = 0; slot < Math.max(cluster.slots, 0); slot += 1) {
     const workers = info.workers.filter((w) => w.slot === slot);
-    if (workers.length === 0) rows.push([String(slot), '-', 'empty', '-', '-', '-', '-', '-']);
+    if (workers.length === 0) rows.push([String(slot), '-', 'empty', '-', '-', '-', '-', '-', '-', '-', ...(rates ? ['-'] : [])]);
   }
   for (const w of info.workers) {
     const state = w.state === 'ready' && !w.active ? 'ready (next)' : w.state;
-    rows.push([String(w.slot), String(w.pid ?? '-'), state, String(w.generation), cpu(w.cpu), mem(w.mem), formatUptime(w.uptime), String(w.restarts)]);
+    rows.push([
+      String(w.slot),
+      String(w.pid ?? '-'),
+      state,
+      String(w.generation),
+      cpu(w.cpu),
+      mem(w.mem),
+      formatUptime(w.uptime),
+      String(w.restarts),
+      count(w.responses),
+      count(w.errors),
+      ...(rates ? [rate(w.pid === null ? undefined : rates.get(w.pid))] : []),
+    ]);
   }
   const [head, ...body] = rows;
   body.sort((a, b) => Number(a[0]) - Number(b[0]));
   lines.push('', ...table(head ? [head, ...body] : body), '');
-  lines.push(`total CPU ${cpu(info.total.cpu)}, memory ${mem(info.total.mem)}`);
+  const total = rates && rates.size > 0 ? `, ${rate([...rates.values()].reduce((sum, r) => sum + r, 0))} responses/s` : '';
+  lines.push(`total CPU ${cpu(info.total.cpu)}, memory ${mem(info.total.mem)}${total}`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 import type { InfoAnswer } from '../admin/answers.js';
 import { formatDuration, parseDuration } from '../units.js';
 import { type AdminTarget, status } from './admin-client.js';
-import { renderStatus } from './status-table.js';
+import { renderStatus, responseRates } from './status-table.js';
 
 /** Where the view is written: a terminal is redrawn in place; anything else gets one frame after another. */
 export interface ViewOutput {
@@ -44,9 +44,9 @@ const CLEAR = '\x1b[H\x1b[2J';
  * One frame: a title with the time, then the table; a cluster that cannot be reached (stopped, restarting)
  * is said so, and looked at again next time. `now` is the clock's reading, for the title.
  */
-export function frame(answer: InfoAnswer | Error, settings: WatchSettings, now: Date): string {
+export function frame(answer: InfoAnswer | Error, settings: WatchSettings, now: Date, rates?: ReadonlyMap<number, number>): string {
   const title = `${settings.address}, every ${formatDuration(settings.intervalMs)} (Ctrl-C to stop), ${now.toISOString().slice(11, 19)} UTC`;
-  const body = answer instanceof Error ? `unreachable: ${answer.message}; trying again\n` : renderStatus(answer);
+  const body = answer instanceof Error ? `unreachable: ${answer.message}; trying again\n` : renderStatus(answer, rates);
   return `${title}\n\n${body}`;
 }
 
@@ -55,6 +55,8 @@ export function frame(answer: InfoAnswer | Error, settings: WatchSettings, now: 
  * resolves 0: a cluster unreachable for a while is part of what a live view shows.
  */
 export async function watchStatus(target: AdminTarget, stdout: ViewOutput, settings: WatchSettings, clock: () => Date = () => new Date()): Promise<number> {
+  // The previous answer, for each worker's responses per second since then.
+  let previous: { readonly answer: InfoAnswer; readonly at: number } | null = null;
   for (let look = 1; settings.count === null || look <= settings.count; look += 1) {
     const started = Date.now();
     let answer: InfoAnswer | Error;
@@ -63,12 +65,16 @@ export async function watchStatus(target: AdminTarget, stdout: ViewOutput, setti
     } catch (error) {
       answer = error instanceof Error ? error : new Error(String(error));
     }
+    const at = Date.now();
+    const rates =
+      answer instanceof Error ? undefined : previous ? responseRates(previous.answer, answer, (at - previous.at) / 1000) : new Map<number, number>();
+    if (!(answer instanceof Error)) previous = { answer, at };
     if (settings.json) {
       stdout.write(
         `${JSON.stringify(answer instanceof Error ? { at: clock().toISOString(), error: answer.message } : { at: clock().toISOString(), ...answer })}\n`,
       );
     } else {
-      stdout.write(`${stdout.isTTY ? CLEAR : look > 1 ? '\n' : ''}${frame(answer, settings, clock())}`);
+      stdout.write(`${stdout.isTTY ? CLEAR : look > 1 ? '\n' : ''}${frame(answer, settings, clock(), rates)}`);
     }
     if (settings.count !== null && look >= settings.count) break;
     const wait = Math.max(0, settings.intervalMs - (Date.now() - started));

@@ -13,6 +13,9 @@ export interface Handover {
   readonly admin: { readonly fd: number; readonly address: string } | null;
 }
 
+/** When the old primary says that the new one is slow (not running yet, or its workers not ready yet). */
+export const SLOW_UPGRADE_NOTICE = 5_000;
+
 /** The first descriptor the sockets take in the new primary: 0-2 are stdio, 3 the channel to the old primary. */
 const FIRST_FD = 4;
 
@@ -35,6 +38,16 @@ export function handoverFrom(env: Readonly<Record<string, string | undefined>>):
 /** In the new primary: its workers' listens find the old primary's sockets. */
 export function takeHandover(handover: Handover): void {
   for (const { fd, key } of handover.sockets) SOCKETS.inherit(fd, key);
+}
+
+/** In the new primary, first thing: tells the old one that it runs (so a slow upgrade can be told apart from a slow process start). */
+export function reportRunning(): void {
+  if (typeof process.send !== 'function' || !process.connected) return;
+  try {
+    process.send({ cmd: 'qilin:running', pid: process.pid });
+  } catch {
+    // The old primary has gone: this one's own start goes on, and says what happens.
+  }
 }
 
 /**
@@ -65,6 +78,8 @@ export interface UpgradeRequest {
   readonly admin: { readonly fd: number; readonly address: string } | null;
   /** How long the new primary gets to have its workers ready. */
   readonly timeoutMs: number;
+  /** Called once if it does not serve within SLOW_UPGRADE_NOTICE ms: its pid, and whether its process has begun to run. */
+  readonly onSlow?: (pid: number | undefined, running: boolean) => void;
 }
 
 /**
@@ -108,10 +123,13 @@ export function startNewPrimary(request: UpgradeRequest): Promise<NewPrimary> {
       return;
     }
     let settled = false;
+    let running = false;
+    const slow = setTimeout(() => request.onSlow?.(child.pid, running), SLOW_UPGRADE_NOTICE);
     const fail = (why: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(slow);
       reject(new QilinError('ERR_QILIN_START_FAILED', why));
     };
     const timer = setTimeout(() => {
@@ -125,10 +143,13 @@ export function startNewPrimary(request: UpgradeRequest): Promise<NewPrimary> {
       ),
     );
     child.on('message', (message: unknown) => {
-      const pid = (message as { cmd?: unknown; pid?: unknown })?.cmd === 'qilin:upgraded' ? (message as { pid?: unknown }).pid : undefined;
+      const cmd = (message as { cmd?: unknown })?.cmd;
+      if (cmd === 'qilin:running') running = true;
+      const pid = cmd === 'qilin:upgraded' ? (message as { pid?: unknown }).pid : undefined;
       if (typeof pid !== 'number' || settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(slow);
       // It runs on by itself from now on: this primary's exit must not wait for it, nor end it. The channel
       // stays, unreferenced, for the idle connections of this primary's workers; it closes when this one exits.
       child.removeAllListeners('exit');

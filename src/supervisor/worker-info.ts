@@ -1,4 +1,5 @@
-// The snapshot of one worker that `describe()`, the admin interface and the status table show.
+// The snapshot of one worker that `describe()`, the admin interface and the status table show, and the response counts they ask the workers for.
+import type { ResponseCounts } from '../protocol.js';
 import type { WorkerState } from './lifecycle.js';
 import type { Slot } from './slot.js';
 import { STUCK_HANDOFF } from './timing.js';
@@ -55,4 +56,12 @@ export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: 
       accepting: answering && h.outOfDescriptors === null && !(h.deliveries?.stuck(STUCK_HANDOFF, now) ?? false),
     };
   });
+}
+
+/** Each of `handles`' HTTP responses so far, all and 5xx, by pid; a worker that does not answer within `withinMs` is left out. */
+export async function countResponses(handles: Iterable<WorkerHandle>, withinMs: number): Promise<Map<number, ResponseCounts>> {
+  const answers = await Promise.all([...handles].map(async (handle) => [handle.pid, await handle.countResponses(withinMs)] as const));
+  const counts = new Map<number, ResponseCounts>();
+  for (const [pid, answer] of answers) if (pid !== undefined && answer) counts.set(pid, answer);
+  return counts;
 }

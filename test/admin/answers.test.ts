@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildInfo, buildReady, megabytes, notReadyReason, splitUptime } from '../../src/admin/answers.js';
-import { formatUptime, renderStatus } from '../../src/cli/status-table.js';
+import { formatUptime, renderStatus, responseRates } from '../../src/cli/status-table.js';
 import { cpuPercent } from '../../src/admin/usage.js';
 import type { WorkerInfo } from '../../src/cluster.js';
 
@@ -59,6 +59,10 @@ describe('buildInfo', { timeout: 5_000 }, () => {
       [11, { cpu: 10, memory: 40 * MB }],
       [12, { cpu: 20.04, memory: 41.5 * MB }],
     ]),
+    responses: new Map([
+      [11, { responses: 1_200, errors: 3 }],
+      [12, { responses: 1_150, errors: 0 }],
+    ]),
     generation: 1,
     active: [{}, {}],
     reloading: { generation: 2, startedAt: 4_720_000 },
@@ -70,11 +74,11 @@ describe('buildInfo', { timeout: 5_000 }, () => {
 
   test('workers by slot then generation, with their own uptime and restarts; unmeasured values are null', () => {
     assert.deepEqual(
-      info.workers.map((w) => [w.slot, w.pid, w.generation, w.state, w.cpu, w.mem, w.uptimeSeconds, w.restarts]),
+      info.workers.map((w) => [w.slot, w.pid, w.generation, w.state, w.cpu, w.mem, w.uptimeSeconds, w.restarts, w.responses, w.errors]),
       [
-        [0, 11, 1, 'ready', 10, 40, 3_725, 0],
-        [0, 13, 2, 'starting', null, null, 1, 0],
-        [1, 12, 1, 'ready', 20, 41.5, 3_725, 2],
+        [0, 11, 1, 'ready', 10, 40, 3_725, 0, 1_200, 3],
+        [0, 13, 2, 'starting', null, null, 1, 0, null, null],
+        [1, 12, 1, 'ready', 20, 41.5, 3_725, 2, 1_150, 0],
       ],
     );
     assert.deepEqual(info.workers[0]?.uptime, { days: 0, hours: 1, minutes: 2, seconds: 5 });
@@ -91,12 +95,38 @@ describe('buildInfo', { timeout: 5_000 }, () => {
     assert.match(lines[0] ?? '', /^primary pid 10, CPU 1\.3%, memory 50\.0 MB, up 1d 1h, generation 1, 2\/3 slots ready$/);
     assert.match(text, /reloading to generation 2 for 5s/);
     const header = lines.findIndex((l) => l.startsWith('SLOT'));
-    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS']);
-    assert.deepEqual(lines[header + 1]?.split(/\s{2,}/), ['0', '11', 'ready', '1', '10.0%', '40.0 MB', '1h 2m', '0']);
-    assert.deepEqual(lines[header + 2]?.split(/\s{2,}/), ['0', '13', 'starting', '2', '-', '-', '1s', '0']);
-    assert.deepEqual(lines[header + 3]?.split(/\s{2,}/), ['1', '12', 'ready', '1', '20.0%', '41.5 MB', '1h 2m', '2']);
-    assert.deepEqual(lines[header + 4]?.split(/\s{2,}/), ['2', '-', 'empty', '-', '-', '-', '-', '-']);
+    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX']);
+    assert.deepEqual(lines[header + 1]?.split(/\s{2,}/), ['0', '11', 'ready', '1', '10.0%', '40.0 MB', '1h 2m', '0', '1200', '3']);
+    assert.deepEqual(lines[header + 2]?.split(/\s{2,}/), ['0', '13', 'starting', '2', '-', '-', '1s', '0', '-', '-']);
+    assert.deepEqual(lines[header + 3]?.split(/\s{2,}/), ['1', '12', 'ready', '1', '20.0%', '41.5 MB', '1h 2m', '2', '1150', '0']);
+    assert.deepEqual(lines[header + 4]?.split(/\s{2,}/), ['2', '-', 'empty', '-', '-', '-', '-', '-', '-', '-']);
     assert.match(text, /total CPU 31\.3%, memory 131\.5 MB\n$/);
+  });
+
+  test("the live view adds each worker's responses per second since the previous look, and their total", () => {
+    const later = {
+      ...info,
+      workers: info.workers.map((w) => (w.responses === null ? w : { ...w, responses: w.responses + (w.pid === 11 ? 500 : 250) })),
+    };
+    const rates = responseRates(info, later, 2);
+    assert.deepEqual(
+      [...rates],
+      [
+        [11, 250],
+        [12, 125],
+      ],
+    );
+    const lines = renderStatus(later, rates).split('\n');
+    const header = lines.findIndex((l) => l.startsWith('SLOT'));
+    assert.equal(lines[header]?.split(/\s{2,}/).at(-1), 'REQ/S');
+    assert.deepEqual(
+      lines.slice(header + 1, header + 4).map((l) => l.split(/\s{2,}/).at(-1)),
+      ['250', '-', '125'],
+    );
+    assert.match(lines.at(-2) ?? '', /, 375 responses\/s$/);
+    // A worker that restarted (its count went down) or is new has no rate; two looks at once, none at all.
+    assert.deepEqual([...responseRates(later, info, 2)], []);
+    assert.equal(responseRates(info, later, 0).size, 0);
   });
 
   test('uptimes in the table use their two largest units', () => {

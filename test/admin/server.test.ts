@@ -163,6 +163,31 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
     assert.ok(samples.some((s) => s.name === 'nodejs_heap_size_used_bytes'));
   });
 
+  test("/info and /metrics give each worker's own count of its HTTP responses", async () => {
+    type Counted = { pid: number; responses: number | null; errors: number | null };
+    const total = async (): Promise<number> => {
+      const { workers } = envelope(await get('/info', BEARER)).result as { workers: Counted[] };
+      for (const w of workers) {
+        assert.equal(typeof w.responses, 'number', `worker ${w.pid} answered with its counts`);
+        assert.equal(w.errors, 0);
+      }
+      return workers.reduce((sum, w) => sum + (w.responses ?? 0), 0);
+    };
+    const before = await total();
+    for (let i = 0; i < 7; i += 1) await appAnswers(running.appPort);
+    assert.equal(await total(), before + 7, 'seven more responses, counted by the workers that wrote them');
+    const { samples, types } = parsePrometheus((await get('/metrics', BASIC)).body);
+    assert.equal(types.get('qilin_worker_http_responses_total'), 'counter');
+    assert.equal(types.get('qilin_worker_http_5xx_responses_total'), 'counter');
+    let counted = 0;
+    for (const worker of running.cluster.activeWorkers()) {
+      const pid = String(worker?.process.pid);
+      counted += sampleValue(samples, 'qilin_worker_http_responses_total', { pid });
+      assert.equal(sampleValue(samples, 'qilin_worker_http_5xx_responses_total', { pid }), 0);
+    }
+    assert.equal(counted, before + 7);
+  });
+
   test('GET, HEAD or PUT on /reload, /quit and /scale get 405 naming POST, and change nothing', async () => {
     for (const urlPath of ['/reload', '/quit', '/scale?workers=5']) {
       for (const method of ['GET', 'PUT']) {

@@ -39,6 +39,19 @@ describe('describeEvent', () => {
     });
   });
 
+  test('a slow upgrade of the primary says whether the new one runs yet', () => {
+    const slow = { event: 'upgradeSlow', pid: 77, waitedMs: 5_000, timeoutMs: 75_000 } as const;
+    assert.deepEqual(words({ ...slow, running: false }), {
+      level: 'warn',
+      message:
+        'upgrading the primary: the new primary (pid 77) has not begun to run after 5 seconds (starting a process is slow on this machine now: load, a slow disk); this primary serves meanwhile, for up to 75 seconds',
+    });
+    assert.equal(
+      words({ ...slow, running: true }).message,
+      'upgrading the primary: the new primary (pid 77) runs, but does not serve yet after 5 seconds (its own lines say what it waits for); this primary serves meanwhile, for up to 75 seconds',
+    );
+  });
+
   test('canary reloads: the canary starts, then passes, or fails as a warning with the reason', () => {
     assert.equal(
       words({ event: 'canaryStart', generation: 3, slot: 2, pid: 40, durationMs: 30_000 }).message,

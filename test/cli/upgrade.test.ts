@@ -148,6 +148,30 @@ describe('upgrading the primary', () => {
     assert.equal(parseIdentity((await get(port)).body).generation, '0');
   });
 
+  test('a new primary slow to begin running is reported as such after 5 s, and the old one serves until it does', TIMEOUT, async (t) => {
+    const dir = tempDir(t);
+    const port = await freePort();
+    // The node the new primary is started with (QILIN_NODE): one that waits 6 s before it runs, as a loaded machine can.
+    const slowNode = path.join(dir, 'slow-node');
+    writeFileSync(slowNode, `#!/bin/sh\nsleep 6\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
+    const qilin = startQilin(t, ['-w', '1', '--log-format', 'json', '--env', `PORT=${port}`, fixture('identity-server.cjs')], {
+      env: { QILIN_NODE: slowNode },
+    });
+    killLoggedAtEnd(t, qilin);
+    await qilin.waitFor('started');
+    const signalledAt = Date.now();
+    qilin.signal('SIGUSR1');
+    const slow = await qilin.waitFor('upgradeSlow', () => true, 15_000);
+    assert.equal(slow.running, false);
+    assert.match(String(slow.msg), /the new primary \(pid \d+\) has not begun to run after 5 seconds .*this primary serves meanwhile/);
+    assert.ok(Date.now() - signalledAt < 6_000, 'said before the new primary ran');
+    assert.equal(parseIdentity((await get(port)).body).generation, '0', 'the old workers serve meanwhile');
+    const upgraded = await qilin.waitFor('upgraded', () => true, 30_000);
+    assert.ok(Number(upgraded.pid) > 0);
+    process.kill(Number(upgraded.pid), 'SIGTERM');
+    await until('the new primary to exit', () => !isAlive(Number(upgraded.pid)), 15_000);
+  });
+
   test('with runtime: false the upgrade is refused, saying why', TIMEOUT, async (t) => {
     const dir = tempDir(t);
     const port = await freePort();

@@ -24,6 +24,10 @@ describe('durations', () => {
     assert.equal(formatDuration(250), '250 ms');
     assert.equal(formatDuration(2_000), '2 seconds');
     assert.equal(formatDuration(60_000), '1 minute');
+    // Never rounded into another duration: 75 s is not "1 minute", 1.5 s not "2 seconds".
+    assert.equal(formatDuration(75_000), '75 seconds');
+    assert.equal(formatDuration(1_500), '1500 ms');
+    assert.equal(formatDuration(3_600_000), '1 hour');
   });
 });
 
