@@ -6,8 +6,18 @@
 // node:cluster) it binds its own socket with SO_REUSEPORT and tells its parent once it listens.
 const http = require('node:http');
 
+// With BENCH_STATUS (the canary step's broken deploy), every response has that status; the handler is chosen
+// once, so the usual one does no more than before.
 const BODY = `hello ${process.pid}`;
-const server = http.createServer((req, res) => res.end(BODY));
+const STATUS = Number(process.env.BENCH_STATUS) || 200;
+const server = http.createServer(
+  STATUS === 200
+    ? (req, res) => res.end(BODY)
+    : (req, res) => {
+        res.statusCode = STATUS;
+        res.end(BODY);
+      },
+);
 const port = Number(process.env.PORT);
 if (process.env.BENCH_REUSE_PORT === '1') server.listen({ port, reusePort: true }, () => process.send?.({ type: 'listening' }));
 else server.listen(port);

@@ -1,5 +1,4 @@
 // Upgrades of the primary under load: the qilin command with 2 workers of the benchmark's app, wrk in each client mode, `--upgrades` upgrades one after another (SIGUSR1, each once the previous old primary has exited), every lost request counted as in the reload phase. run.mjs runs it as its last step; run alone, it adds its figures to benchmarks/results/latest.json (`upgrade`) and writes docs/benchmarks.md again from that file.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -7,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { drawChart } from './lib/chart.mjs';
 import { findLoadTool } from './lib/load.mjs';
 import { writeReport } from './lib/report.mjs';
+import { startQilin } from './lib/command.mjs';
 import { freePort, lostOf, median, sleep, throughputOf } from './lib/util.mjs';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -19,40 +19,6 @@ const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['
 const TIMEOUT = '1s';
 /** How long an upgrade may take before the step fails: what qilin itself allows a new primary (readyTimeout, 60 s, and 15 s to start). */
 const UPGRADE_WAIT_MS = 80_000;
-/** The command's JSON log lines (both primaries write to the same stdout), and a way to wait for one. */
-function startQilin(port, balance) {
-  // In a process group of its own, which every primary it upgrades to joins: a failed step stops them all,
-  // a new primary that had not said its pid yet included.
-  const child = spawn(process.execPath, [CLI, '-w', '2', '--balance', balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
-    detached: true,
-  });
-  const stopAll = () => {
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {}
-  };
-  process.once('exit', stopAll);
-  const records = [];
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('{')) records.push(JSON.parse(line));
-  });
-  const waitFor = async (event, from = 0, ms = 30_000) => {
-    const until = Date.now() + ms;
-    for (;;) {
-      const found = records.slice(from).find((r) => r.event === event);
-      if (found) return found;
-      if (Date.now() > until) throw new Error(`no "${event}" line within ${ms} ms`);
-      await sleep(20);
-    }
-  };
-  return { child, records, waitFor, stopAll };
-}
-
 const alive = (pid) => {
   try {
     process.kill(pid, 0);
@@ -64,7 +30,7 @@ const alive = (pid) => {
 
 async function runMode(mode, config, tool, log) {
   const port = await freePort();
-  const qilin = startQilin(port, config.balance);
+  const qilin = startQilin(['-w', '2', '--balance', config.balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP]);
   await qilin.waitFor('started');
   const running = tool.start({
     url: `http://127.0.0.1:${port}/`,
