@@ -27,9 +27,10 @@ async function runCase(mode, balance, tool) {
     writeFileSync(config, JSON.stringify({ app: APP, workers: 2, balance, canary: flags.canary, timeout: '1s', env: { PORT: String(port), BENCH_STATUS: String(status) } }));
   deploy(200);
   const qilin = startQilin(['--log-format', 'json'], { cwd: dir });
+  let load = null;
   try {
     await qilin.waitFor('started');
-    const load = tool.start({
+    load = tool.start({
       url: `http://127.0.0.1:${port}/`,
       connections: Number(flags.connections),
       keepAlive: mode === 'keep-alive',
@@ -52,8 +53,11 @@ async function runCase(mode, balance, tool) {
     const good = await step(200, 'reloadEnd');
     await sleep(1000);
     const phase = await load.stop();
+    load = null;
     return { mode, balance, broken, good, phase };
   } finally {
+    // A failed step leaves nothing running: not the load (its wrk runs for an hour), not qilin.
+    await load?.stop().catch(() => {});
     qilin.stopAll();
     await sleep(500);
     rmSync(dir, { recursive: true, force: true });

@@ -97,6 +97,11 @@ export interface CountMessage {
   readonly id: number;
 }
 
+/** Primary to worker: each HTTP/1 connection open now gets its next response with `Connection: close` (its client comes back on a new one), so a canary gets keep-alive clients too. */
+export interface RecycleMessage {
+  readonly cmd: 'qilin:recycle';
+}
+
 /** A worker's HTTP responses since it started: all of them, and those with a status of 500 or above. */
 export interface ResponseCounts {
   readonly responses: number;
@@ -228,6 +233,7 @@ export type InternalMessage =
   | RetireMessage
   | PingMessage
   | CountMessage
+  | RecycleMessage
   | SocketRequestMessage
   | SocketMessage
   | ListeningMessage

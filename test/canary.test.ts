@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,7 +24,12 @@ async function canaryCluster(t: TestContext, options: ClusterOptions) {
  * New connections, one after another, until `done` settles: each one's status, or the error it got. Round-robin
  * relays them in turn, so the canary gets its share.
  */
-async function requestUntil(port: number, done: Promise<unknown>): Promise<{ statuses: Map<number, number>; errors: string[]; bodies: Set<string> }> {
+async function requestUntil(
+  port: number,
+  done: Promise<unknown>,
+  agent: http.Agent | false = false,
+  loops = 1,
+): Promise<{ statuses: Map<number, number>; errors: string[]; bodies: Set<string> }> {
   let finished = false;
   void done.then(
     () => {
@@ -36,15 +42,18 @@ async function requestUntil(port: number, done: Promise<unknown>): Promise<{ sta
   const statuses = new Map<number, number>();
   const errors: string[] = [];
   const bodies = new Set<string>();
-  while (!finished) {
-    try {
-      const reply = await get(port);
-      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
-      bodies.add(/version=(\S+)/.exec(reply.body)?.[1] ?? '?');
-    } catch (error) {
-      errors.push((error as Error).message);
+  const loop = async (): Promise<void> => {
+    while (!finished) {
+      try {
+        const reply = await get(port, '/', agent);
+        statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+        bodies.add(/version=(\S+)/.exec(reply.body)?.[1] ?? '?');
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: loops }, loop));
   return { statuses, errors, bodies };
 }
 
@@ -85,6 +94,29 @@ describe('canary reloads', () => {
     assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
     await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
     for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v1 /);
+  });
+
+  it('keep-alive clients connected before the canary are asked to come back on a new connection, so the canary is judged by them too', {
+    timeout: 30_000,
+  }, async (t) => {
+    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '2s' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
+    t.after(() => agent.destroy());
+    // Six connections to the previous workers, kept open: no new one would come without the canary asking.
+    const first = await Promise.all(Array.from({ length: 6 }, () => get(port, '/', agent)));
+    assert.ok(first.every((r) => /version=v1 /.test(r.body)));
+    await deploy('errors');
+    const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+    const reload = failureOf(cluster.reload());
+    await nextEvent(cluster, 'canaryStart');
+    const traffic = await requestUntil(port, ended, agent, 6);
+    const [end] = (await ended) as [CanaryEnd];
+    const error = await within(10_000, 'the reload to fail', reload);
+    assert.ok(error instanceof ReloadError);
+    assert.equal(end.passed, false);
+    assert.ok(end.canary.responses > 0, `the canary got keep-alive clients: ${JSON.stringify(end)}`);
+    assert.deepEqual(traffic.errors, [], 'no request failed: the previous workers closed each connection after a whole response');
+    assert.ok((traffic.statuses.get(500) ?? 0) > 0);
   });
 
   it('a canary that does as well as the previous workers lets the reload go on, and its slot goes once the reload is done', {

@@ -75,6 +75,9 @@ export async function runCanary(supervisor: Supervisor, reporter: ReloadReporter
   const canary = supervisor.slot(index)?.active;
   if (!canary) return null;
   const previous = previousWorkers(supervisor, generation);
+  // Keep-alive clients stay on the workers they are connected to: each is asked, once, to come back on a new
+  // connection, which may then go to the canary as any new connection may.
+  for (const handle of previous) handle.send({ cmd: 'qilin:recycle' });
   const started = Date.now();
   const counted: Counted[] = await Promise.all([canary, ...previous].map(async (handle) => ({ handle, before: await handle.countResponses(COUNT_WAIT) })));
   reporter.emit('canaryStart', { generation, slot: index, pid: canary.pid, durationMs: windowMs });

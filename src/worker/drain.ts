@@ -50,6 +50,9 @@ export class ServerRegistry {
   readonly #closing = new Set<net.Socket>();
   /** Idle connections that could not be handed over: they wait for their idle limit instead. */
   readonly #kept = new WeakSet<net.Socket>();
+  /** Connections whose next response goes with `Connection: close` (`recycle`), and the servers listening for it meanwhile. */
+  readonly #recycling = new Set<net.Socket>();
+  readonly #recycleOn = new Set<net.Server>();
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
@@ -87,6 +90,46 @@ export class ServerRegistry {
 
   get size(): number {
     return this.#servers.size;
+  }
+
+  /**
+   * Asks every HTTP/1 client connected now to come back on a new connection: the next response on each of
+   * these connections goes with `Connection: close`, once (connections made from now on are left alone).
+   * Nothing is cut, since that response is whole; the client's next request goes on a new connection, to
+   * whichever worker takes it (a canary, so that it is judged by keep-alive clients too). HTTP/2 and
+   * upgraded connections are left alone. Returns how many connections were marked.
+   */
+  recycle(): number {
+    let marked = 0;
+    for (const tracked of this.#servers.values()) {
+      if (tracked.kind !== 'http') continue;
+      for (const socket of tracked.httpSockets) {
+        if (socket.destroyed || isUpgraded(socket) || speaksHttp2(socket) || this.#recycling.has(socket)) continue;
+        this.#recycling.add(socket);
+        socket.once('close', () => this.#recycled(socket));
+        marked += 1;
+      }
+      if (!this.#recycleOn.has(tracked.server)) {
+        this.#recycleOn.add(tracked.server);
+        tracked.server.prependListener('request', this.#recycleOne);
+      }
+    }
+    if (this.#recycling.size === 0) this.#recycled(null);
+    return marked;
+  }
+
+  readonly #recycleOne = (request: http.IncomingMessage, response: http.ServerResponse): void => {
+    if (!this.#recycling.has(request.socket)) return;
+    keepAliveOff(request, response);
+    this.#recycled(request.socket);
+  };
+
+  /** `socket` needs no more recycling; once none does, the servers stop looking at each request for it. */
+  #recycled(socket: net.Socket | null): void {
+    if (socket) this.#recycling.delete(socket);
+    if (this.#recycling.size > 0) return;
+    for (const server of this.#recycleOn) server.off('request', this.#recycleOne);
+    this.#recycleOn.clear();
   }
 
   /** The plain HTTP/1 server listening (or draining) on `port`, which can take a connection handed over from a retiring worker. */

@@ -167,6 +167,10 @@ function install(): void {
       void send({ cmd: 'qilin:pong', id: (message as { id?: unknown }).id });
       return;
     }
+    if (isCommand(message, 'qilin:recycle')) {
+      servers.recycle();
+      return;
+    }
     if (isCommand(message, 'qilin:count')) {
       void send({ cmd: 'qilin:counted', id: (message as { id?: unknown }).id, ...responseCounts() });
       return;
