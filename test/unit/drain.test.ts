@@ -211,3 +211,33 @@ describe('idle limit', () => {
     assert.equal(idleLimit(net.createServer()), IDLE_GRACE);
   });
 });
+
+describe('recycling keep-alive connections', () => {
+  it('the next response on each connection open at recycle() goes with Connection: close, once; later connections keep alive', {
+    timeout: 10_000,
+  }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((req, res) => res.end(`answer to ${req.url}`));
+    const port = await listen(t, registry, server);
+    const before = rawClient(t, port);
+    before.send('/one');
+    await until('the first answer', () => before.received().includes('answer to /one'));
+    assert.match(before.received(), /keep-alive/i);
+
+    assert.equal(registry.recycle(), 1);
+    const after = rawClient(t, port);
+    after.send('/fresh');
+    await until('the new connection’s answer', () => after.received().includes('answer to /fresh'));
+    assert.doesNotMatch(after.received(), /connection: close/i, 'a connection made after recycle() is left alone');
+
+    before.send('/two');
+    await until('the marked connection to be closed after its whole answer', () => before.closed());
+    const second = before.received().slice(before.received().indexOf('answer to /one') + 'answer to /one'.length);
+    assert.match(second, /connection: close/i);
+    assert.match(second, /answer to \/two$/);
+    after.send('/again');
+    await until('the other connection to answer again', () => after.received().includes('answer to /again'));
+    assert.equal(after.closed(), false);
+    assert.equal(server.listenerCount('request'), 1, 'once nothing is marked, the server is not watched any more');
+  });
+});
