@@ -151,12 +151,10 @@ describe('canary reloads', () => {
     const { cluster, deploy, port } = await canaryCluster(t, { canary: '20s' });
     const before = pidsOf(cluster.activeWorkers());
     await deploy('dies');
-    const startedAt = Date.now();
     const error = await within(10_000, 'the reload to fail before the 20 s window ends', failureOf(cluster.reload()));
     assert.ok(error instanceof ReloadError);
     assert.equal(error.start.failure.kind, 'canary');
     assert.match(error.message, /the canary, failed: it exited with code 3 while it served as the canary/);
-    assert.ok(Date.now() - startedAt < 10_000);
     assert.equal(cluster.generation, 0);
     assert.deepEqual(pidsOf(cluster.activeWorkers()), before);
     for (let i = 0; i < 4; i += 1) assert.match((await get(port)).body, /version=v1 /);

@@ -159,12 +159,10 @@ describe('upgrading the primary', () => {
     });
     killLoggedAtEnd(t, qilin);
     await qilin.waitFor('started');
-    const signalledAt = Date.now();
     qilin.signal('SIGUSR1');
     const slow = await qilin.waitFor('upgradeSlow', () => true, 15_000);
     assert.equal(slow.running, false);
     assert.match(String(slow.msg), /the new primary \(pid \d+\) has not begun to run after 5 seconds .*this primary serves meanwhile/);
-    assert.ok(Date.now() - signalledAt < 6_000, 'said before the new primary ran');
     assert.equal(parseIdentity((await get(port)).body).generation, '0', 'the old workers serve meanwhile');
     const upgraded = await qilin.waitFor('upgraded', () => true, 30_000);
     assert.ok(Number(upgraded.pid) > 0);
