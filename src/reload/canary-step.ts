@@ -3,6 +3,7 @@ import type { FailedStart } from '../errors.js';
 import type { ResponseCounts } from '../protocol.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
+import { formatDuration } from '../units.js';
 import { type CanaryVerdict, countsSince, judgeCanary, sumCounts } from './canary.js';
 import type { ReloadPlan, ReloadReporter } from './plan.js';
 
@@ -83,7 +84,7 @@ export async function runCanary(supervisor: Supervisor, reporter: ReloadReporter
   reporter.emit('canaryStart', { generation, slot: index, pid: canary.pid, durationMs: windowMs });
   reporter.log(
     'reloads',
-    `reload to generation ${generation}: canary in slot ${index} (pid ${canary.pid ?? '?'}) serves beside ${previous.length} previous worker${previous.length === 1 ? '' : 's'} for ${windowMs} ms`,
+    `reload to generation ${generation}: canary in slot ${index} (pid ${canary.pid ?? '?'}) serves beside ${previous.length} previous worker${previous.length === 1 ? '' : 's'} for ${formatDuration(windowMs)}`,
   );
   await serveWindow(canary, windowMs, signal);
   const durationMs = Date.now() - started;
