@@ -1,5 +1,6 @@
-// The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline), shared by the library's log and the command's.
-import type { CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from './events.js';
+// The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline) and of a canary's verdict, shared by the library's log and the command's.
+import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from './events.js';
+import { describeShare } from './reload/canary.js';
 import { formatDuration } from './units.js';
 
 /** How to name an option in a hint: the library's `timeout`, the command's `--timeout`. */
@@ -53,4 +54,19 @@ export function describeHandoffsLost(pid: number | undefined, info: HandoffsLost
     `worker ${pid ?? '?'} in slot ${info.slot} did not receive ${plural(info.count, 'connection')} handed to it ` +
     `(is it out of file descriptors?); ${info.count === 1 ? 'it was' : 'they were'} given to other workers`
   );
+}
+
+/** A canary event as either log has it: the command writes an unknown pid as null. */
+type WithPid<T> = Omit<T, 'pid'> & { readonly pid: number | null | undefined };
+
+/** `reload to generation 3: canary in slot 2 (pid 40) serves beside the previous workers for 30 seconds`. */
+export function describeCanaryStart(info: WithPid<CanaryStart>): string {
+  return `reload to generation ${info.generation}: canary in slot ${info.slot} (pid ${info.pid ?? '?'}) serves beside the previous workers for ${formatDuration(info.durationMs)}`;
+}
+
+/** `reload to generation 3: canary passed (0 of 20 with a 5xx status (0%); previous workers: ...)`, or `canary failed, rolling back: <why>`. */
+export function describeCanaryEnd(info: WithPid<CanaryEnd>): string {
+  return info.passed
+    ? `reload to generation ${info.generation}: canary passed (${describeShare(info.canary)}; previous workers: ${describeShare(info.previous)})`
+    : `reload to generation ${info.generation}: canary failed, rolling back: ${info.reason}`;
 }

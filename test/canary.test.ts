@@ -1,24 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
-import { type CanaryEnd, type ClusterOptions, ReloadError, recluster } from 'qilin';
-import { fixture, get, isAlive, nextEvent, pidsOf, portOf, testCluster, until, within } from './helpers.js';
-
-/** Two workers of the versioned app, version v1, with a canary on every reload. */
-async function canaryCluster(t: TestContext, options: ClusterOptions) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-canary-'));
-  const versionFile = path.join(dir, 'version');
-  const deploy = (version: string) => writeFile(versionFile, version);
-  await deploy('v1');
-  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
-  const port = portOf(cluster);
-  await within(10_000, 'the first generation', cluster.run());
-  return { cluster, deploy, port: await port };
-}
+import { type CanaryEnd, ReloadError, recluster } from 'qilin';
+import { failureOf, fixture, get, isAlive, nextEvent, pidsOf, until, versionedCluster, within } from './helpers.js';
 
 /**
  * New connections, one after another, until `done` settles: each one's status, or the error it got. Round-robin
@@ -57,18 +41,11 @@ async function requestUntil(
   return { statuses, errors, bodies };
 }
 
-function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => assert.fail('expected the reload to fail'),
-    (error: unknown) => error,
-  );
-}
-
 describe('canary reloads', () => {
   it('a canary that answers with 5xx rolls the reload back: the previous workers were never replaced, and the error says why', {
     timeout: 30_000,
   }, async (t) => {
-    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '1500ms' });
+    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '1500ms' });
     const before = pidsOf(cluster.activeWorkers());
     await deploy('errors');
     const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
@@ -99,7 +76,7 @@ describe('canary reloads', () => {
   it('keep-alive clients connected before the canary are asked to come back on a new connection, so the canary is judged by them too', {
     timeout: 30_000,
   }, async (t) => {
-    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '2s' });
+    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '2s' });
     const agent = new http.Agent({ keepAlive: true, maxSockets: 6 });
     t.after(() => agent.destroy());
     // Six connections to the previous workers, kept open: no new one would come without the canary asking.
@@ -122,7 +99,7 @@ describe('canary reloads', () => {
   it('a canary that does as well as the previous workers lets the reload go on, and its slot goes once the reload is done', {
     timeout: 30_000,
   }, async (t) => {
-    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '1s' });
+    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '1s' });
     await deploy('v2');
     const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
     const reload = cluster.reload();
@@ -148,7 +125,7 @@ describe('canary reloads', () => {
   });
 
   it('a canary that exits while it serves fails the reload at once, whatever the traffic', { timeout: 30_000 }, async (t) => {
-    const { cluster, deploy, port } = await canaryCluster(t, { canary: '20s' });
+    const { cluster, deploy, port } = await versionedCluster(t, { canary: '20s' });
     const before = pidsOf(cluster.activeWorkers());
     await deploy('dies');
     const error = await within(10_000, 'the reload to fail before the 20 s window ends', failureOf(cluster.reload()));
@@ -163,7 +140,7 @@ describe('canary reloads', () => {
   it('a canary that throws on a request fails the reload as soon as it crashes; that request gets a 500, the others are served', {
     timeout: 30_000,
   }, async (t) => {
-    const { cluster, deploy, port } = await canaryCluster(t, { balance: 'round-robin', canary: '20s' });
+    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '20s' });
     const before = pidsOf(cluster.activeWorkers());
     await deploy('throws');
     const reload = failureOf(cluster.reload());

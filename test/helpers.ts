@@ -1,5 +1,8 @@
 // Test helpers: bounded waits that say what they waited for, clusters cleaned up after each test, HTTP requests to workers.
+import assert from 'node:assert/strict';
 import type { Worker } from 'node:cluster';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
@@ -79,4 +82,24 @@ export function isAlive(pid: number | undefined): boolean {
 
 export function pidsOf(workers: readonly (Worker | null)[]): number[] {
   return workers.flatMap((w) => (w?.process.pid === undefined ? [] : [w.process.pid]));
+}
+
+/** What `promise` rejects with; the test fails if it resolves. */
+export function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => assert.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+/** Two workers of the versioned app (test/fixtures/versioned-app.cjs), at v1; `deploy` changes the code on disk by writing its version file. */
+export async function versionedCluster(t: TestContext, options: ClusterOptions = {}) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-versioned-'));
+  const versionFile = path.join(dir, 'version');
+  const deploy = (version: string) => writeFile(versionFile, version);
+  await deploy('v1');
+  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
+  const port = portOf(cluster);
+  await within(10_000, 'the first generation', cluster.run());
+  return { cluster, deploy, port: await port };
 }

@@ -4,34 +4,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import type { TestContext } from 'node:test';
-import { type ClusterOptions, ReloadError, type ReloadResult } from 'qilin';
-import { get, isAlive, memoryLogger, nextEvent, pidsOf, portOf, testCluster, until, within } from './helpers.js';
-
-/** A versioned app whose code on disk is changed by writing its version file. */
-async function versionedCluster(t: TestContext, options: ClusterOptions = {}) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'qilin-reload-'));
-  const versionFile = path.join(dir, 'version');
-  const deploy = (version: string) => writeFile(versionFile, version);
-  await deploy('v1');
-  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
-  const port = portOf(cluster);
-  await within(10_000, 'the first generation', cluster.run());
-  return { cluster, deploy, port: await port };
-}
+import { ReloadError, type ReloadResult } from 'qilin';
+import { failureOf, get, isAlive, memoryLogger, nextEvent, pidsOf, portOf, testCluster, until, versionedCluster, within } from './helpers.js';
 
 /** Versions answered by `count` new connections (round-robin spreads them over the workers). */
 async function versions(port: number, count = 6): Promise<Set<string>> {
   const seen = new Set<string>();
   for (let i = 0; i < count; i += 1) seen.add(/version=(\S+)/.exec((await get(port)).body)?.[1] ?? '?');
   return seen;
-}
-
-function failureOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => assert.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
 }
 
 describe('reload', () => {

@@ -1,8 +1,15 @@
 // The command's log lines: one per lifecycle event, human-readable or JSON, from plain data (no process I/O here).
 import path from 'node:path';
 import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from '../events.js';
-import { describeShare } from '../reload/canary.js';
-import { type OptionNames, describeCut, describeDescriptors, describeHandoffsLost, describeSlowStart } from '../notices.js';
+import {
+  type OptionNames,
+  describeCanaryEnd,
+  describeCanaryStart,
+  describeCut,
+  describeDescriptors,
+  describeHandoffsLost,
+  describeSlowStart,
+} from '../notices.js';
 import { DEFAULT_WATCH_EXTENSIONS } from '../options.js';
 import { formatDuration } from '../units.js';
 
@@ -184,13 +191,9 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
     case 'reloadProgress':
       return info(`reload to generation ${e.generation}: ${e.ready} of ${e.slots} slot${e.slots === 1 ? '' : 's'} ready`);
     case 'canaryStart':
-      return info(
-        `reload to generation ${e.generation}: canary in slot ${e.slot} (pid ${e.pid ?? '?'}) serves beside the previous workers for ${formatDuration(e.durationMs)}`,
-      );
+      return info(describeCanaryStart(e));
     case 'canaryEnd':
-      return e.passed
-        ? info(`reload to generation ${e.generation}: canary passed (${describeShare(e.canary)}; previous workers: ${describeShare(e.previous)})`)
-        : { level: 'warn', message: `reload to generation ${e.generation}: canary failed, rolling back: ${e.reason}` };
+      return { level: e.passed ? 'info' : 'warn', message: describeCanaryEnd(e) };
     case 'reloadEnd':
       return info(`reload to generation ${e.generation} done in ${elapsed(e.durationMs)}`);
     case 'reloadFailed':

@@ -3,17 +3,12 @@ import type { FailedStart } from '../errors.js';
 import type { ResponseCounts } from '../protocol.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import type { WorkerHandle } from '../supervisor/worker-handle.js';
-import { formatDuration } from '../units.js';
+import { describeCanaryEnd, describeCanaryStart } from '../notices.js';
 import { type CanaryVerdict, countsSince, judgeCanary, sumCounts } from './canary.js';
 import type { ReloadPlan, ReloadReporter } from './plan.js';
 
 /** How long the primary waits for a worker to tell its counts: a worker that cannot answer in this time is left out. */
 const COUNT_WAIT = 2_000;
-
-interface Counted {
-  readonly handle: WorkerHandle;
-  readonly before: ResponseCounts | null;
-}
 
 /** Every worker serving now that belongs to another generation than `generation`: the ones the canary is held against. */
 function previousWorkers(supervisor: Supervisor, generation: number): WorkerHandle[] {
@@ -80,48 +75,33 @@ export async function runCanary(supervisor: Supervisor, reporter: ReloadReporter
   // connection, which may then go to the canary as any new connection may.
   for (const handle of previous) handle.send({ cmd: 'qilin:recycle' });
   const started = Date.now();
-  const counted: Counted[] = await Promise.all([canary, ...previous].map(async (handle) => ({ handle, before: await handle.countResponses(COUNT_WAIT) })));
-  reporter.emit('canaryStart', { generation, slot: index, pid: canary.pid, durationMs: windowMs });
-  reporter.log(
-    'reloads',
-    `reload to generation ${generation}: canary in slot ${index} (pid ${canary.pid ?? '?'}) serves beside ${previous.length} previous worker${previous.length === 1 ? '' : 's'} for ${formatDuration(windowMs)}`,
-  );
+  // The canary first, then the previous workers: what each has answered so far, null for one that did not say.
+  const watched = [canary, ...previous];
+  const before = await Promise.all(watched.map((handle) => handle.countResponses(COUNT_WAIT)));
+  const startInfo = { generation, slot: index, pid: canary.pid, durationMs: windowMs };
+  reporter.emit('canaryStart', startInfo);
+  reporter.log('reloads', describeCanaryStart(startInfo));
   await serveWindow(canary, windowMs, signal);
   const durationMs = Date.now() - started;
-  const after = await Promise.all(
-    counted.map(async ({ handle, before }) => ({ handle, before, after: before ? await handle.countResponses(COUNT_WAIT) : null })),
+  const [canaryCounts = null, ...previousCounts] = await Promise.all(
+    watched.map(async (handle, i) => {
+      const then = before[i];
+      const now = then ? await handle.countResponses(COUNT_WAIT) : null;
+      return then && now ? countsSince(then, now) : null;
+    }),
   );
-  const since = (handle: WorkerHandle): ResponseCounts | null => {
-    const found = after.find((c) => c.handle === handle);
-    return found?.before && found.after ? countsSince(found.before, found.after) : null;
-  };
-  const canaryCounts = since(canary) ?? { responses: 0, errors: 0 };
-  const previousCounts = sumCounts(previous.map(since).filter((c): c is ResponseCounts => c !== null));
-  const verdict: CanaryVerdict =
-    canary.state !== 'ready'
-      ? { passed: false, reason: stoppedServing(canary) }
-      : judgeCanary({ canary: canaryCounts, previous: previousCounts, durationMs }, options.canaryErrorRate);
-  const reason = verdict.passed ? null : verdict.reason;
-  reporter.emit('canaryEnd', {
-    generation,
-    slot: index,
-    pid: canary.pid,
-    passed: verdict.passed,
-    reason,
-    canary: canaryCounts,
-    previous: previousCounts,
+  const window = {
+    canary: canaryCounts ?? { responses: 0, errors: 0 },
+    previous: sumCounts(previousCounts.filter((c): c is ResponseCounts => c !== null)),
     durationMs,
-  });
+  };
+  const verdict: CanaryVerdict = canary.state !== 'ready' ? { passed: false, reason: stoppedServing(canary) } : judgeCanary(window, options.canaryErrorRate);
+  const endInfo = { generation, slot: index, pid: canary.pid, passed: verdict.passed, reason: verdict.passed ? null : verdict.reason, ...window };
+  reporter.emit('canaryEnd', endInfo);
   if (verdict.passed) {
-    reporter.log(
-      'reloads',
-      `reload to generation ${generation}: canary passed (${describeCounts(canaryCounts)}; the previous generation ${describeCounts(previousCounts)})`,
-    );
+    reporter.log('reloads', describeCanaryEnd(endInfo));
     return null;
   }
+  // The failure is logged with the reload's, which says who serves now.
   return supervisor.failedStart(canary, { kind: 'canary', reason: verdict.reason });
-}
-
-function describeCounts({ responses, errors }: ResponseCounts): string {
-  return `${responses} response${responses === 1 ? '' : 's'}, ${errors} with a 5xx status`;
 }
