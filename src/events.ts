@@ -105,6 +105,22 @@ export interface HandoffsLost {
   readonly count: number;
 }
 
+/** One worker in a `rebalance` round. */
+export interface RebalancedWorker {
+  readonly slot: number;
+  readonly pid: number | undefined;
+  /** Its kept-alive connections that carried requests over the last second (at least two responses each). */
+  readonly busy: number;
+  /** How many of them it asked to reconnect: their next response goes with `Connection: close`. */
+  readonly asked: number;
+}
+
+/** Sent with `rebalance`: the kernel left kept-alive connections uneven, and the busiest workers asked some clients to reconnect. */
+export interface RebalanceInfo {
+  /** Every worker serving, in slot order. */
+  readonly workers: readonly RebalancedWorker[];
+}
+
 /** Every event of a cluster, with its arguments. Events about one worker pass the worker first, as in recluster. */
 export interface ClusterEvents {
   /** A worker process was forked for `slot`. */
@@ -133,6 +149,11 @@ export interface ClusterEvents {
   handoffsLost: [worker: Worker, info: HandoffsLost];
   /** A retiring worker's deadline (`timeout`) ended requests or connections still under way. */
   cut: [worker: Worker, info: CutInfo];
+  /**
+   * With `balance: 'kernel'` and `rebalance`, some workers held more of the busy kept-alive connections than
+   * their share: they asked that many clients to come back on a new connection, for the kernel to give to idle workers.
+   */
+  rebalance: [info: RebalanceInfo];
   /** A reload began (a reload asked for during another starts when that one ends). */
   reloadStart: [info: ReloadStart];
   /** With `canary`, the reload's first new worker serves beside the previous ones before any is replaced. */

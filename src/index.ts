@@ -23,6 +23,8 @@ export type {
   DescriptorsInfo,
   HandoffsLost,
   ReadyDetail,
+  RebalanceInfo,
+  RebalancedWorker,
   CanaryEnd,
   CanaryStart,
   ReloadResult,

@@ -1,5 +1,5 @@
-// The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline) and of a canary's verdict, shared by the library's log and the command's.
-import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from './events.js';
+// The words of the cluster's warnings that carry a hint (a slow start, requests cut at a deadline), of a canary's verdict and of a rebalancing round, shared by the library's log and the command's.
+import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, RebalancedWorker, SlowStart } from './events.js';
 import { describeShare } from './reload/canary.js';
 import { formatDuration } from './units.js';
 
@@ -69,4 +69,12 @@ export function describeCanaryEnd(info: WithPid<CanaryEnd>): string {
   return info.passed
     ? `reload to generation ${info.generation}: canary passed (${describeShare(info.canary)}; previous workers: ${describeShare(info.previous)})`
     : `reload to generation ${info.generation}: canary failed, rolling back: ${info.reason}`;
+}
+
+/** `rebalancing kept-alive connections: worker 42 in slot 0 asked 6 of its 8 busy clients to reconnect (busy per slot: 8, 0, 0, 0)`. */
+export function describeRebalance(workers: readonly WithPid<RebalancedWorker>[]): string {
+  const asked = workers
+    .filter((w) => w.asked > 0)
+    .map((w) => `worker ${w.pid ?? '?'} in slot ${w.slot} asked ${w.asked} of its ${plural(w.busy, 'busy client')} to reconnect`);
+  return `rebalancing kept-alive connections: ${asked.join('; ')} (busy per slot: ${workers.map((w) => w.busy).join(', ')})`;
 }

@@ -30,6 +30,8 @@ export type FlagValue =
   | 'duration-or-off'
   | 'text'
   | 'boolean'
+  /** `--no-<option>`: given, it turns a default-on option off. */
+  | 'negated'
   /** Repeatable; each is split into arguments, honouring quotes. */
   | 'args'
   /** Repeatable `KEY=VALUE` pairs. */
@@ -233,6 +235,22 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     },
     config: true,
     reload: false,
+  },
+  rebalance: {
+    read: boolean,
+    fallback: ({ runtime }) => runtime,
+    check: (value, context, given) => {
+      if (value && !context.runtime) {
+        throw new InvalidOptionError('rebalance', 'false when `runtime` is false (the runtime counts and recycles the connections)', given);
+      }
+    },
+    flag: {
+      name: 'no-rebalance',
+      value: 'negated',
+      help: 'With --balance kernel, do not ask clients of a worker holding more than its share of kept-alive connections to reconnect',
+    },
+    config: true,
+    reload: true,
   },
   shutdownDelay: {
     read: duration,

@@ -155,6 +155,13 @@ export interface ClusterOptions {
    */
   readonly balance?: Balance;
   /**
+   * With `balance: 'kernel'` (and the runtime), once a second the primary compares how many busy kept-alive
+   * connections each worker holds; a worker holding more than its share asks some of those clients to
+   * reconnect (their next response goes with `Connection: close`), and the kernel gives them to idle workers.
+   * See docs/runtime.md. @default true (false when `runtime` is)
+   */
+  readonly rebalance?: boolean;
+  /**
    * On `shutdown()`, how long the cluster goes on serving, with `/readyz` answering 503, before its workers
    * start to drain: the time a load balancer (a Kubernetes Service) takes to stop sending new connections, in
    * place of a `preStop` sleep. @default 0
@@ -195,6 +202,7 @@ export interface ResolvedOptions {
   /** The admin interface's settings, or null when it is off. */
   readonly admin: ResolvedAdminOptions | null;
   readonly balance: Balance;
+  readonly rebalance: boolean;
   /** Milliseconds. */
   readonly shutdownDelay: number;
 }

@@ -91,15 +91,23 @@ export interface PongMessage {
   readonly id: number;
 }
 
-/** Primary to worker: answer with its HTTP response counts (to judge a canary). */
+/** Primary to worker: answer with its HTTP response counts (to judge a canary); with `load`, also its busy connections, and start a new load window (rebalancing). */
 export interface CountMessage {
   readonly cmd: 'qilin:count';
   readonly id: number;
+  readonly load?: boolean;
 }
 
-/** Primary to worker: each HTTP/1 connection open now gets its next response with `Connection: close` (its client comes back on a new one), so a canary gets keep-alive clients too. */
+/**
+ * Primary to worker: each HTTP/1 connection open now gets its next response with `Connection: close` (its
+ * client comes back on a new one), so a canary gets keep-alive clients too. With `limit` (rebalancing), at
+ * most that many, of the connections busy in the last load window.
+ */
 export interface RecycleMessage {
   readonly cmd: 'qilin:recycle';
+  readonly limit?: number;
+  /** With `limit`: for this long, as many connections as were asked, accepted anew, go back unread (a HandoverMessage with `rebalance`). */
+  readonly passMs?: number;
 }
 
 /** A worker's HTTP responses since it started: all of them, and those with a status of 500 or above. */
@@ -111,6 +119,8 @@ export interface ResponseCounts {
 export interface CountedMessage extends ResponseCounts {
   readonly cmd: 'qilin:counted';
   readonly id: number;
+  /** Asked with `load`: its open HTTP/1 connections that answered at least two responses in the load window just ended (and were not asked to reconnect). */
+  readonly busy?: number;
 }
 
 /** The worker ran out of file descriptors (it cannot accept a connection), or has some again. Sent on each change. */
@@ -198,6 +208,8 @@ export interface RetireMessage {
 export interface HandoverMessage {
   readonly cmd: 'qilin:handover';
   readonly port: number;
+  /** A connection the worker has just accepted, unread, for the primary to give to an idler worker (rebalancing). */
+  readonly rebalance?: boolean;
 }
 
 export type WorkerToPrimary =

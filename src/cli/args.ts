@@ -30,7 +30,7 @@ const OPTION_FLAGS: Readonly<Record<string, FlagOption>> = Object.fromEntries(
     const flag = OPTIONS[key].flag;
     if (!flag) return [];
     const spec: FlagOption = {
-      type: flag.value === 'boolean' ? 'boolean' : 'string',
+      type: flag.value === 'boolean' || flag.value === 'negated' ? 'boolean' : 'string',
       ...(flag.short === undefined ? {} : { short: flag.short }),
       ...(flag.value === 'args' || flag.value === 'env' ? { multiple: true } : {}),
     };
@@ -67,6 +67,8 @@ function flagValue(kind: FlagValue, value: string | boolean | (string | boolean)
       return (value as string[]).flatMap(splitArgs);
     case 'env':
       return envPairs(value as string[]);
+    case 'negated':
+      return value !== true;
     default:
       return value;
   }

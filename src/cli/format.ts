@@ -1,6 +1,6 @@
 // The command's log lines: one per lifecycle event, human-readable or JSON, from plain data (no process I/O here).
 import path from 'node:path';
-import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, SlowStart } from '../events.js';
+import type { CanaryEnd, CanaryStart, CutInfo, DescriptorsInfo, HandoffsLost, RebalancedWorker, SlowStart } from '../events.js';
 import {
   type OptionNames,
   describeCanaryEnd,
@@ -8,6 +8,7 @@ import {
   describeCut,
   describeDescriptors,
   describeHandoffsLost,
+  describeRebalance,
   describeSlowStart,
 } from '../notices.js';
 import { DEFAULT_WATCH_EXTENSIONS } from '../options.js';
@@ -41,6 +42,7 @@ export type LogEvent =
   | { readonly event: 'reloadProgress'; readonly generation: number; readonly ready: number; readonly slots: number }
   | ({ readonly event: 'canaryStart'; readonly pid: number | null } & Omit<CanaryStart, 'pid'>)
   | ({ readonly event: 'canaryEnd'; readonly pid: number | null } & Omit<CanaryEnd, 'pid'>)
+  | { readonly event: 'rebalance'; readonly workers: readonly (Omit<RebalancedWorker, 'pid'> & { readonly pid: number | null })[] }
   | { readonly event: 'reloadEnd'; readonly generation: number; readonly durationMs: number }
   | { readonly event: 'reloadFailed'; readonly generation: number; readonly reason: string }
   | {
@@ -194,6 +196,8 @@ export function describeEvent(e: LogEvent, cwd = process.cwd()): { level: Level;
       return info(describeCanaryStart(e));
     case 'canaryEnd':
       return { level: e.passed ? 'info' : 'warn', message: describeCanaryEnd(e) };
+    case 'rebalance':
+      return info(describeRebalance(e.workers));
     case 'reloadEnd':
       return info(`reload to generation ${e.generation} done in ${elapsed(e.durationMs)}`);
     case 'reloadFailed':

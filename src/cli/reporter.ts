@@ -68,6 +68,7 @@ export function reportEvents(cluster: Cluster, log: Log, watcher?: FileWatcher):
   });
   cluster.on('canaryStart', (info) => log({ event: 'canaryStart', ...info, pid: info.pid ?? null }));
   cluster.on('canaryEnd', (info) => log({ event: 'canaryEnd', ...info, pid: info.pid ?? null }));
+  cluster.on('rebalance', (info) => log({ event: 'rebalance', workers: info.workers.map((w) => ({ ...w, pid: w.pid ?? null })) }));
   cluster.on('reloadEnd', (result) => {
     reload = null;
     log({ event: 'reloadEnd', generation: result.generation, durationMs: result.durationMs });

@@ -1,4 +1,4 @@
-// Where a retiring worker's idle keep-alive connection goes: a serving worker of the newest generation that listens on its port, in turn.
+// Where a retiring worker's idle keep-alive connection goes: a serving worker of the newest generation that listens on its port, in turn; and where a connection a busy worker passes on to rebalance goes: an idler worker the rebalancer chose.
 import type { Closable } from './deliveries.js';
 import { WaitingRoom } from './waiting.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -49,6 +49,12 @@ export function heirs<C extends Candidate>(candidates: Iterable<C>, port: number
   return chosen;
 }
 
+/** Who passed a connection on to rebalance, and when (the monotonic clock). */
+export interface Rebalanced {
+  readonly worker: WorkerHandle;
+  readonly now: number;
+}
+
 /** A connection waiting for a worker that can take it: nobody listened on its port when it came. */
 interface Waiting {
   readonly port: number;
@@ -65,6 +71,8 @@ export const HEIR_WAIT = 10_000;
 /** Passes handed-over connections on, spreading them over the heirs in turn. */
 export class Handovers {
   #turn = 0;
+  /** Rebalancing: the workers that should get connections passed on by busier ones, how many more each, and until when (the monotonic clock). */
+  #steer: { readonly wants: Map<WorkerHandle, number>; readonly until: number } | null = null;
   readonly #waiting = new WaitingRoom<Waiting>(HEIR_WAIT, (waiting) => waiting.handle);
   /** Where connections go that no worker here can take: a new primary, during an upgrade. */
   #elsewhere: ((port: number, connection: Closable) => boolean) | null = null;
@@ -89,10 +97,11 @@ export class Handovers {
    * for at most HEIR_WAIT; then it is closed, which is what the retiring worker would have done. With `wait`
    * false (the cluster is stopping) it is closed at once.
    */
-  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true): void {
+  pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true, from: Rebalanced | null = null): void {
     const handle = connection as Closable | undefined;
     if (!handle || typeof handle.close !== 'function') return;
-    const heir = this.#heirOf(workers, port);
+    // One passed on to rebalance that no idler worker wants any more goes back to the worker that passed it.
+    const heir = from ? (this.#steered(from, port) ?? this.#heirOf([from.worker], port) ?? this.#heirOf(workers, port)) : this.#heirOf(workers, port);
     if (heir) {
       give(heir, port, handle);
       return;
@@ -103,6 +112,26 @@ export class Handovers {
       return;
     }
     this.#waiting.add({ port, handle });
+  }
+
+  /**
+   * For `withinMs` from `now`, connections a busier worker passes on (rebalancing) go to `wants`' workers, as
+   * many as each wants, the one wanting most first.
+   */
+  steer(wants: Map<WorkerHandle, number>, now: number, withinMs: number): void {
+    this.#steer = wants.size === 0 ? null : { wants, until: now + withinMs };
+  }
+
+  #steered(from: Rebalanced, port: number): WorkerHandle | null {
+    const steer = this.#steer;
+    if (steer === null || from.now > steer.until) return null;
+    let chosen: WorkerHandle | null = null;
+    for (const [worker, wanted] of steer.wants) {
+      if (wanted > 0 && worker !== from.worker && heirs([worker], port).length > 0 && (chosen === null || wanted > (steer.wants.get(chosen) ?? 0)))
+        chosen = worker;
+    }
+    if (chosen) steer.wants.set(chosen, (steer.wants.get(chosen) ?? 1) - 1);
+    return chosen;
   }
 
   /** A worker has become ready: the connections waiting for its port go to the heirs now. */

@@ -1,9 +1,10 @@
-// Watching workers while the cluster runs: heartbeats that catch a blocked event loop, and relayed connections a worker never received.
+// Watching workers while the cluster runs: heartbeats that catch a blocked event loop, relayed connections a worker never received, and uneven kept-alive connections (the rebalancer).
 import type { ResolvedOptions } from '../options.js';
 import { formatSize } from '../units.js';
 import { isStopping } from './lifecycle.js';
 import { HARD_MEMORY_FACTOR, MAX_HEARTBEAT_INTERVAL, MEMORY_WATCH_INTERVAL, STUCK_HANDOFF } from './timing.js';
 import type { SupervisorCore } from './core.js';
+import { Rebalancer } from './rebalancer.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 /**
@@ -21,14 +22,17 @@ export class Monitor {
   #heartbeats: NodeJS.Timeout | null = null;
   #handoffs: NodeJS.Timeout | null = null;
   #memory: NodeJS.Timeout | null = null;
+  readonly #rebalancer: Rebalancer;
 
   constructor(supervisor: SupervisorCore) {
     this.#supervisor = supervisor;
+    this.#rebalancer = new Rebalancer(supervisor);
   }
 
   start(): void {
     const supervisor = this.#supervisor;
     const { options, io } = supervisor;
+    this.#rebalancer.start();
     if (supervisor.host.balance !== 'kernel' && options.runtime) {
       this.#handoffs = setInterval(() => {
         supervisor.relay.check(io.now());
@@ -60,6 +64,7 @@ export class Monitor {
     if (this.#handoffs) clearInterval(this.#handoffs);
     this.#heartbeats = null;
     this.#handoffs = null;
+    this.#rebalancer.stop();
     this.#stopMemory();
   }
 

@@ -26,3 +26,9 @@ export const MEMORY_WATCH_INTERVAL = 50;
 export const MAX_HEARTBEAT_INTERVAL = 10_000;
 
 export { crashDeadline, signalMargin } from '../protocol.js';
+
+/** How often the primary compares its workers' busy connections in the kernel balancing (`rebalance`), in ms: also the load window. */
+export const REBALANCE_INTERVAL = 1_000;
+
+/** How long the rebalancer waits for every worker's count before it skips the round, in ms. */
+export const REBALANCE_COUNT_WAIT = 500;

@@ -70,7 +70,9 @@ export class WorkerEvents {
     worker.on('message', (message: unknown, sent?: unknown) => {
       if (isCommand(message, 'qilin:handover')) {
         // A connection in transit is passed on (or closed) even while the cluster is stopping: never leaked.
-        supervisor.handovers.pass(supervisor.handles.values(), Number((message as { port?: unknown }).port), sent, host.running);
+        const { port, rebalance } = message as { port?: unknown; rebalance?: unknown };
+        const from = rebalance === true ? { worker: handle, now: supervisor.io.now() } : null;
+        supervisor.handovers.pass(supervisor.handles.values(), Number(port), sent, host.running, from);
         return;
       }
       if (!host.emitting) {
@@ -168,11 +170,12 @@ export class WorkerEvents {
       case 'qilin:pong':
         if (typeof message.id === 'number') supervisor.relay.pong(handle, message.id);
         break;
-      case 'qilin:counted':
-        if (typeof message.id === 'number' && Number.isSafeInteger(message.responses) && Number.isSafeInteger(message.errors)) {
-          handle.counted(message.id, { responses: message.responses, errors: message.errors });
-        }
+      case 'qilin:counted': {
+        const { id, responses, errors, busy } = message;
+        if (typeof id !== 'number' || !Number.isSafeInteger(responses) || !Number.isSafeInteger(errors)) break;
+        handle.counted(id, { responses, errors, ...(Number.isSafeInteger(busy) && (busy as number) >= 0 ? { busy } : {}) });
         break;
+      }
       case 'qilin:taken':
         supervisor.relay.taken(handle, message.taken, message.refused);
         break;

@@ -9,6 +9,11 @@ import type { Deliveries } from './deliveries.js';
 import { type WorkerEvent, type WorkerState, phaseOf, transition } from './lifecycle.js';
 
 const noop = (): void => {};
+
+/** A worker's answer to a count request: its response counts, and its busy connections when asked for its load. */
+export interface Counted extends ResponseCounts {
+  readonly busy?: number;
+}
 /** Ids of the primary's count requests, unique in this process. */
 let nextCountId = 1;
 
@@ -61,7 +66,7 @@ export class WorkerHandle {
   #disconnectAsked = false;
   #killScheduled = false;
   /** Count requests sent and not answered yet, by id. */
-  readonly #counting = new Map<number, (counts: ResponseCounts | null) => void>();
+  readonly #counting = new Map<number, (counts: Counted | null) => void>();
 
   constructor(worker: Worker, slot: number, generation: number, now: number, options: ResolvedOptions) {
     this.worker = worker;
@@ -196,23 +201,37 @@ export class WorkerHandle {
    * Its HTTP responses so far, all and 5xx, as its runtime counts them; null when no answer comes within
    * `withinMs` (no runtime, a blocked event loop) or it exits first.
    */
-  countResponses(withinMs: number): Promise<ResponseCounts | null> {
+  async countResponses(withinMs: number): Promise<ResponseCounts | null> {
+    const counted = await this.#count(withinMs, false);
+    return counted && { responses: counted.responses, errors: counted.errors };
+  }
+
+  /**
+   * How many of its HTTP/1 connections carried load (answered at least two responses) since the last time it
+   * was asked, which starts a new window; null as for `countResponses`.
+   */
+  async countBusy(withinMs: number): Promise<number | null> {
+    const counted = await this.#count(withinMs, true);
+    return counted?.busy ?? null;
+  }
+
+  #count(withinMs: number, load: boolean): Promise<Counted | null> {
     if (!this.hasRuntime || !this.connected) return Promise.resolve(null);
     const id = nextCountId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => answer(null), withinMs);
-      const answer = (counts: ResponseCounts | null): void => {
+      const answer = (counts: Counted | null): void => {
         clearTimeout(timer);
         this.#counting.delete(id);
         resolve(counts);
       };
       this.#counting.set(id, answer);
-      this.send({ cmd: 'qilin:count', id });
+      this.send(load ? { cmd: 'qilin:count', id, load } : { cmd: 'qilin:count', id });
     });
   }
 
   /** The runtime's answer to a count request. */
-  counted(id: number, counts: ResponseCounts): void {
+  counted(id: number, counts: Counted): void {
     this.#counting.get(id)?.(counts);
   }
 

@@ -17,6 +17,7 @@ import {
   responseOn,
   speaksHttp2,
 } from './connections.js';
+import { adopted } from './handover.js';
 
 export { IDLE_GRACE, idleLimit, type HandOver } from './connections.js';
 
@@ -53,6 +54,8 @@ export class ServerRegistry {
   /** Connections whose next response goes with `Connection: close` (`recycle`), and the servers listening for it meanwhile. */
   readonly #recycling = new Set<net.Socket>();
   readonly #recycleOn = new Set<net.Server>();
+  /** Rebalancing: how many more new connections to pass on unread, until when, and how. */
+  #passing: { left: number; until: number; pass: HandOver } | null = null;
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
@@ -74,7 +77,16 @@ export class ServerRegistry {
       const address = server.address();
       tracked.port = address !== null && typeof address === 'object' ? address.port : null;
     });
-    server.on('connection', remember(sockets));
+    const remembered = remember(sockets);
+    // Plain HTTP/1 connections may be passed on to rebalance (`passNew`), once remembered.
+    const onConnection =
+      kind === 'http'
+        ? (socket: net.Socket) => {
+            remembered(socket);
+            if (this.#passing !== null) this.#passNew(tracked, socket);
+          }
+        : remembered;
+    server.on('connection', onConnection);
     if (secure) server.on('secureConnection', remember(tracked.httpSockets));
     if (kind === 'http') answerThrowingRequests(server as http.Server);
     if (kind === 'http2') {
@@ -93,29 +105,47 @@ export class ServerRegistry {
   }
 
   /**
-   * Asks every HTTP/1 client connected now to come back on a new connection: the next response on each of
-   * these connections goes with `Connection: close`, once (connections made from now on are left alone).
-   * Nothing is cut, since that response is whole; the client's next request goes on a new connection, to
-   * whichever worker takes it (a canary, so that it is judged by keep-alive clients too). HTTP/2 and
-   * upgraded connections are left alone. Returns how many connections were marked.
+   * Asks HTTP/1 clients connected now to come back on a new connection: the next response on each of these
+   * connections goes with `Connection: close`, once (connections made from now on are left alone). Nothing is
+   * cut, since that response is whole; the client's next request goes on a new connection, to whichever worker
+   * takes it (a canary, so that it is judged by keep-alive clients too; an idle worker, when rebalancing).
+   * HTTP/2 and upgraded connections are left alone, and so are those already asked. With `only`, just the
+   * connections it accepts, and at most `limit` of them. Returns how many connections were marked.
    */
-  recycle(): number {
+  recycle(limit = Number.POSITIVE_INFINITY, only?: (socket: net.Socket) => boolean): number {
     let marked = 0;
     for (const tracked of this.#servers.values()) {
       if (tracked.kind !== 'http') continue;
-      for (const socket of tracked.httpSockets) {
-        if (socket.destroyed || isUpgraded(socket) || speaksHttp2(socket) || this.#recycling.has(socket)) continue;
+      for (const socket of this.#recyclable(tracked)) {
+        if (marked >= limit) break;
+        if (only && !only(socket)) continue;
         this.#recycling.add(socket);
         socket.once('close', () => this.#recycled(socket));
         marked += 1;
       }
-      if (!this.#recycleOn.has(tracked.server)) {
+      if (marked > 0 && !this.#recycleOn.has(tracked.server)) {
         this.#recycleOn.add(tracked.server);
         tracked.server.prependListener('request', this.#recycleOne);
       }
     }
     if (this.#recycling.size === 0) this.#recycled(null);
     return marked;
+  }
+
+  /** How many of this worker's HTTP/1 connections `recycle()` could ask to reconnect and `only` accepts: its share of the load, for rebalancing. */
+  recyclable(only: (socket: net.Socket) => boolean): number {
+    let count = 0;
+    for (const tracked of this.#servers.values()) {
+      if (tracked.kind !== 'http') continue;
+      for (const socket of this.#recyclable(tracked)) if (only(socket)) count += 1;
+    }
+    return count;
+  }
+
+  *#recyclable(tracked: Tracked): Iterable<net.Socket> {
+    for (const socket of tracked.httpSockets) {
+      if (!socket.destroyed && !isUpgraded(socket) && !speaksHttp2(socket) && !this.#recycling.has(socket)) yield socket;
+    }
   }
 
   readonly #recycleOne = (request: http.IncomingMessage, response: http.ServerResponse): void => {
@@ -130,6 +160,28 @@ export class ServerRegistry {
     if (this.#recycling.size > 0) return;
     for (const server of this.#recycleOn) server.off('request', this.#recycleOne);
     this.#recycleOn.clear();
+  }
+
+  /**
+   * Rebalancing: the next `count` connections that plain HTTP/1 servers accept within `windowMs` go on through
+   * `pass` (to the primary, which gives them to an idler worker), before anything is read from them. They are
+   * the clients `recycle()` asked to reconnect, when the kernel gives them back to this worker.
+   */
+  passNew(count: number, windowMs: number, pass: HandOver): void {
+    this.#passing = count > 0 ? { left: count, until: now() + windowMs, pass } : null;
+  }
+
+  #passNew(tracked: Tracked, socket: net.Socket): void {
+    const passing = this.#passing;
+    if (passing === null) return;
+    if (this.#draining || now() > passing.until) {
+      this.#passing = null;
+      return;
+    }
+    // Nothing has been read from it yet: the connection event comes before the first read.
+    if (tracked.port === null || !handsOver(tracked) || adopted.has(socket) || !passing.pass(socket, tracked.port)) return;
+    passing.left -= 1;
+    if (passing.left === 0) this.#passing = null;
   }
 
   /** The plain HTTP/1 server listening (or draining) on `port`, which can take a connection handed over from a retiring worker. */

@@ -15,19 +15,22 @@ function tcpHandleOf(socket: net.Socket): TcpHandle | null {
 }
 
 /**
- * Sends `socket`'s connection to the primary, which passes it to a worker that stays and listens on `port`.
+ * Sends `socket`'s connection to the primary, which passes it to a worker that stays and listens on `port`
+ * (with `rebalance`, one of the idler workers the primary chose, for a connection just accepted).
  * Reading stops first, so whatever the client sends from now on stays in the kernel for the new worker to
  * read; this process closes its copy of the descriptor once it has been written to the IPC channel. Returns
  * false, and leaves the socket as it was, when it cannot be sent (TLS, no IPC channel).
  */
-export function handOver(socket: net.Socket, port: number): boolean {
+export function handOver(socket: net.Socket, port: number, rebalance = false): boolean {
   const handle = tcpHandleOf(socket);
   if (handle === null || typeof process.send !== 'function' || !process.connected) return false;
   handle.readStop();
   try {
     // A raw handle rather than the socket: node's socket transfer would also make this server count the
     // connection as its own until the receiver closes it, so the server could not report itself closed.
-    process.send({ cmd: 'qilin:handover', port }, handle as unknown as net.Socket, {}, () => socket.destroy());
+    process.send(rebalance ? { cmd: 'qilin:handover', port, rebalance } : { cmd: 'qilin:handover', port }, handle as unknown as net.Socket, {}, () =>
+      socket.destroy(),
+    );
   } catch {
     // The channel closed between the check and the write: close the connection, as a drain would.
     socket.destroy();
@@ -35,12 +38,16 @@ export function handOver(socket: net.Socket, port: number): boolean {
   return true;
 }
 
+/** Connections this worker got from another: rebalancing does not pass them on again. */
+export const adopted = new WeakSet<net.Socket>();
+
 /**
  * Takes a connection handed over by a retiring worker: `server` gets it as a new connection, as if it had
  * accepted it (its connection count and the socket's `server` included), and reads the client's next request.
  */
 export function adopt(server: net.Server, handle: unknown): void {
   const socket = new net.Socket({ handle, readable: true, writable: true } as net.SocketConstructorOpts);
+  adopted.add(socket);
   const accounted = server as unknown as { _connections: number };
   if (typeof accounted._connections === 'number') {
     accounted._connections += 1;

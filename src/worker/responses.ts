@@ -1,5 +1,6 @@
-// Counts the worker's HTTP responses, and those with a 5xx status, for the primary to judge a canary by: one wrapper on ServerResponse's writeHead, which every HTTP/1 response goes through.
+// Counts the worker's HTTP responses, and those with a 5xx status, for the primary to judge a canary by, and marks the connections that carry load, for rebalancing: one wrapper on ServerResponse's writeHead, which every HTTP/1 response goes through.
 import http from 'node:http';
+import type net from 'node:net';
 import type { ResponseCounts } from '../protocol.js';
 
 let responses = 0;
@@ -7,9 +8,20 @@ let errors = 0;
 let counting = false;
 
 /**
+ * The load window: a connection that answers a second response within one window is busy (a kept-alive
+ * connection carrying requests). The primary starts a new window each time it asks (`qilin:count` with `load`).
+ */
+let window = 1;
+/** The window of a connection's first response in it, and the window in which it answered a second. */
+const FIRST = Symbol('qilin.firstResponse');
+const AGAIN = Symbol('qilin.secondResponse');
+type Marked = net.Socket & { [FIRST]?: number; [AGAIN]?: number };
+
+/**
  * From now on every `http` and `https` response (Express, Fastify, Koa and hapi answer through it) is counted
  * when its head is written: `res.end()` without a `writeHead` writes it too. HTTP/2 responses are not. Costs
- * one call and a comparison per response; nothing is allocated.
+ * one call and two comparisons per response; nothing is allocated, and a connection's marks are written at most
+ * twice per window.
  */
 export function countResponses(): void {
   if (counting) return;
@@ -20,10 +32,26 @@ export function countResponses(): void {
     const result = Reflect.apply(writeHead, this, arguments) as http.ServerResponse;
     responses += 1;
     if (this.statusCode >= 500) errors += 1;
+    const socket = this.socket as Marked | null;
+    if (socket !== null && socket[AGAIN] !== window) {
+      if (socket[FIRST] === window) socket[AGAIN] = window;
+      else socket[FIRST] = window;
+    }
     return result;
   } as typeof writeHead;
 }
 
 export function responseCounts(): ResponseCounts {
   return { responses, errors };
+}
+
+/** Whether `socket` answered at least two responses in the current load window, or also in the one before (`orLast`: the window the primary has just counted). */
+export function isBusy(socket: net.Socket, orLast = false): boolean {
+  const again = (socket as Marked)[AGAIN] ?? 0;
+  return again === window || (orLast && again === window - 1);
+}
+
+/** Starts a new load window (after the busy connections of this one have been counted). */
+export function nextLoadWindow(): void {
+  window += 1;
 }

@@ -183,6 +183,11 @@ describe('the admin flags and commands', () => {
     usage(() => plan(['--canary-error-rate', 'lots', 'a.js']), /^Expected `--canary-error-rate` to be a share from 0 to 1: .*got `"lots"` \(string\)$/);
   });
 
+  test('--no-rebalance turns rebalancing off; without it, it is on', () => {
+    assert.equal(plan(['--no-rebalance', 'a.js']).options.rebalance, false);
+    assert.equal(plan(['a.js']).options.rebalance, true);
+  });
+
   test('flags win over the config file key by key', () => {
     const file: SourcedSettings = {
       settings: { app: '/srv/app/server.js', admin: { listen: 'unix:/run/app/admin.sock', username: 'ops', password: 'file-pw' } },

@@ -52,6 +52,19 @@ describe('describeEvent', () => {
     );
   });
 
+  test("a rebalancing round names each worker that asked clients to reconnect, and every slot's busy connections", () => {
+    const workers = [
+      { slot: 0, pid: 40, busy: 14, asked: 6 },
+      { slot: 1, pid: 41, busy: 8, asked: 0 },
+      { slot: 2, pid: null, busy: 6, asked: 0 },
+      { slot: 3, pid: 43, busy: 4, asked: 0 },
+    ];
+    assert.deepEqual(words({ event: 'rebalance', workers }), {
+      level: 'info',
+      message: 'rebalancing kept-alive connections: worker 40 in slot 0 asked 6 of its 14 busy clients to reconnect (busy per slot: 14, 8, 6, 4)',
+    });
+  });
+
   test('canary reloads: the canary starts, then passes, or fails as a warning with the reason', () => {
     assert.equal(
       words({ event: 'canaryStart', generation: 3, slot: 2, pid: 40, durationMs: 30_000 }).message,

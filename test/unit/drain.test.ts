@@ -241,3 +241,57 @@ describe('recycling keep-alive connections', () => {
     assert.equal(server.listenerCount('request'), 1, 'once nothing is marked, the server is not watched any more');
   });
 });
+
+describe('rebalancing kept-alive connections', () => {
+  it('recycle(limit, only) asks at most `limit` of the connections `only` accepts to reconnect', { timeout: 10_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((req, res) => res.end(`answer to ${req.url}`));
+    const port = await listen(t, registry, server);
+    const clients = [rawClient(t, port), rawClient(t, port), rawClient(t, port)];
+    for (const [i, client] of clients.entries()) client.send(`/${i}`);
+    await until('every first answer', () => clients.every((c, i) => c.received().includes(`answer to /${i}`)));
+    const served = new Set<net.Socket>();
+    server.on('request', (req) => served.add(req.socket));
+    // Only the connections of the first two clients are candidates; the third is left alone.
+    for (const [i, client] of clients.slice(0, 2).entries()) client.send(`/again-${i}`);
+    await until('the candidates to be served again', () => served.size === 2);
+    assert.equal(
+      registry.recyclable((socket) => served.has(socket)),
+      2,
+    );
+    assert.equal(
+      registry.recycle(1, (socket) => served.has(socket)),
+      1,
+    );
+    assert.equal(
+      registry.recyclable((socket) => served.has(socket)),
+      1,
+      'a connection asked already is not counted again',
+    );
+    for (const [i, client] of clients.entries()) client.send(`/last-${i}`);
+    await until('every last answer', () => clients.every((c, i) => c.received().includes(`answer to /last-${i}`)));
+    const closing = clients.map((c) => /connection: close/i.test(c.received()));
+    assert.equal(closing.filter(Boolean).length, 1, 'one client was asked to reconnect');
+    assert.equal(closing[2], false, 'not the one `only` left out');
+  });
+
+  it('passNew passes on the next new connections before anything is read from them, then stops', { timeout: 10_000 }, async (t) => {
+    const registry = new ServerRegistry();
+    const server = http.createServer((req, res) => res.end(`answer to ${req.url}`));
+    const port = await listen(t, registry, server);
+    const passed: { port: number; bytesRead: number }[] = [];
+    registry.passNew(1, 5_000, (socket, on) => {
+      passed.push({ port: on, bytesRead: socket.bytesRead });
+      socket.destroy();
+      return true;
+    });
+    const first = rawClient(t, port);
+    first.send('/first');
+    await until('the first connection to be passed on', () => passed.length === 1);
+    assert.deepEqual(passed, [{ port, bytesRead: 0 }]);
+    const second = rawClient(t, port);
+    second.send('/second');
+    await until('the next connection to be served here', () => second.received().includes('answer to /second'));
+    assert.equal(passed.length, 1);
+  });
+});

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Candidate, Handovers, heirs, takers } from '../../src/supervisor/handover.js';
+import type { WorkerHandle } from '../../src/supervisor/worker-handle.js';
 
 function worker(name: string, fields: Partial<Candidate> = {}): Candidate & { name: string } {
   return { name, state: 'ready', generation: 1, hasRuntime: true, ports: new Set([8000]), connected: true, outOfDescriptors: null, ...fields };
@@ -84,5 +85,55 @@ describe('handed-over connections during an upgrade', () => {
     const lost = connection();
     handovers.pass([], 8000, lost, false);
     assert.equal(lost.closed, true);
+  });
+});
+
+describe('connections passed on to rebalance', () => {
+  /** A worker as Handovers sees it, recording what it is sent. */
+  function heir(name: string) {
+    const got: number[] = [];
+    const fake = {
+      ...worker(name),
+      name,
+      got,
+      send(message: { port: number }, _handle: unknown, done: () => void) {
+        got.push(message.port);
+        done();
+      },
+    };
+    return fake as unknown as WorkerHandle & { name: string; got: number[] };
+  }
+  const connection = () => ({ close() {} });
+
+  it('go to the workers the rebalancer chose, the one wanting most first, then back to the worker that passed them', () => {
+    const [busy, idle, idler, other] = [heir('busy'), heir('idle'), heir('idler'), heir('other')];
+    const all = [busy, idle, idler, other];
+    const handovers = new Handovers();
+    handovers.steer(
+      new Map([
+        [idle, 1],
+        [idler, 2],
+      ]),
+      0,
+      1_000,
+    );
+    for (let i = 0; i < 4; i += 1) handovers.pass(all, 8000, connection(), true, { worker: busy, now: 10 });
+    assert.deepEqual(
+      all.map((w) => [w.name, w.got.length]),
+      [
+        ['busy', 1],
+        ['idle', 1],
+        ['idler', 2],
+        ['other', 0],
+      ],
+    );
+  });
+
+  it('are steered only within the window the rebalancer gave', () => {
+    const [busy, idle] = [heir('busy'), heir('idle')];
+    const handovers = new Handovers();
+    handovers.steer(new Map([[idle, 5]]), 0, 1_000);
+    handovers.pass([busy, idle], 8000, connection(), true, { worker: busy, now: 1_001 });
+    assert.deepEqual([busy.got.length, idle.got.length], [1, 0]);
   });
 });

@@ -143,7 +143,7 @@ describe('options', () => {
         [
           'QilinWarning',
           'QILIN_UNKNOWN_OPTION',
-          'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, canary, canaryErrorRate, balance, shutdownDelay, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin',
+          'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, canary, canaryErrorRate, balance, rebalance, shutdownDelay, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin',
         ],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `ready_timeout` is ignored; did you mean `readyTimeout`?'],
       ],
@@ -156,6 +156,10 @@ describe('options', () => {
     rejects({ runtime: false, heartbeatTimeout: '5s' }, 'heartbeatTimeout', /`runtime` is false/);
     rejects({ runtime: false, maxMemory: '1GB' }, 'maxMemory', /`runtime` is false/);
     rejects({ runtime: false, balance: 'sticky' }, 'balance', /'kernel' or 'round-robin' when `runtime` is false/);
+    rejects({ runtime: false, rebalance: true }, 'rebalance', /false when `runtime` is false/);
+    rejects({ rebalance: 'yes' }, 'rebalance', /a boolean/);
+    assert.equal(resolveOptions({ runtime: false }).rebalance, false);
+    assert.equal(resolveOptions({}).rebalance, true);
     assert.equal(resolveOptions({ balance: 'sticky' }).balance, 'sticky');
     assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
   });
