@@ -438,7 +438,9 @@ for (const name of config.systems) {
 }
 
 const runs = [];
-for (const mode of config.modes) {
+// `--steady=0 --reloads=0` leaves the main phase out: the spread (or the soak) alone.
+const mainPhase = config.steadySec > 0 || config.reloads > 0;
+for (const mode of mainPhase ? config.modes : []) {
   say(`Client mode: ${mode}`);
   runs.push(...(await runMode(mode)));
 }
@@ -459,7 +461,7 @@ if (config.spreadSec > 0 && config.spreadSystems.some((n) => config.systems.incl
 for (const name of config.systems) {
   coldStarts[name].samples.push(...runs.filter((r) => r.name === name).map((r) => r.coldStartMs));
   coldStarts[name].medianMs = median(coldStarts[name].samples);
-  say(`  ${SYSTEMS[name].label}: cold start median ${coldStarts[name].medianMs.toFixed(0)} ms of ${coldStarts[name].samples.length}`);
+  if (coldStarts[name].medianMs !== null) say(`  ${SYSTEMS[name].label}: cold start median ${coldStarts[name].medianMs.toFixed(0)} ms of ${coldStarts[name].samples.length}`);
 }
 // The last step: upgrades of the primary under load, through the qilin command (benchmarks/upgrade.mjs).
 const upgrade =

@@ -26,6 +26,13 @@ export const SYSTEMS = {
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
   // Not in the default run: isolates what the worker runtime costs (it also gives up the graceful drain).
+  // Not in the default run: what rebalancing costs in the steady state (its count of busy connections, once a second).
+  'qilin-no-rebalance': {
+    label: 'qilin (rebalance: false)',
+    primary: here('../primaries/qilin.mjs'),
+    env: { BENCH_QILIN_REBALANCE: 'false' },
+    extra: true,
+  },
   'qilin-no-runtime': { label: 'qilin (runtime: false)', primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_RUNTIME: 'false' }, extra: true },
   pm2: { label: 'PM2 7 (pm2 reload)', primary: here('../primaries/pm2.mjs'), pm2: true },
 };

@@ -1,6 +1,6 @@
 // The worker lifecycle of one cluster: slots and their workers, every change of state through the transition table, one reconcile step per slot.
 import type { Worker } from 'node:cluster';
-import { type FailedStart, QilinError, type SlotGeneration, StartError, type StartFailure, describeFailedStart } from '../errors.js';
+import { type FailedStart, type SlotGeneration, StartError, type StartFailure, describeFailedStart } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
 import type { ResolvedOptions } from '../options.js';
 import type { RetireReason } from '../protocol.js';
@@ -12,17 +12,19 @@ import { Handovers } from './handover.js';
 import { isStopping } from './lifecycle.js';
 import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
+import { type ReplaceHost, replaceWorker } from './replace.js';
+import { type RolloutHost, rollout as rolloutBatch } from './rollout.js';
 import { ClusterRelay } from './relay-sink.js';
 import { SOCKETS, type SocketTable } from '../sockets/table.js';
 import { Slot, retireSlot } from './slot.js';
 import { retireWithin, stopWorker } from './stopping.js';
 import { crashDeadline } from './timing.js';
 import { allExited, spawnInto } from './spawn.js';
-import { WorkerEvents, replacementNotice } from './worker-events.js';
+import { WorkerEvents } from './worker-events.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { type WorkerInfo, describeWorkers } from './worker-info.js';
 
-export class Supervisor implements SupervisorCore {
+export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   readonly #slots: Slot[] = [];
   /** Every worker of this cluster that has not exited, starting and retiring ones included. */
   readonly handles = new Map<Worker, WorkerHandle>();
@@ -88,39 +90,9 @@ export class Supervisor implements SupervisorCore {
     while (this.#slots.length < count) this.#slots.push(new Slot(this.#slots.length, this.#backoff));
   }
 
-  /**
-   * Starts generation `generation` in the slots `indexes`, held: they take their slots only once every one of
-   * them is ready, and the workers they replace then retire. Resolves with null then, or with the first worker
-   * that failed (the batch's new workers are stopped, every slot keeps or gets a worker of the generation
-   * serving, and replacements the batch superseded are started again). Rejects with the reason if `signal` aborts.
-   */
-  async rollout(indexes: readonly number[], generation: number, signal: AbortSignal, options = this.#options): Promise<FailedStart | null> {
-    const waiter = new BatchStart<WorkerHandle>();
-    const cancel = (): void => waiter.cancel(signal.reason);
-    signal.addEventListener('abort', cancel, { once: true });
-    for (const index of indexes) {
-      const slot = this.#slots[index];
-      if (!slot) continue;
-      slot.cancelRespawn();
-      // A respawn or replacement still starting runs the code being replaced: the reload supersedes it.
-      if (slot.next) this.retire(slot.next, 'reload', false);
-      if (!this.#spawn(slot, generation, { waiter, holds: true }, options))
-        waiter.cancel(new QilinError('ERR_QILIN_RELOAD_FAILED', `Could not fork a worker for slot ${index}`));
-    }
-    waiter.seal();
-    if (signal.aborted) cancel();
-    try {
-      await waiter.promise;
-    } catch (error) {
-      for (const handle of waiter.handles) this.retire(handle, 'reload', handle.state === 'held');
-      for (const slot of this.#slots) this.reconcile(slot, { kind: 'restore' });
-      if (error instanceof BatchFailure) return this.failedStart(error.handle as WorkerHandle, error.failure);
-      throw error;
-    } finally {
-      signal.removeEventListener('abort', cancel);
-    }
-    for (const handle of waiter.handles) this.#takeSlot(handle);
-    return null;
+  /** A reload's batch in the slots `indexes`, held until every one is ready (see rollout.ts). */
+  rollout(indexes: readonly number[], generation: number, signal: AbortSignal, options = this.#options): Promise<FailedStart | null> {
+    return rolloutBatch(this, indexes, generation, signal, options);
   }
 
   /** A reload succeeded: respawns and new slots from now on run its generation, with its settings. */
@@ -205,7 +177,7 @@ export class Supervisor implements SupervisorCore {
     handle.readyAt = Date.now();
     handle.lastHeartbeat = this.io.now();
     if (batch?.holds) batch.waiter.ready(handle);
-    else this.#takeSlot(handle);
+    else this.takeSlot(handle);
     if (batch && !batch.holds) batch.waiter.ready(handle);
     this.host.emit('ready', handle.worker, detail);
   }
@@ -233,42 +205,25 @@ export class Supervisor implements SupervisorCore {
     if (slot?.next === handle) slot.next = null;
     const batch = handle.batch;
     handle.batch = null;
-    if (failure.kind === 'crash') this.#leave(handle, crashDeadline(handle.options.timeout));
+    if (failure.kind === 'crash') this.leave(handle, crashDeadline(handle.options.timeout));
     else if (handle.alive) this.retire(handle, 'replace', false);
     batch?.waiter.fail(handle, failure);
     if (batch?.holds) return;
     if (slot) this.reconcile(slot, { kind: 'lost', previous: handle, why: describeFailedStart(this.failedStart(handle, failure)) });
   }
 
-  /** A serving worker must be replaced: its replacement starts now (or after the slot's backoff), and it is retired once that one is ready. */
+  /** A serving worker must be replaced (see replace.ts). */
   replace(handle: WorkerHandle, reason: ReplaceReason): void {
-    const slot = this.#slots[handle.slot];
-    if (!this.host.running || handle.state !== 'ready' || !slot || slot.active !== handle) return;
-    handle.apply('replace');
-    handle.replacing = reason;
-    handle.replaceAskedAt = this.io.now();
-    this.host.emit('replace', handle.worker, reason);
-    const why = replacementNotice(this, handle, reason);
-    if (reason === 'crashed' || reason === 'disconnected') {
-      slot.active = null;
-      const { timeout } = handle.options;
-      this.#leave(handle, reason === 'disconnected' ? timeout : crashDeadline(timeout));
-      this.reconcile(slot, { kind: 'lost', previous: handle, why, immediate: true });
-      return;
-    }
-    if (reason === 'unresponsive' && this.#slots.some((s) => s.active && s !== slot && s.active.state === 'ready' && !this.#monitor.silent(s.active))) {
-      // Stop handing it connections it cannot serve, as long as a worker that answers can take them. If every
-      // worker is silent at once, none is cut off: the port would have no listener at all.
-      handle.disconnect();
-    }
-    // A worker over maxMemory before it was even healthy is likely to be followed by another: replacements of
-    // such workers wait the slot's backoff delay (the old worker serves meanwhile) instead of looping at once.
-    const healthy = handle.readyAt !== null && Date.now() - handle.readyAt >= healthyAfter(this.options);
-    this.reconcile(slot, { kind: 'replace', why, backoff: reason === 'memory' && !healthy });
+    replaceWorker(this, handle, reason);
+  }
+
+  /** Whether a worker's heartbeat is overdue. */
+  silent(handle: WorkerHandle): boolean {
+    return this.#monitor.silent(handle);
   }
 
   /** A worker that was not held (or whose reload let it go) takes its slot; the worker it replaces retires. */
-  #takeSlot(handle: WorkerHandle): void {
+  takeSlot(handle: WorkerHandle): void {
     handle.apply('promote');
     handle.batch = null;
     const slot = this.#slots[handle.slot];
@@ -299,7 +254,7 @@ export class Supervisor implements SupervisorCore {
    * `termAfter` ms (`timeout` after its own disconnect, as recluster's kill timeout; the crash deadline after
    * an uncaught exception, when its runtime has already ended what was left and exited).
    */
-  #leave(handle: WorkerHandle, termAfter: number): void {
+  leave(handle: WorkerHandle, termAfter: number): void {
     if (handle.apply('leave') === null) return;
     handle.after(termAfter, () => handle.terminate(handle.options.killTimeout));
   }
@@ -307,7 +262,7 @@ export class Supervisor implements SupervisorCore {
   /** The one place a slot gets a new worker (see reconcile.ts). */
   reconcile(slot: Slot, cause: Cause): void {
     reconcileSlot(this.host, slot, cause, () => {
-      if (this.host.running && !slot.removed && !slot.next) this.#spawn(slot, this.#serving, null, this.#options);
+      if (this.host.running && !slot.removed && !slot.next) this.spawn(slot, this.#serving, null, this.#options);
     });
   }
 
@@ -317,7 +272,7 @@ export class Supervisor implements SupervisorCore {
   async #startSlots(slots: readonly Slot[]): Promise<void> {
     const waiter = new BatchStart<WorkerHandle>();
     this.#starting.add(waiter);
-    for (const slot of slots) this.#spawn(slot, this.#serving, { waiter, holds: false }, this.#options);
+    for (const slot of slots) this.spawn(slot, this.#serving, { waiter, holds: false }, this.#options);
     waiter.seal();
     try {
       await waiter.promise;
@@ -338,7 +293,7 @@ export class Supervisor implements SupervisorCore {
   }
 
   /** Forks a worker for `slot` and makes it the slot's next worker; null if the fork itself failed (reported as an error). */
-  #spawn(slot: Slot, generation: number, batch: WorkerHandle['batch'], options: ResolvedOptions): WorkerHandle | null {
+  spawn(slot: Slot, generation: number, batch: WorkerHandle['batch'], options: ResolvedOptions): WorkerHandle | null {
     return spawnInto(this, this.#events, slot, generation, batch, options);
   }
 }
