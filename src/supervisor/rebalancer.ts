@@ -18,6 +18,8 @@ export class Rebalancer {
   readonly #supervisor: SupervisorCore;
   #timer: NodeJS.Timeout | null = null;
   #counting = false;
+  /** The workers of the last round that found them uneven: a round acts only on a second such round in a row. */
+  #uneven: readonly WorkerHandle[] | null = null;
 
   constructor(supervisor: SupervisorCore) {
     this.#supervisor = supervisor;
@@ -47,7 +49,15 @@ export class Rebalancer {
       const now = this.#steady();
       if (busy.some((n) => n === null) || now === null || now.length !== workers.length || now.some((h, i) => h !== workers[i])) return;
       const { shed, take } = planRebalance(busy as number[]);
-      if (shed.every((n) => n === 0)) return;
+      if (shed.every((n) => n === 0)) {
+        this.#uneven = null;
+        return;
+      }
+      // A pool that has just opened may be gone in a second (a burst, a short-lived client): only an imbalance
+      // that lasts from one round to the next is worth the reconnections.
+      const lasting = this.#uneven !== null && this.#uneven.length === workers.length && this.#uneven.every((h, i) => h === workers[i]);
+      this.#uneven = lasting ? null : workers;
+      if (!lasting) return;
       const round: RebalancedWorker[] = workers.map((handle, i) => ({ slot: handle.slot, pid: handle.pid, busy: busy[i] ?? 0, asked: shed[i] ?? 0 }));
       // The clients asked to reconnect that the kernel gives back to a worker that shed are passed on to those
       // that should take them, for one interval.
