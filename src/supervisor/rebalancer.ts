@@ -47,7 +47,7 @@ export class Rebalancer {
       const busy = await Promise.all(workers.map((handle) => handle.countBusy(REBALANCE_COUNT_WAIT)));
       // A worker that did not answer, or a change meanwhile (a crash, a reload beginning): not this round.
       const now = this.#steady();
-      if (busy.some((n) => n === null) || now === null || now.length !== workers.length || now.some((h, i) => h !== workers[i])) return;
+      if (busy.some((n) => n === null) || !sameWorkers(now, workers)) return;
       const { shed, take } = planRebalance(busy as number[]);
       if (shed.every((n) => n === 0)) {
         this.#uneven = null;
@@ -55,7 +55,7 @@ export class Rebalancer {
       }
       // A pool that has just opened may be gone in a second (a burst, a short-lived client): only an imbalance
       // that lasts from one round to the next is worth the reconnections.
-      const lasting = this.#uneven !== null && this.#uneven.length === workers.length && this.#uneven.every((h, i) => h === workers[i]);
+      const lasting = sameWorkers(this.#uneven, workers);
       this.#uneven = lasting ? null : workers;
       if (!lasting) return;
       const round: RebalancedWorker[] = workers.map((handle, i) => ({ slot: handle.slot, pid: handle.pid, busy: busy[i] ?? 0, asked: shed[i] ?? 0 }));
@@ -90,4 +90,9 @@ export class Rebalancer {
     }
     return workers.sort((a, b) => a.slot - b.slot);
   }
+}
+
+/** The same workers, in the same order. */
+function sameWorkers(a: readonly WorkerHandle[] | null, b: readonly WorkerHandle[]): boolean {
+  return a !== null && a.length === b.length && a.every((handle, i) => handle === b[i]);
 }
