@@ -36,7 +36,7 @@ export class AdminMetrics {
   readonly #errors: Counter<'slot' | 'pid' | 'generation'>;
   readonly #countWait: number;
 
-  constructor(prom: PromClient, cluster: Cluster, sampler: UsageSampler, countWait = 500) {
+  constructor(prom: PromClient, cluster: Cluster, sampler: UsageSampler, countWait: number) {
     const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
     this.registry = new Registry();
     this.#cluster = cluster;
@@ -66,30 +66,15 @@ export class AdminMetrics {
       buckets: RELOAD_BUCKETS,
       registers,
     });
-    this.#cpu = new Gauge({
-      name: 'qilin_worker_cpu_percent',
-      help: 'CPU of each worker, percent of one core',
-      labelNames: ['slot', 'pid', 'generation'],
-      registers,
-    });
-    this.#memory = new Gauge({
-      name: 'qilin_worker_memory_bytes',
-      help: 'Resident memory of each worker',
-      labelNames: ['slot', 'pid', 'generation'],
-      registers,
-    });
-    // Counters per process (a new worker starts again at 0 under its own pid), set from the worker's own counts.
-    this.#responses = new Counter({
-      name: 'qilin_worker_http_responses_total',
-      help: 'HTTP responses each worker has written since it started',
-      labelNames: ['slot', 'pid', 'generation'],
-      registers,
-    });
+    // One series per worker process. The counters start again at 0 under a new worker's pid, and are set from the worker's own counts.
+    const perWorker = { labelNames: ['slot', 'pid', 'generation'] as const, registers };
+    this.#cpu = new Gauge({ name: 'qilin_worker_cpu_percent', help: 'CPU of each worker, percent of one core', ...perWorker });
+    this.#memory = new Gauge({ name: 'qilin_worker_memory_bytes', help: 'Resident memory of each worker', ...perWorker });
+    this.#responses = new Counter({ name: 'qilin_worker_http_responses_total', help: 'HTTP responses each worker has written since it started', ...perWorker });
     this.#errors = new Counter({
       name: 'qilin_worker_http_5xx_responses_total',
       help: 'HTTP responses with a status of 500 or above each worker has written since it started',
-      labelNames: ['slot', 'pid', 'generation'],
-      registers,
+      ...perWorker,
     });
     this.#countWait = countWait;
     collectDefaultMetrics({ register: this.registry });

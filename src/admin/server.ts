@@ -15,14 +15,14 @@ import { UsageSampler } from './usage.js';
 
 export type { AdminActions } from './actions.js';
 
+/** How long `/info` and `/metrics` wait for a worker's response counts: a worker whose event loop is blocked is shown without them. */
+export const COUNT_WAIT = 500;
+
 /**
  * The admin interface, attached to a cluster as a service: it listens when the cluster runs and closes when
  * the cluster stops. Routing, credentials and answers are pure functions in this folder; this class does
  * the I/O.
  */
-/** How long `/info` and `/metrics` wait for a worker's response counts: a worker whose event loop is blocked is shown without them. */
-export const COUNT_WAIT = 500;
-
 export class AdminServer implements ClusterService {
   readonly options: ResolvedAdminOptions;
   readonly #limits: AdminLimits;

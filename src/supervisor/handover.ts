@@ -101,7 +101,7 @@ export class Handovers {
     const handle = connection as Closable | undefined;
     if (!handle || typeof handle.close !== 'function') return;
     // One passed on to rebalance that no idler worker wants any more goes back to the worker that passed it.
-    const heir = from ? (this.#steered(from, port) ?? this.#heirOf([from.worker], port) ?? this.#heirOf(workers, port)) : this.#heirOf(workers, port);
+    const heir = from ? (this.#steered(from, port) ?? (canTake(from.worker, port) ? from.worker : this.#heirOf(workers, port))) : this.#heirOf(workers, port);
     if (heir) {
       give(heir, port, handle);
       return;
@@ -127,8 +127,7 @@ export class Handovers {
     if (steer === null || from.now > steer.until) return null;
     let chosen: WorkerHandle | null = null;
     for (const [worker, wanted] of steer.wants) {
-      if (wanted > 0 && worker !== from.worker && heirs([worker], port).length > 0 && (chosen === null || wanted > (steer.wants.get(chosen) ?? 0)))
-        chosen = worker;
+      if (wanted > 0 && worker !== from.worker && canTake(worker, port) && (chosen === null || wanted > (steer.wants.get(chosen) ?? 0))) chosen = worker;
     }
     if (chosen) steer.wants.set(chosen, (steer.wants.get(chosen) ?? 1) - 1);
     return chosen;
