@@ -39,11 +39,12 @@ const DEFAULTS = {
   pollers: 16,
   'poller-waits': '450,1000,5000,6000',
   spread: 10,
+  'spread-settle': 5,
   'spread-workers': '2,4,8',
   'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-rr',
   upgrades: 10,
 };
-const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2, upgrades: 2 };
+const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2, 'spread-settle': 1, upgrades: 2 };
 /** Load before each spread window, not counted: the new processes' code gets compiled before it counts. */
 const SPREAD_WARMUP_SEC = 1;
 
@@ -121,6 +122,7 @@ const config = {
   pollers: Number(option('pollers')),
   pollerWaitsMs: String(option('poller-waits')).split(',').filter(Boolean).map(Number),
   spreadSec: Number(option('spread')),
+  spreadSettleSec: Number(option('spread-settle')),
   spreadWorkers: String(option('spread-workers')).split(',').filter(Boolean).map(Number),
   spreadSystems: String(option('spread-systems')).split(',').filter(Boolean),
 };
@@ -132,6 +134,7 @@ if (config.pollers > 0 && (config.pollerWaitsMs.length === 0 || config.pollerWai
   throw new Error(`--poller-waits takes positive numbers of ms, got ${option('poller-waits')}`);
 }
 for (const n of config.spreadWorkers) if (!Number.isInteger(n) || n < 1) throw new Error(`--spread-workers takes positive integers, got ${n}`);
+if (!(config.spreadSettleSec >= 0)) throw new Error(`--spread-settle takes seconds (0 or more), got ${option('spread-settle')}`);
 for (const mode of config.modes) if (!['keep-alive', 'close'].includes(mode)) throw new Error(`Unknown mode ${mode}; known: keep-alive, close`);
 const isFullScenario = Object.entries(DEFAULTS).every(([key]) => String(option(key)) === String(DEFAULTS[key]));
 const docs = flags.docs ?? (process.env.BENCH_DOCS ? process.env.BENCH_DOCS === '1' : isFullScenario);
@@ -270,8 +273,8 @@ async function runMode(mode) {
       const prefix = (text) => log(text.replace(/^(?=.)/gm, `[${name} ${mode}] `));
       const system = await startSystem(name, { port, log: prefix });
       system.port = port;
-      system.load = (durationSec) =>
-        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
+      system.load = (durationSec, settleSec = 0) =>
+        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, settleSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
       system.run = { name, label: system.label, mode, balance: system.balance, coldStartMs: system.coldStartMs, steadyRounds: [], rssSteadySamples: [] };
       systems.push(system);
       say(`  ${system.label}: started 2 workers in ${system.coldStartMs.toFixed(0)} ms (balance: ${system.balance})`);
@@ -375,9 +378,11 @@ async function runMode(mode) {
 
 /**
  * How evenly the requests spread across the workers: for `workers` workers in one client mode, every spread
- * system is started, warmed up, then given one `--spread` seconds window of load, in random order, with the
- * responses counted per serving process (the pid in the app's body). With keep-alive, a connection stays on the
- * worker it landed on, so the spread is that of the 32 connections: what users of that system see.
+ * system is started, warmed up, then given one pool of load, in random order, with the responses counted per
+ * serving process (the pid in the app's body): over the `--spread` seconds that follow the pool's first
+ * `--spread-settle` seconds (the steady window), and over the whole pool, its opening included. With keep-alive,
+ * a connection stays on the worker it landed on, so the spread is that of the 32 connections: what users of that
+ * system see.
  */
 async function runSpread(workers, mode) {
   const keepAlive = mode === 'keep-alive';
@@ -388,18 +393,20 @@ async function runSpread(workers, mode) {
       const port = await freePort();
       const prefix = (text) => log(text.replace(/^(?=.)/gm, `[${name} ${mode} ${workers} workers] `));
       const system = await startSystem(name, { port, log: prefix, workers });
-      system.load = (durationSec) =>
-        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
+      system.load = (durationSec, settleSec = 0) =>
+        tool.start({ url: `http://127.0.0.1:${port}/`, connections: config.connections, keepAlive, durationSec, settleSec, bucketMs: config.bucketMs, timeoutSec: config.timeoutSec });
       systems.push(system);
     }
     for (const system of systems) await system.load(SPREAD_WARMUP_SEC).result;
     for (const system of shuffle(systems)) {
       const pids = system.workerPids() ?? [];
-      const window = await system.load(config.spreadSec).result;
-      const perWorker = pids.map((pid) => {
-        const [responses, connections] = window.perWorker[pid] ?? [0, 0];
-        return { pid, responses, connections };
-      });
+      const settle = config.spreadSettleSec;
+      const window = await system.load(settle + config.spreadSec, settle).result;
+      const perWorkerOf = (counts) =>
+        pids.map((pid) => {
+          const [responses, connections] = counts[pid] ?? [0, 0];
+          return { pid, responses, connections };
+        });
       const known = new Set(pids.map(String));
       cases.push({
         workers,
@@ -410,7 +417,10 @@ async function runSpread(workers, mode) {
         requests: window.requests,
         durationMs: window.durationMs,
         lost: lostOf(window),
-        perWorker,
+        settleSec: settle,
+        // Over the steady window (after the pool's first `settle` seconds), and over the whole pool.
+        perWorker: perWorkerOf(settle > 0 ? window.settledPerWorker : window.perWorker),
+        perWorkerWhole: perWorkerOf(window.perWorker),
         // Responses from a process that was not one of the system's workers when the window began: should be 0.
         otherResponses: Object.entries(window.perWorker).reduce((sum, [pid, [responses]]) => sum + (known.has(pid) ? 0 : responses), 0),
       });
@@ -446,14 +456,19 @@ for (const mode of mainPhase ? config.modes : []) {
 }
 const spread = [];
 if (config.spreadSec > 0 && config.spreadSystems.some((n) => config.systems.includes(n))) {
-  say(`Spread across workers (${config.spreadSec} s per case; ${config.spreadWorkers.join(', ')} workers)`);
+  say(`Spread across workers (${config.spreadSec} s per case after ${config.spreadSettleSec} s of the pool; ${config.spreadWorkers.join(', ')} workers)`);
+  const ratioOf = (perWorker) => {
+    const counts = perWorker.map((w) => w.responses);
+    return Math.min(...counts) > 0 ? `${(Math.max(...counts) / Math.min(...counts)).toFixed(2)}x` : 'a worker served none';
+  };
   for (const workers of config.spreadWorkers) {
     for (const mode of config.modes) {
       for (const c of await runSpread(workers, mode)) {
         spread.push(c);
         const counts = c.perWorker.map((w) => w.responses);
-        const ratio = Math.min(...counts) > 0 ? `${(Math.max(...counts) / Math.min(...counts)).toFixed(2)}x` : 'a worker served none';
-        say(`  ${workers} workers, ${mode}, ${c.label}: busiest/idlest ${ratio} (${counts.join(' / ')}; ${((c.requests * 1000) / c.durationMs).toFixed(0)} req/s)`);
+        say(
+          `  ${workers} workers, ${mode}, ${c.label}: busiest/idlest ${ratioOf(c.perWorker)} (${counts.join(' / ')}; ${((c.requests * 1000) / c.durationMs).toFixed(0)} req/s); from the pool's opening ${ratioOf(c.perWorkerWhole)}`,
+        );
       }
     }
   }

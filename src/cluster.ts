@@ -5,7 +5,7 @@ import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
 import type { Balance, ReloadSettings, ResolvedOptions } from './options.js';
-import type { ResponseCounts } from './protocol.js';
+import type { WorkerCounts } from './protocol.js';
 import { asError, callBack, delay, quiet } from './promises.js';
 import { ReloadQueue } from './reload/queue.js';
 import { takeSocketsFor } from './sockets/activation.js';
@@ -267,10 +267,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /**
    * Each live worker's HTTP responses since it started, and how many had a 5xx status, by pid, as its runtime
-   * counts them (HTTP/1 `http` and `https` servers). A worker without the runtime, or that does not answer
-   * within `withinMs` (its event loop is blocked), is left out.
+   * counts them (HTTP/1 `http` and `https` servers), and the TCP connections it holds open now (null from a
+   * runtime that does not count them). A worker without the runtime, or that does not answer within
+   * `withinMs` (its event loop is blocked), is left out.
    */
-  responseCounts = (withinMs = 1_000): Promise<Map<number, ResponseCounts>> => countResponses(this.#supervisor.handles.values(), withinMs);
+  responseCounts = (withinMs = 1_000): Promise<Map<number, WorkerCounts>> => countResponses(this.#supervisor.handles.values(), withinMs);
 
   /** Runs reloads and scale changes one at a time. */
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {

@@ -33,7 +33,7 @@ export type {
   SlowStart,
 } from './events.js';
 export type { WorkerState } from './supervisor/lifecycle.js';
-export type { ResponseCounts } from './protocol.js';
+export type { ResponseCounts, WorkerCounts } from './protocol.js';
 export { DEFAULT_WATCH_EXTENSIONS } from './options.js';
 export { FileWatcher, type FileWatcherEvents } from './watch.js';
 export { Qilin, type QilinArguments, type QilinClusterArguments } from './qilin.js';

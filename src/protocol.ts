@@ -116,11 +116,20 @@ export interface ResponseCounts {
   readonly errors: number;
 }
 
+/** A worker's counts as the admin interface shows them: its responses, and the connections it holds open now (null: its runtime did not say). */
+export interface WorkerCounts extends ResponseCounts {
+  readonly connections: number | null;
+}
+
 export interface CountedMessage extends ResponseCounts {
   readonly cmd: 'qilin:counted';
   readonly id: number;
+  /** The TCP connections open now on every server it listens on, whatever they speak (HTTP/1, HTTP/2, upgraded, TLS, plain TCP). */
+  readonly connections?: number;
   /** Asked with `load`: its open HTTP/1 connections that answered at least two responses in the load window just ended (and were not asked to reconnect). */
   readonly busy?: number;
+  /** Asked with `load`: how many of those were busy in each of the last few windows (the worker's `LASTING_WINDOWS`), the only ones rebalancing moves. */
+  readonly lasting?: number;
 }
 
 /** The worker ran out of file descriptors (it cannot accept a connection), or has some again. Sent on each change. */

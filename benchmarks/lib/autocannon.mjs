@@ -15,7 +15,7 @@ function perWorkerIn(raw, bucketMs, startAt, stopAt) {
   return perWorker;
 }
 
-export function startAutocannon({ url, connections, keepAlive, durationSec, bucketMs, timeoutSec }) {
+export function startAutocannon({ url, connections, keepAlive, durationSec, bucketMs, timeoutSec, settleSec = 0 }) {
   const child = fork(CHILD, [JSON.stringify({ url, connections, keepAlive, bucketMs, timeoutSec })], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   // autocannon starts at once: the window begins at the first whole bucket after its process is up.
   let startAt = Math.ceil((Date.now() + 300) / bucketMs) * bucketMs;
@@ -42,6 +42,7 @@ export function startAutocannon({ url, connections, keepAlive, durationSec, buck
           max: raw.latency.max,
         },
         perWorker: perWorkerIn(raw, bucketMs, startAt, stopAt),
+        ...(settleSec > 0 ? { settledPerWorker: perWorkerIn(raw, bucketMs, startAt + settleSec * 1000, stopAt) } : {}),
         bucketMs,
         buckets: raw.buckets,
         summary: '',

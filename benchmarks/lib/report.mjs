@@ -186,6 +186,14 @@ whichever came first, with a reload ${config.soakGapMs} ms after the previous on
 `;
 }
 
+/** How the spread's window sits in its pool of load: after the pool's first seconds, or from its opening (results of runs before `--spread-settle`). */
+function settleText(config) {
+  const settle = config.spreadSettleSec ?? 0;
+  if (settle === 0) return '';
+  return `, from ${settle} s after the pool of connections opened: one pool of ${settle + config.spreadSec} s per case, so a keep-alive pool has settled
+where it will stay (the ratio over the whole pool, its opening included, is given beside it)`;
+}
+
 /** The spread phase: per system, busiest/idlest worker and throughput, for each worker count and client mode. */
 function spreadSection(results) {
   const cases = spreadCases(results);
@@ -197,8 +205,9 @@ function spreadSection(results) {
     if (!c) return 'not run';
     const ratioText = c.busiestVsIdlest === Infinity ? '**∞** (a worker served none)' : `**${x(c.busiestVsIdlest)}**`;
     const connections = c.mode === 'keep-alive' ? `; ${c.connectionsRange.join('-')} connections per worker` : '';
+    const whole = c.wholeVsIdlest === null ? '' : `; from the pool's opening ${c.wholeVsIdlest === Infinity ? '∞' : x(c.wholeVsIdlest)}`;
     const lost = c.lost ? `; ${int(c.lost)} lost` : '';
-    return `${ratioText} (${int(c.rps)} req/s${connections}${lost})`;
+    return `${ratioText} (${int(c.rps)} req/s${connections}${whole}${lost})`;
   };
   const rows = names.map((name) => {
     const label = cases.find((c) => c.name === name).label;
@@ -207,7 +216,7 @@ function spreadSection(results) {
   return `## Spread across workers
 
 Busiest worker's requests over the idlest one's, over one ${results.config.spreadSec} s window of steady load per case (${results.config.connections}
-connections, no reload), counted per serving process from the pid in the app's body; beside it, the throughput and,
+connections, no reload)${settleText(results.config)}, counted per serving process from the pid in the app's body; beside it, the throughput and,
 with keep-alive, the fewest and most connections one worker held. A keep-alive connection stays on the worker it
 landed on, so with keep-alive the spread is that of the connections: what users of that system see. Every case
 starts its system anew with that many workers; one window per case, so take the figures of 4 and 8 workers on

@@ -23,6 +23,9 @@ local bucket_ms = tonumber(os.getenv("BENCH_BUCKET_MS") or "100")
 -- Every thread holds its first request until this wall-clock time. Under full CPU load wrk's main thread
 -- is starved while it creates the later threads, so threads would otherwise start seconds apart.
 local start_at = tonumber(os.getenv("BENCH_START_AT") or "0")
+-- Responses per serving process are also counted from this wall-clock time on (0: not), for the spread over a
+-- steady window that leaves out the pool's opening.
+local settle_at = tonumber(os.getenv("BENCH_SETTLE_AT") or "0")
 local out_path = os.getenv("BENCH_WRK_OUT")
 
 -- Per thread: bucket index -> value.
@@ -36,6 +39,7 @@ bad = {}
 maxlat = {}
 -- Responses per serving process, from the app's body (`hello <pid>`): how evenly the workers shared the load.
 pids = {}
+settled = {}
 
 local function bucket(t)
   return math.floor(t / bucket_ms)
@@ -78,7 +82,10 @@ function response(status, headers, body)
   add(count, b, 1)
   if status < 200 or status > 299 then add(bad, b, 1) end
   local pid = body and string.match(body, "^hello (%d+)$")
-  if pid ~= nil then pids[pid] = (pids[pid] or 0) + 1 end
+  if pid ~= nil then
+    pids[pid] = (pids[pid] or 0) + 1
+    if settle_at > 0 and t >= settle_at then settled[pid] = (settled[pid] or 0) + 1 end
+  end
   if sent_at ~= nil then
     local l = t - sent_at
     if l > (maxlat[b] or 0) then maxlat[b] = l end
@@ -108,6 +115,7 @@ function done(summary, latency, requests)
   local c, f, n, m = {}, {}, {}, {}
   -- Per worker: responses, and how many threads (so, with keep-alive, connections) it answered at least once.
   local p, conns = {}, {}
+  local sp, sconns = {}, {}
   -- Requests still unanswered at the end and older than the timeout: wrk counts a timeout only when a late
   -- response does arrive, so a connection left hanging would otherwise go unnoticed.
   local hung = 0
@@ -122,6 +130,9 @@ function done(summary, latency, requests)
     local served = thread:get("pids") or {}
     merge_into(p, served, "sum")
     for pid in pairs(served) do conns[pid] = (conns[pid] or 0) + 1 end
+    local steady = thread:get("settled") or {}
+    merge_into(sp, steady, "sum")
+    for pid in pairs(steady) do sconns[pid] = (sconns[pid] or 0) + 1 end
   end
   local keys, seen = {}, {}
   for _, tbl in ipairs({ c, f, n, m }) do
@@ -137,21 +148,24 @@ function done(summary, latency, requests)
   for _, k in ipairs(keys) do
     table.insert(rows, string.format("[%d,%d,%d,%d,%.3f]", k * bucket_ms, c[k] or 0, f[k] or 0, n[k] or 0, m[k] or 0))
   end
-  local workers = {}
+  local workers, steady = {}, {}
   for pid, responses in pairs(p) do
     table.insert(workers, string.format('"%s":[%d,%d]', pid, responses, conns[pid] or 0))
+  end
+  for pid, responses in pairs(sp) do
+    table.insert(steady, string.format('"%s":[%d,%d]', pid, responses, sconns[pid] or 0))
   end
   local e = summary.errors
   local json = string.format(
     '{"durationUs":%d,"requests":%d,"bytes":%d,' ..
     '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},"hung":%d,' ..
     '"latencyUs":{"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d},' ..
-    '"bucketMs":%d,"buckets":[%s],"workers":{%s}}',
+    '"bucketMs":%d,"buckets":[%s],"workers":{%s},"settledWorkers":{%s}}',
     summary.duration, summary.requests, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout, hung,
     latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency:percentile(99.9), latency.max,
-    bucket_ms, table.concat(rows, ","), table.concat(workers, ","))
+    bucket_ms, table.concat(rows, ","), table.concat(workers, ","), table.concat(steady, ","))
   local file = assert(io.open(out_path, "w"))
   file:write(json)
   file:close()

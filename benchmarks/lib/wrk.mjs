@@ -23,9 +23,10 @@ export function findWrk() {
  * Starts wrk against `url`: all threads start sending at `startAt`; it runs for `durationSec`, or until
  * `stop()` when durationSec is null (wrk reports and runs the script's done() on SIGINT too). Throughput is
  * counted from the script's buckets over exactly that window: wrk's own duration starts once its threads
- * are created, which under full CPU load can be seconds after the first ones began.
+ * are created, which under full CPU load can be seconds after the first ones began. With `settleSec`, the
+ * responses per worker are also counted from that long after the start (`settledPerWorker`).
  */
-export function startWrk({ bin, url, connections, keepAlive, durationSec, bucketMs, timeoutSec }) {
+export function startWrk({ bin, url, connections, keepAlive, durationSec, bucketMs, timeoutSec, settleSec = 0 }) {
   const dir = mkdtempSync(path.join(tmpdir(), 'qilin-bench-wrk-'));
   const out = path.join(dir, 'result.json');
   const args = ['-t', String(connections), '-c', String(connections), '-d', '3600s', '--timeout', `${timeoutSec}s`, '-s', SCRIPT];
@@ -33,7 +34,14 @@ export function startWrk({ bin, url, connections, keepAlive, durationSec, bucket
   args.push(url);
   const startAt = Math.ceil((Date.now() + START_DELAY) / bucketMs) * bucketMs;
   const child = spawn(bin, args, {
-    env: { ...process.env, BENCH_WRK_OUT: out, BENCH_BUCKET_MS: String(bucketMs), BENCH_START_AT: String(startAt), BENCH_TIMEOUT_MS: String(timeoutSec * 1000) },
+    env: {
+      ...process.env,
+      BENCH_WRK_OUT: out,
+      BENCH_BUCKET_MS: String(bucketMs),
+      BENCH_START_AT: String(startAt),
+      BENCH_SETTLE_AT: String(settleSec > 0 ? startAt + settleSec * 1000 : 0),
+      BENCH_TIMEOUT_MS: String(timeoutSec * 1000),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -46,7 +54,7 @@ export function startWrk({ bin, url, connections, keepAlive, durationSec, bucket
     child.on('exit', (code, signal) => {
       try {
         const raw = JSON.parse(readFileSync(out, 'utf8'));
-        resolve(normalize(raw, { startAt, stopAt, stdout }));
+        resolve(normalize(raw, { startAt, stopAt, stdout, settleSec }));
       } catch (error) {
         reject(new Error(`wrk exited (${code ?? signal}) without results: ${stderr || stdout || error.message}`));
       } finally {
@@ -63,7 +71,7 @@ export function startWrk({ bin, url, connections, keepAlive, durationSec, bucket
   return { startAt, result, stop };
 }
 
-function normalize(raw, { startAt, stopAt, stdout }) {
+function normalize(raw, { startAt, stopAt, stdout, settleSec }) {
   const { errors } = raw;
   return {
     tool: 'wrk',
@@ -93,6 +101,8 @@ function normalize(raw, { startAt, stopAt, stdout }) {
     // Per serving process (the pid in the app's body): [responses, connections it answered at least once]. With
     // keep-alive a connection stays on one worker; with `Connection: close` every connection meets every worker.
     perWorker: raw.workers ?? {},
+    // The same from `settleSec` after the start (with `settleSec`): the load once the pool has settled.
+    ...(settleSec > 0 ? { settledPerWorker: raw.settledWorkers ?? {} } : {}),
     bucketMs: raw.bucketMs,
     // [epoch ms of bucket start, responses, failed requests, non-2xx responses, max latency ms]
     buckets: raw.buckets,

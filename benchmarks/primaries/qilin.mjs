@@ -13,6 +13,8 @@ let cluster;
 await control({
   async start() {
     cluster = recluster(APP, options);
+    // Each rebalancing round that moved connections, in the run's log: how often the phase's pools were moved.
+    cluster.on('rebalance', ({ workers }) => console.error(`rebalance: busy ${workers.map((w) => w.busy).join(', ')}; asked ${workers.map((w) => w.asked).join(', ')}`));
     await cluster.run();
     // The balance in force, which run.mjs records: node:cluster's policy is per process and fixed at its first fork.
     return { balance: cluster.balance };

@@ -4,7 +4,7 @@ import type { ReadyThreshold } from './options.js';
 import { type ReloadError, type SlotGeneration, describeFailedStart } from '../errors.js';
 import type { ReloadResult } from '../events.js';
 import type { ReloadStrategy } from '../options.js';
-import type { ResponseCounts } from '../protocol.js';
+import type { WorkerCounts } from '../protocol.js';
 import type { WorkerState } from '../supervisor/lifecycle.js';
 
 /** Every answer: `error` is null on success, `result` is null when there is nothing to report. */
@@ -55,6 +55,8 @@ export interface WorkerStatus {
   /** HTTP responses it has written since it started, and those with a 5xx status; null when its runtime did not say. */
   readonly responses: number | null;
   readonly errors: number | null;
+  /** The TCP connections it holds open now (kept-alive ones included); null when its runtime did not say. */
+  readonly connections: number | null;
 }
 
 /** The cluster as a whole in `/info`. */
@@ -140,8 +142,8 @@ export interface InfoInput {
   readonly primary: { readonly pid: number; readonly uptimeSeconds: number };
   readonly workers: readonly WorkerInfo[];
   readonly usage: ReadonlyMap<number, ProcessUsage>;
-  /** Each worker's response counts, by pid (missing: unknown). */
-  readonly responses?: ReadonlyMap<number, ResponseCounts>;
+  /** Each worker's response counts and open connections, by pid (missing: unknown). */
+  readonly responses?: ReadonlyMap<number, WorkerCounts>;
   readonly generation: number;
   /** The ready worker (or null) of each slot, indexed by slot. */
   readonly active: readonly unknown[];
@@ -154,9 +156,11 @@ export function buildInfo(input: InfoInput): InfoAnswer {
     const usage = pid === undefined ? undefined : input.usage.get(pid);
     return usage ? { cpu: percent(usage.cpu), mem: megabytes(usage.memory) } : { cpu: null, mem: null };
   };
-  const counted = (pid: number | undefined): { responses: number | null; errors: number | null } => {
+  const counted = (pid: number | undefined): { responses: number | null; errors: number | null; connections: number | null } => {
     const counts = pid === undefined ? undefined : input.responses?.get(pid);
-    return counts ? { responses: counts.responses, errors: counts.errors } : { responses: null, errors: null };
+    return counts
+      ? { responses: counts.responses, errors: counts.errors, connections: counts.connections ?? null }
+      : { responses: null, errors: null, connections: null };
   };
   const primaryUptime = Math.floor(input.primary.uptimeSeconds);
   const master: PrimaryStatus = {

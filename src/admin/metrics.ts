@@ -33,6 +33,7 @@ export class AdminMetrics {
   readonly #cpu: Gauge<'slot' | 'pid' | 'generation'>;
   readonly #memory: Gauge<'slot' | 'pid' | 'generation'>;
   readonly #responses: Counter<'slot' | 'pid' | 'generation'>;
+  readonly #connections: Gauge<'slot' | 'pid' | 'generation'>;
   readonly #errors: Counter<'slot' | 'pid' | 'generation'>;
   readonly #countWait: number;
 
@@ -76,6 +77,7 @@ export class AdminMetrics {
       help: 'HTTP responses with a status of 500 or above each worker has written since it started',
       ...perWorker,
     });
+    this.#connections = new Gauge({ name: 'qilin_worker_connections', help: 'TCP connections each worker holds open now', ...perWorker });
     this.#countWait = countWait;
     collectDefaultMetrics({ register: this.registry });
     for (const outcome of ['succeeded', 'failed']) this.#reloads.inc({ outcome }, 0);
@@ -133,6 +135,7 @@ export class AdminMetrics {
     this.#memory.reset();
     this.#responses.reset();
     this.#errors.reset();
+    this.#connections.reset();
     for (const worker of workers) {
       if (worker.pid === undefined) continue;
       const labels = { slot: String(worker.slot), pid: String(worker.pid), generation: String(worker.generation) };
@@ -145,6 +148,7 @@ export class AdminMetrics {
       if (counts) {
         this.#responses.inc(labels, counts.responses);
         this.#errors.inc(labels, counts.errors);
+        if (counts.connections !== null) this.#connections.set(labels, counts.connections);
       }
     }
     return this.registry.metrics();

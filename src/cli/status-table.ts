@@ -57,8 +57,9 @@ export function responseRates(before: InfoAnswer, after: InfoAnswer, seconds: nu
 const rate = (value: number | undefined): string => (value === undefined ? '-' : value >= 100 ? value.toFixed(0) : value.toFixed(1));
 
 /**
- * Renders `/info` as the lines of `qilin status`, ending with a newline. With `rates` (the live view, from
- * one look to the next), a REQ/S column per worker and the cluster's total.
+ * Renders `/info` as the lines of `qilin status`, ending with a newline: CONNS is each worker's open
+ * connections. With `rates` (the live view, from one look to the next), a REQ/S column per worker and the
+ * cluster's total.
  */
 export function renderStatus(info: InfoAnswer, rates?: ReadonlyMap<number, number>): string {
   const { master, cluster } = info;
@@ -73,10 +74,10 @@ export function renderStatus(info: InfoAnswer, rates?: ReadonlyMap<number, numbe
   const lines = [header];
   if (cluster.reloading) lines.push(`reloading to generation ${cluster.reloading.generation} for ${cluster.reloading.seconds}s`);
 
-  const rows: string[][] = [['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX', ...(rates ? ['REQ/S'] : [])]];
+  const rows: string[][] = [['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX', 'CONNS', ...(rates ? ['REQ/S'] : [])]];
   for (let slot = 0; slot < Math.max(cluster.slots, 0); slot += 1) {
     const workers = info.workers.filter((w) => w.slot === slot);
-    if (workers.length === 0) rows.push([String(slot), '-', 'empty', '-', '-', '-', '-', '-', '-', '-', ...(rates ? ['-'] : [])]);
+    if (workers.length === 0) rows.push([String(slot), '-', 'empty', '-', '-', '-', '-', '-', '-', '-', '-', ...(rates ? ['-'] : [])]);
   }
   for (const w of info.workers) {
     const state = w.state === 'ready' && !w.active ? 'ready (next)' : w.state;
@@ -91,6 +92,7 @@ export function renderStatus(info: InfoAnswer, rates?: ReadonlyMap<number, numbe
       String(w.restarts),
       count(w.responses),
       count(w.errors),
+      count(w.connections),
       ...(rates ? [rate(w.pid === null ? undefined : rates.get(w.pid))] : []),
     ]);
   }

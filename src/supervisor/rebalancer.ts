@@ -18,8 +18,6 @@ export class Rebalancer {
   readonly #supervisor: SupervisorCore;
   #timer: NodeJS.Timeout | null = null;
   #counting = false;
-  /** The workers of the last round that found them uneven: a round acts only on a second such round in a row. */
-  #uneven: readonly WorkerHandle[] | null = null;
 
   constructor(supervisor: SupervisorCore) {
     this.#supervisor = supervisor;
@@ -44,20 +42,17 @@ export class Rebalancer {
     if (workers === null || workers.length < 2) return;
     this.#counting = true;
     try {
-      const busy = await Promise.all(workers.map((handle) => handle.countBusy(REBALANCE_COUNT_WAIT)));
+      const loads = await Promise.all(workers.map((handle) => handle.countLoad(REBALANCE_COUNT_WAIT)));
       // A worker that did not answer, or a change meanwhile (a crash, a reload beginning): not this round.
-      const now = this.#steady();
-      if (busy.some((n) => n === null) || !sameWorkers(now, workers)) return;
-      const { shed, take } = planRebalance(busy as number[]);
-      if (shed.every((n) => n === 0)) {
-        this.#uneven = null;
-        return;
-      }
-      // A pool that has just opened may be gone in a second (a burst, a short-lived client): only an imbalance
-      // that lasts from one round to the next is worth the reconnections.
-      const lasting = sameWorkers(this.#uneven, workers);
-      this.#uneven = lasting ? null : workers;
-      if (!lasting) return;
+      if (!sameWorkers(this.#steady(), workers) || loads.some((load) => load === null)) return;
+      const busy = loads.map((load) => load?.busy ?? 0);
+      // Every busy connection counts towards the spread, but only those that have lasted a few seconds are
+      // moved: a pool that may be gone in a second (a burst, a short-lived client) is not worth the reconnections.
+      const { shed, take } = planRebalance(
+        busy,
+        loads.map((load) => load?.lasting ?? 0),
+      );
+      if (shed.every((n) => n === 0)) return;
       const round: RebalancedWorker[] = workers.map((handle, i) => ({ slot: handle.slot, pid: handle.pid, busy: busy[i] ?? 0, asked: shed[i] ?? 0 }));
       // The clients asked to reconnect that the kernel gives back to a worker that shed are passed on to those
       // that should take them, for one interval.

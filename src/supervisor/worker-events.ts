@@ -171,9 +171,17 @@ export class WorkerEvents {
         if (typeof message.id === 'number') supervisor.relay.pong(handle, message.id);
         break;
       case 'qilin:counted': {
-        const { id, responses, errors, busy } = message;
+        const { id, responses, errors, connections, busy, lasting } = message;
         if (typeof id !== 'number' || !Number.isSafeInteger(responses) || !Number.isSafeInteger(errors)) break;
-        handle.counted(id, { responses, errors, ...(Number.isSafeInteger(busy) && (busy as number) >= 0 ? { busy } : {}) });
+        const load = count(busy);
+        const open = count(connections);
+        // A runtime that does not tell which connections have lasted moves any busy one when asked.
+        handle.counted(id, {
+          responses,
+          errors,
+          ...(open === null ? {} : { connections: open }),
+          ...(load === null ? {} : { busy: load, lasting: Math.min(load, count(lasting) ?? load) }),
+        });
         break;
       }
       case 'qilin:taken':
@@ -265,4 +273,9 @@ export class WorkerEvents {
       supervisor.reconcile(slot, { kind: 'lost', previous: handle, why: `worker ${handle.pid ?? '?'} in slot ${slot.index} ${how}` });
     }
   }
+}
+
+/** A count a worker reported: a non-negative integer, or null. */
+function count(value: unknown): number | null {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : null;
 }

@@ -2,7 +2,7 @@
 import type { Worker } from 'node:cluster';
 import { LineTail } from '../line-tail.js';
 import type { ResolvedOptions } from '../options.js';
-import type { ResponseCounts, RetireMessage } from '../protocol.js';
+import type { ResponseCounts, RetireMessage, WorkerCounts } from '../protocol.js';
 import { MAX_TIMER } from '../units.js';
 import type { BatchStart } from './batch.js';
 import type { Deliveries } from './deliveries.js';
@@ -12,7 +12,15 @@ const noop = (): void => {};
 
 /** A worker's answer to a count request: its response counts, and its busy connections when asked for its load. */
 export interface Counted extends ResponseCounts {
+  readonly connections?: number;
   readonly busy?: number;
+  readonly lasting?: number;
+}
+
+/** A worker's load, for rebalancing: its busy HTTP/1 connections, and how many of those have lasted (the ones it may be asked to move). */
+export interface Load {
+  readonly busy: number;
+  readonly lasting: number;
 }
 /** Ids of the primary's count requests, unique in this process. */
 let nextCountId = 1;
@@ -198,21 +206,22 @@ export class WorkerHandle {
   }
 
   /**
-   * Its HTTP responses so far, all and 5xx, as its runtime counts them; null when no answer comes within
-   * `withinMs` (no runtime, a blocked event loop) or it exits first.
+   * Its HTTP responses so far, all and 5xx, as its runtime counts them, and the connections it holds open now;
+   * null when no answer comes within `withinMs` (no runtime, a blocked event loop) or it exits first.
    */
-  async countResponses(withinMs: number): Promise<ResponseCounts | null> {
+  async countResponses(withinMs: number): Promise<WorkerCounts | null> {
     const counted = await this.#count(withinMs, false);
-    return counted && { responses: counted.responses, errors: counted.errors };
+    return counted && { responses: counted.responses, errors: counted.errors, connections: counted.connections ?? null };
   }
 
   /**
    * How many of its HTTP/1 connections carried load (answered at least two responses) since the last time it
-   * was asked, which starts a new window; null as for `countResponses`.
+   * was asked, which starts a new window, and how many of those did in each window for the last few; null as
+   * for `countResponses`.
    */
-  async countBusy(withinMs: number): Promise<number | null> {
+  async countLoad(withinMs: number): Promise<Load | null> {
     const counted = await this.#count(withinMs, true);
-    return counted?.busy ?? null;
+    return counted?.busy === undefined ? null : { busy: counted.busy, lasting: counted.lasting ?? counted.busy };
   }
 
   #count(withinMs: number, load: boolean): Promise<Counted | null> {

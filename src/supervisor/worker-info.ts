@@ -1,5 +1,5 @@
 // The snapshot of one worker that `describe()`, the admin interface and the status table show, and the response counts they ask the workers for.
-import type { ResponseCounts } from '../protocol.js';
+import type { WorkerCounts } from '../protocol.js';
 import type { WorkerState } from './lifecycle.js';
 import type { Slot } from './slot.js';
 import { STUCK_HANDOFF } from './timing.js';
@@ -58,10 +58,10 @@ export function describeWorkers(handles: readonly WorkerHandle[], slot: (index: 
   });
 }
 
-/** Each of `handles`' HTTP responses so far, all and 5xx, by pid; a worker that does not answer within `withinMs` is left out. */
-export async function countResponses(handles: Iterable<WorkerHandle>, withinMs: number): Promise<Map<number, ResponseCounts>> {
+/** Each of `handles`' HTTP responses so far, all and 5xx, and its open connections, by pid; a worker that does not answer within `withinMs` is left out. */
+export async function countResponses(handles: Iterable<WorkerHandle>, withinMs: number): Promise<Map<number, WorkerCounts>> {
   const answers = await Promise.all([...handles].map(async (handle) => [handle.pid, await handle.countResponses(withinMs)] as const));
-  const counts = new Map<number, ResponseCounts>();
+  const counts = new Map<number, WorkerCounts>();
   for (const [pid, answer] of answers) if (pid !== undefined && answer) counts.set(pid, answer);
   return counts;
 }

@@ -104,6 +104,13 @@ export class ServerRegistry {
     return this.#servers.size;
   }
 
+  /** The TCP connections open now on every server listening, whatever they speak. */
+  openConnections(): number {
+    let open = 0;
+    for (const tracked of this.#servers.values()) open += tracked.sockets.size;
+    return open;
+  }
+
   /**
    * Asks HTTP/1 clients connected now to come back on a new connection: the next response on each of these
    * connections goes with `Connection: close`, once (connections made from now on are left alone). Nothing is

@@ -12,10 +12,18 @@ let counting = false;
  * connection carrying requests). The primary starts a new window each time it asks (`qilin:count` with `load`).
  */
 let window = 1;
-/** The window of a connection's first response in it, and the window in which it answered a second. */
+/** The window of a connection's first response in it, the window in which it answered a second, and in how many windows in a row, up to that one, it did. */
 const FIRST = Symbol('qilin.firstResponse');
 const AGAIN = Symbol('qilin.secondResponse');
-type Marked = net.Socket & { [FIRST]?: number; [AGAIN]?: number };
+const STREAK = Symbol('qilin.busyWindows');
+type Marked = net.Socket & { [FIRST]?: number; [AGAIN]?: number; [STREAK]?: number };
+
+/**
+ * A connection busy in this many load windows in a row (about as many seconds, the first one partial) has
+ * lasted: rebalancing moves only those. A pool that lives 2 s is gone before any of its connections has, so
+ * it is never asked to reconnect.
+ */
+export const LASTING_WINDOWS = 3;
 
 /**
  * From now on every `http` and `https` response (Express, Fastify, Koa and hapi answer through it) is counted
@@ -34,8 +42,10 @@ export function countResponses(): void {
     if (this.statusCode >= 500) errors += 1;
     const socket = this.socket as Marked | null;
     if (socket !== null && socket[AGAIN] !== window) {
-      if (socket[FIRST] === window) socket[AGAIN] = window;
-      else socket[FIRST] = window;
+      if (socket[FIRST] === window) {
+        socket[STREAK] = socket[AGAIN] === window - 1 ? (socket[STREAK] ?? 0) + 1 : 1;
+        socket[AGAIN] = window;
+      } else socket[FIRST] = window;
     }
     return result;
   } as typeof writeHead;
@@ -49,6 +59,11 @@ export function responseCounts(): ResponseCounts {
 export function isBusy(socket: net.Socket, orLast = false): boolean {
   const again = (socket as Marked)[AGAIN] ?? 0;
   return again === window || (orLast && again === window - 1);
+}
+
+/** Whether `socket` is busy (as `isBusy`) and was in each of the `LASTING_WINDOWS` windows up to then. */
+export function hasLasted(socket: net.Socket, orLast = false): boolean {
+  return isBusy(socket, orLast) && ((socket as Marked)[STREAK] ?? 0) >= LASTING_WINDOWS;
 }
 
 /** Starts a new load window (after the busy connections of this one have been counted). */

@@ -9,7 +9,7 @@ import { ServerRegistry, now } from './drain.js';
 import { adopt, handOver, refuse } from './handover.js';
 import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
 import { takeRelayed } from './relayed.js';
-import { countResponses, isBusy, nextLoadWindow, responseCounts } from './responses.js';
+import { countResponses, hasLasted, isBusy, nextLoadWindow, responseCounts } from './responses.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -168,25 +168,28 @@ function install(): void {
       return;
     }
     if (isCommand(message, 'qilin:recycle')) {
-      // With a limit (rebalancing), only connections that carried load in the window just counted, or since.
+      // With a limit (rebalancing), only connections that have lasted, as of the window just counted or since.
       // Those clients may come back to this worker: as many new connections go on, unread, to idler ones.
       const { limit, passMs } = message as { limit?: unknown; passMs?: unknown };
       if (typeof limit === 'number' && limit >= 0) {
-        const asked = servers.recycle(limit, (socket) => isBusy(socket, true));
+        const asked = servers.recycle(limit, (socket) => hasLasted(socket, true));
         if (typeof passMs === 'number' && passMs > 0) servers.passNew(asked, passMs, (socket, port) => handOver(socket, port, true));
       } else servers.recycle();
       return;
     }
     if (isCommand(message, 'qilin:count')) {
       const { id, load } = message as { id?: unknown; load?: unknown };
+      const connections = servers.openConnections();
       if (load !== true) {
-        void send({ cmd: 'qilin:counted', id, ...responseCounts() });
+        void send({ cmd: 'qilin:counted', id, ...responseCounts(), connections });
         return;
       }
-      // Rebalancing asks for the connections busy in this load window, and starts the next one.
+      // Rebalancing asks for the connections busy in this load window, and those of them that have lasted
+      // (the ones it may move), and starts the next window.
       const busy = servers.recyclable((socket) => isBusy(socket));
+      const lasting = servers.recyclable((socket) => hasLasted(socket));
       nextLoadWindow();
-      void send({ cmd: 'qilin:counted', id, ...responseCounts(), busy });
+      void send({ cmd: 'qilin:counted', id, ...responseCounts(), connections, busy, lasting });
       return;
     }
     if (isCommand(message, 'qilin:retire')) {

@@ -60,8 +60,8 @@ describe('buildInfo', { timeout: 5_000 }, () => {
       [12, { cpu: 20.04, memory: 41.5 * MB }],
     ]),
     responses: new Map([
-      [11, { responses: 1_200, errors: 3 }],
-      [12, { responses: 1_150, errors: 0 }],
+      [11, { responses: 1_200, errors: 3, connections: 17 }],
+      [12, { responses: 1_150, errors: 0, connections: null }],
     ]),
     generation: 1,
     active: [{}, {}],
@@ -74,11 +74,12 @@ describe('buildInfo', { timeout: 5_000 }, () => {
 
   test('workers by slot then generation, with their own uptime and restarts; unmeasured values are null', () => {
     assert.deepEqual(
-      info.workers.map((w) => [w.slot, w.pid, w.generation, w.state, w.cpu, w.mem, w.uptimeSeconds, w.restarts, w.responses, w.errors]),
+      info.workers.map((w) => [w.slot, w.pid, w.generation, w.state, w.cpu, w.mem, w.uptimeSeconds, w.restarts, w.responses, w.errors, w.connections]),
       [
-        [0, 11, 1, 'ready', 10, 40, 3_725, 0, 1_200, 3],
-        [0, 13, 2, 'starting', null, null, 1, 0, null, null],
-        [1, 12, 1, 'ready', 20, 41.5, 3_725, 2, 1_150, 0],
+        [0, 11, 1, 'ready', 10, 40, 3_725, 0, 1_200, 3, 17],
+        [0, 13, 2, 'starting', null, null, 1, 0, null, null, null],
+        // A runtime that counts responses but not connections.
+        [1, 12, 1, 'ready', 20, 41.5, 3_725, 2, 1_150, 0, null],
       ],
     );
     assert.deepEqual(info.workers[0]?.uptime, { days: 0, hours: 1, minutes: 2, seconds: 5 });
@@ -95,11 +96,11 @@ describe('buildInfo', { timeout: 5_000 }, () => {
     assert.match(lines[0] ?? '', /^primary pid 10, CPU 1\.3%, memory 50\.0 MB, up 1d 1h, generation 1, 2\/3 slots ready$/);
     assert.match(text, /reloading to generation 2 for 5s/);
     const header = lines.findIndex((l) => l.startsWith('SLOT'));
-    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX']);
-    assert.deepEqual(lines[header + 1]?.split(/\s{2,}/), ['0', '11', 'ready', '1', '10.0%', '40.0 MB', '1h 2m', '0', '1200', '3']);
-    assert.deepEqual(lines[header + 2]?.split(/\s{2,}/), ['0', '13', 'starting', '2', '-', '-', '1s', '0', '-', '-']);
-    assert.deepEqual(lines[header + 3]?.split(/\s{2,}/), ['1', '12', 'ready', '1', '20.0%', '41.5 MB', '1h 2m', '2', '1150', '0']);
-    assert.deepEqual(lines[header + 4]?.split(/\s{2,}/), ['2', '-', 'empty', '-', '-', '-', '-', '-', '-', '-']);
+    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX', 'CONNS']);
+    assert.deepEqual(lines[header + 1]?.split(/\s{2,}/), ['0', '11', 'ready', '1', '10.0%', '40.0 MB', '1h 2m', '0', '1200', '3', '17']);
+    assert.deepEqual(lines[header + 2]?.split(/\s{2,}/), ['0', '13', 'starting', '2', '-', '-', '1s', '0', '-', '-', '-']);
+    assert.deepEqual(lines[header + 3]?.split(/\s{2,}/), ['1', '12', 'ready', '1', '20.0%', '41.5 MB', '1h 2m', '2', '1150', '0', '-']);
+    assert.deepEqual(lines[header + 4]?.split(/\s{2,}/), ['2', '-', 'empty', '-', '-', '-', '-', '-', '-', '-', '-']);
     assert.match(text, /total CPU 31\.3%, memory 131\.5 MB\n$/);
   });
 

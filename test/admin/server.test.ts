@@ -188,6 +188,29 @@ describe('the admin interface with credentials', { timeout: 90_000 }, () => {
     assert.equal(counted, before + 7);
   });
 
+  test("/info and /metrics give each worker's open connections, and drop them once closed", async () => {
+    const open = async (): Promise<number> => {
+      const { workers } = envelope(await get('/info', BEARER)).result as { workers: { pid: number; connections: number | null }[] };
+      for (const w of workers) assert.equal(typeof w.connections, 'number', `worker ${w.pid} counted its connections`);
+      return workers.reduce((sum, w) => sum + (w.connections ?? 0), 0);
+    };
+    const before = await open();
+    // Three clients that connect and send nothing yet: open connections, as a kept-alive one between requests.
+    const clients = Array.from({ length: 3 }, () => net.connect(running.appPort, '127.0.0.1'));
+    try {
+      await until('the workers to hold the three connections', async () => (await open()) === before + 3);
+      const { samples, types } = parsePrometheus((await get('/metrics', BASIC)).body);
+      assert.equal(types.get('qilin_worker_connections'), 'gauge');
+      const gauges = running.cluster
+        .activeWorkers()
+        .reduce((sum, worker) => sum + sampleValue(samples, 'qilin_worker_connections', { pid: String(worker?.process.pid) }), 0);
+      assert.equal(gauges, before + 3);
+    } finally {
+      for (const client of clients) client.destroy();
+    }
+    await until('the connections to be gone from the count once closed', async () => (await open()) === before);
+  });
+
   test('GET, HEAD or PUT on /reload, /quit and /scale get 405 naming POST, and change nothing', async () => {
     for (const urlPath of ['/reload', '/quit', '/scale?workers=5']) {
       for (const method of ['GET', 'PUT']) {

@@ -70,10 +70,10 @@ describe('the command-line client', { timeout: 90_000 }, () => {
       new RegExp(`^primary pid ${process.pid}, CPU \\d+\\.\\d%, memory \\d+\\.\\d MB, up \\S+( \\S+)?, generation 0, 2/2 slots ready$`),
     );
     const header = lines.findIndex((line) => line.startsWith('SLOT'));
-    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX']);
+    assert.deepEqual(lines[header]?.split(/\s{2,}/), ['SLOT', 'PID', 'STATE', 'GEN', 'CPU', 'MEMORY', 'UPTIME', 'RESTARTS', 'RESPONSES', '5XX', 'CONNS']);
     running.cluster.activeWorkers().forEach((worker, slot) => {
       const row = lines[header + 1 + slot]?.split(/\s{2,}/) ?? [];
-      assert.equal(row.length, 10, lines[header + 1 + slot]);
+      assert.equal(row.length, 11, lines[header + 1 + slot]);
       assert.deepEqual(row.slice(0, 4), [String(slot), String(worker?.process.pid), 'ready', '0']);
       assert.match(row[4] ?? '', /^\d+\.\d%$/);
       assert.match(row[5] ?? '', /^\d+\.\d MB$/);
@@ -82,6 +82,8 @@ describe('the command-line client', { timeout: 90_000 }, () => {
       // The worker's own count of HTTP responses, none of them a 5xx.
       assert.match(row[8] ?? '', /^\d+$/);
       assert.equal(row[9], '0');
+      // Its open connections: a number, whatever the tests before left open.
+      assert.match(row[10] ?? '', /^\d+$/);
     });
     assert.match(stdout, /\ntotal CPU \d+\.\d%, memory \d+\.\d MB\n$/);
   });

@@ -51,6 +51,17 @@ describe('rebalancing kept-alive connections', () => {
     }
   });
 
+  it('moves only the connections that have lasted, and counts the others towards the spread', () => {
+    // A pool that has just opened on the first worker: counted, not moved.
+    assert.deepEqual(planRebalance([32, 0], [0, 0]), { shed: [0, 0], take: [0, 0] });
+    // Some of it has lasted: those move, and no more.
+    assert.deepEqual(planRebalance([32, 0], [6, 0]), { shed: [6, 0], take: [0, 6] });
+    // The busiest has nothing that lasted: the next busiest sheds to the idlest, as far as the gap allows.
+    assert.deepEqual(planRebalance([12, 10, 2], [0, 8, 0]), { shed: [0, 4, 0], take: [0, 0, 4] });
+    // Without the second list, every busy connection may move.
+    assert.deepEqual(planRebalance([32, 0]), planRebalance([32, 0], [32, 0]));
+  });
+
   it('does nothing with fewer than two workers', () => {
     assert.deepEqual(planRebalance([12]), { shed: [0], take: [0] });
     assert.deepEqual(planRebalance([]), { shed: [], take: [] });
