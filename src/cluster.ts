@@ -267,7 +267,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   /**
    * Each live worker's HTTP responses since it started, and how many had a 5xx status, by pid, as its runtime
-   * counts them (HTTP/1 `http` and `https` servers), and the TCP connections it holds open now (null from a
+   * counts them (`http`, `https` and `http2` servers), and the TCP connections it holds open now (null from a
    * runtime that does not count them). A worker without the runtime, or that does not answer within
    * `withinMs` (its event loop is blocked), is left out.
    */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { describe, it } from 'node:test';
 import { type CanaryEnd, ReloadError, recluster } from 'qilin';
 import { failureOf, fixture, get, isAlive, nextEvent, pidsOf, until, versionedCluster, within } from './helpers.js';
@@ -41,6 +42,25 @@ async function requestUntil(
   return { statuses, errors, bodies };
 }
 
+/** One HTTP/2 (cleartext) request on a session of its own, so that each one is a new connection: its status. */
+function http2Status(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', reject);
+    const stream = session.request({ ':path': '/' });
+    let status = 0;
+    stream.on('response', (headers) => {
+      status = Number(headers[':status']);
+    });
+    stream.on('error', reject);
+    stream.resume();
+    stream.on('end', () => {
+      session.close();
+      resolve(status);
+    });
+  });
+}
+
 describe('canary reloads', () => {
   it('a canary that answers with 5xx rolls the reload back: the previous workers were never replaced, and the error says why', {
     timeout: 30_000,
@@ -71,6 +91,40 @@ describe('canary reloads', () => {
     assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
     await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
     for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v1 /);
+  });
+
+  it("an HTTP/2 app's canary is judged by its HTTP/2 responses: one that answers with 5xx rolls the reload back", { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '1500ms', env: { VERSIONED_HTTP2: '1' } });
+    const before = pidsOf(cluster.activeWorkers());
+    await deploy('errors');
+    const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+    const reload = failureOf(cluster.reload());
+    await nextEvent(cluster, 'canaryStart');
+    let finished = false;
+    void ended.finally(() => {
+      finished = true;
+    });
+    const statuses = new Map<number, number>();
+    const errors: string[] = [];
+    while (!finished) {
+      try {
+        const status = await http2Status(port);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      } catch (error) {
+        errors.push((error as Error).message);
+      }
+    }
+    const [end] = (await ended) as [CanaryEnd];
+    const error = await within(10_000, 'the reload to fail', reload);
+    assert.ok(error instanceof ReloadError, `a ReloadError, got ${String(error)}`);
+    assert.equal(error.start.failure.kind, 'canary');
+    assert.equal(end.passed, false);
+    assert.ok(end.canary.errors > 0 && end.canary.errors === end.canary.responses, `every canary response a 5xx: ${JSON.stringify(end.canary)}`);
+    assert.ok(end.previous.responses > 0 && end.previous.errors === 0, `the previous workers' HTTP/2 responses were counted: ${JSON.stringify(end.previous)}`);
+    assert.deepEqual(errors, []);
+    assert.ok((statuses.get(500) ?? 0) > 0 && (statuses.get(200) ?? 0) > 0, `both answers: ${JSON.stringify([...statuses])}`);
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
   });
 
   it('keep-alive clients connected before the canary are asked to come back on a new connection, so the canary is judged by them too', {

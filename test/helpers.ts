@@ -98,7 +98,7 @@ export async function versionedCluster(t: TestContext, options: ClusterOptions =
   const versionFile = path.join(dir, 'version');
   const deploy = (version: string) => writeFile(versionFile, version);
   await deploy('v1');
-  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, env: { VERSION_FILE: versionFile }, ...options });
+  const cluster = testCluster(t, 'versioned-app.cjs', { workers: 2, ...options, env: { ...options.env, VERSION_FILE: versionFile } });
   const port = portOf(cluster);
   await within(10_000, 'the first generation', cluster.run());
   return { cluster, deploy, port: await port };

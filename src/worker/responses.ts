@@ -1,4 +1,4 @@
-// Counts the worker's HTTP responses, and those with a 5xx status, for the primary to judge a canary by, and marks the connections that carry load, for rebalancing: one wrapper on ServerResponse's writeHead, which every HTTP/1 response goes through.
+// Counts the worker's HTTP responses, and those with a 5xx status, for the primary to judge a canary by, and marks the connections that carry load, for rebalancing: one wrapper on ServerResponse's writeHead, which every HTTP/1 response goes through, and one on an HTTP/2 stream's respond().
 import http from 'node:http';
 import type net from 'node:net';
 import type { ResponseCounts } from '../protocol.js';
@@ -27,7 +27,8 @@ export const LASTING_WINDOWS = 3;
 
 /**
  * From now on every `http` and `https` response (Express, Fastify, Koa and hapi answer through it) is counted
- * when its head is written: `res.end()` without a `writeHead` writes it too. HTTP/2 responses are not. Costs
+ * when its head is written: `res.end()` without a `writeHead` writes it too. HTTP/2 responses are counted by
+ * `countHttp2Responses`, for each HTTP/2 server. Costs
  * one call and two comparisons per response; nothing is allocated, and a connection's marks are written at most
  * twice per window.
  */
@@ -49,6 +50,40 @@ export function countResponses(): void {
     }
     return result;
   } as typeof writeHead;
+}
+
+/** Whether HTTP/2 streams' responses are counted yet (their class is wrapped once its first stream is seen). */
+let countingHttp2 = false;
+
+/**
+ * From the first stream `server` gets, every HTTP/2 response is counted too: the core API's `respond()`,
+ * `respondWithFD()` and `respondWithFile()` (counted when called, with the status they are given), and the
+ * compatibility API (`http2.createServer((req, res) => ...)`), which answers through `respond()`. Node does
+ * not export the class of a server's streams, so its prototype is wrapped when the first stream comes, by a
+ * listener that runs before the app's own and then goes. HTTP/2 connections still carry no busy marks: they
+ * are never rebalanced.
+ */
+export function countHttp2Responses(server: net.Server): void {
+  if (!counting || countingHttp2) return;
+  const first = (stream: object): void => {
+    server.off('stream', first);
+    if (countingHttp2) return;
+    countingHttp2 = true;
+    const prototype = Object.getPrototypeOf(stream) as Record<string, unknown>;
+    for (const name of ['respond', 'respondWithFD', 'respondWithFile']) {
+      const original = prototype[name];
+      if (typeof original !== 'function') continue;
+      prototype[name] = function countedRespond(this: unknown, headers?: Record<string, unknown> | null) {
+        // biome-ignore lint/complexity/noArguments: no allocation per response.
+        const result = Reflect.apply(original, this, arguments) as unknown;
+        const status = Number(headers?.[':status'] ?? 200);
+        responses += 1;
+        if (status >= 500) errors += 1;
+        return result;
+      };
+    }
+  };
+  server.prependListener('stream', first);
 }
 
 export function responseCounts(): ResponseCounts {

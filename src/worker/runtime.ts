@@ -5,11 +5,12 @@ import { devNull } from 'node:os';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '../protocol.js';
+import { kindOf } from './connections.js';
 import { ServerRegistry, now } from './drain.js';
 import { adopt, handOver, refuse } from './handover.js';
 import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
 import { takeRelayed } from './relayed.js';
-import { countResponses, hasLasted, isBusy, nextLoadWindow, responseCounts } from './responses.js';
+import { countHttp2Responses, countResponses, hasLasted, isBusy, nextLoadWindow, responseCounts } from './responses.js';
 import { runShutdownHooks, sharedState } from './state.js';
 
 const state = sharedState();
@@ -148,6 +149,7 @@ function install(): void {
   net.Server.prototype.listen = function patchedListen(this: net.Server, ...args: unknown[]) {
     listened = true;
     servers.track(this);
+    if (kindOf(this) === 'http2') countHttp2Responses(this);
     reportListenErrors(this);
     if (ownSockets !== null && listenOnPrimarySocket(this, args, listen, send, ownSockets)) return this;
     return listen.apply(this, args);
