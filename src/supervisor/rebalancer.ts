@@ -12,7 +12,9 @@ import type { WorkerHandle } from './worker-handle.js';
  * parser may hold part of the next request; a client asked to reconnect (its next response is whole, with
  * `Connection: close`) comes back through `accept()`. The kernel gives it to whichever worker accepts first,
  * often the same busy one (one worker measured here lost every such race for 20 s); that worker passes the
- * new connection on, before reading from it, through the primary to a worker below its share.
+ * new connection on, before reading from it, through the primary to a worker below its share. Only
+ * connections busy for the last few seconds are moved (the worker's `LASTING_WINDOWS`): a pool about to
+ * close, as one reopened every few seconds, is not worth the reconnections.
  */
 export class Rebalancer {
   readonly #supervisor: SupervisorCore;
