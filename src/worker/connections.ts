@@ -5,6 +5,9 @@ import type { Http2Session } from 'node:http2';
 import type net from 'node:net';
 import type tls from 'node:tls';
 
+/** Deadlines in the worker are on the monotonic clock, so a step of the system clock cannot cut a drain short. */
+export const now = (): number => performance.now();
+
 export type Kind = 'http' | 'http2' | 'net';
 
 export interface Tracked {

@@ -13,13 +13,14 @@ import {
   isUpgraded,
   keepAliveOff,
   kindOf,
+  now,
   remember,
   responseOn,
   speaksHttp2,
 } from './connections.js';
-import { adopted } from './handover.js';
+import { Recycler } from './recycle.js';
 
-export { IDLE_GRACE, idleLimit, type HandOver } from './connections.js';
+export { IDLE_GRACE, idleLimit, now, type HandOver } from './connections.js';
 
 /** How long an HTTP/1 socket has been idle while draining: since when, and how many bytes it had read then. */
 interface IdleMark {
@@ -37,9 +38,6 @@ export interface Cut {
 const DRAIN_TICK = 25;
 const noop = (): void => {};
 
-/** Deadlines in the worker are on the monotonic clock, so a step of the system clock cannot cut a drain short. */
-export const now = (): number => performance.now();
-
 /** Every server this worker listens on, and their connections, so they can be drained on retirement. */
 export class ServerRegistry {
   /** The servers listening now. */
@@ -51,11 +49,8 @@ export class ServerRegistry {
   readonly #closing = new Set<net.Socket>();
   /** Idle connections that could not be handed over: they wait for their idle limit instead. */
   readonly #kept = new WeakSet<net.Socket>();
-  /** Connections whose next response goes with `Connection: close` (`recycle`), and the servers listening for it meanwhile. */
-  readonly #recycling = new Set<net.Socket>();
-  readonly #recycleOn = new Set<net.Server>();
-  /** Rebalancing: how many more new connections to pass on unread, until when, and how. */
-  #passing: { left: number; until: number; pass: HandOver } | null = null;
+  /** Connections asked to reconnect (`recycle`), and new ones passed on to rebalance (`passNew`). */
+  readonly #recycler = new Recycler();
 
   /** Starts tracking a server's connections; called when it listens. */
   track(server: net.Server): void {
@@ -83,7 +78,7 @@ export class ServerRegistry {
       kind === 'http'
         ? (socket: net.Socket) => {
             remembered(socket);
-            if (this.#passing !== null) this.#passNew(tracked, socket);
+            if (this.#recycler.passing) this.#recycler.accepted(tracked, socket, this.#draining);
           }
         : remembered;
     server.on('connection', onConnection);
@@ -120,53 +115,12 @@ export class ServerRegistry {
    * connections it accepts, and at most `limit` of them. Returns how many connections were marked.
    */
   recycle(limit = Number.POSITIVE_INFINITY, only?: (socket: net.Socket) => boolean): number {
-    let marked = 0;
-    for (const tracked of this.#servers.values()) {
-      if (tracked.kind !== 'http') continue;
-      for (const socket of this.#recyclable(tracked)) {
-        if (marked >= limit) break;
-        if (only && !only(socket)) continue;
-        this.#recycling.add(socket);
-        socket.once('close', () => this.#recycled(socket));
-        marked += 1;
-      }
-      if (marked > 0 && !this.#recycleOn.has(tracked.server)) {
-        this.#recycleOn.add(tracked.server);
-        tracked.server.prependListener('request', this.#recycleOne);
-      }
-    }
-    if (this.#recycling.size === 0) this.#recycled(null);
-    return marked;
+    return this.#recycler.recycle(this.#servers.values(), limit, only);
   }
 
   /** How many of this worker's HTTP/1 connections `recycle()` could ask to reconnect and `only` accepts: its share of the load, for rebalancing. */
   recyclable(only: (socket: net.Socket) => boolean): number {
-    let count = 0;
-    for (const tracked of this.#servers.values()) {
-      if (tracked.kind !== 'http') continue;
-      for (const socket of this.#recyclable(tracked)) if (only(socket)) count += 1;
-    }
-    return count;
-  }
-
-  *#recyclable(tracked: Tracked): Iterable<net.Socket> {
-    for (const socket of tracked.httpSockets) {
-      if (!socket.destroyed && !isUpgraded(socket) && !speaksHttp2(socket) && !this.#recycling.has(socket)) yield socket;
-    }
-  }
-
-  readonly #recycleOne = (request: http.IncomingMessage, response: http.ServerResponse): void => {
-    if (!this.#recycling.has(request.socket)) return;
-    keepAliveOff(request, response);
-    this.#recycled(request.socket);
-  };
-
-  /** `socket` needs no more recycling; once none does, the servers stop looking at each request for it. */
-  #recycled(socket: net.Socket | null): void {
-    if (socket) this.#recycling.delete(socket);
-    if (this.#recycling.size > 0) return;
-    for (const server of this.#recycleOn) server.off('request', this.#recycleOne);
-    this.#recycleOn.clear();
+    return this.#recycler.recyclable(this.#servers.values(), only);
   }
 
   /**
@@ -175,20 +129,7 @@ export class ServerRegistry {
    * the clients `recycle()` asked to reconnect, when the kernel gives them back to this worker.
    */
   passNew(count: number, windowMs: number, pass: HandOver): void {
-    this.#passing = count > 0 ? { left: count, until: now() + windowMs, pass } : null;
-  }
-
-  #passNew(tracked: Tracked, socket: net.Socket): void {
-    const passing = this.#passing;
-    if (passing === null) return;
-    if (this.#draining || now() > passing.until) {
-      this.#passing = null;
-      return;
-    }
-    // Nothing has been read from it yet: the connection event comes before the first read.
-    if (tracked.port === null || !handsOver(tracked) || adopted.has(socket) || !passing.pass(socket, tracked.port)) return;
-    passing.left -= 1;
-    if (passing.left === 0) this.#passing = null;
+    this.#recycler.passNew(count, windowMs, pass);
   }
 
   /** The plain HTTP/1 server listening (or draining) on `port`, which can take a connection handed over from a retiring worker. */
