@@ -101,7 +101,7 @@ export interface CountMessage {
 /**
  * Primary to worker: each HTTP/1 connection open now gets its next response with `Connection: close` (its
  * client comes back on a new one), so a canary gets keep-alive clients too. With `limit` (rebalancing), at
- * most that many, of the connections busy in the last load window.
+ * most that many, of the connections that have lasted (busy in each of the last few load windows).
  */
 export interface RecycleMessage {
   readonly cmd: 'qilin:recycle';

@@ -100,8 +100,7 @@ export class Handovers {
   pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait = true, from: Rebalanced | null = null): void {
     const handle = connection as Closable | undefined;
     if (!handle || typeof handle.close !== 'function') return;
-    // One passed on to rebalance that no idler worker wants any more goes back to the worker that passed it.
-    const heir = from ? (this.#steered(from, port) ?? (canTake(from.worker, port) ? from.worker : this.#heirOf(workers, port))) : this.#heirOf(workers, port);
+    const heir = from ? this.#rebalanceHeir(from, workers, port) : this.#heirOf(workers, port);
     if (heir) {
       give(heir, port, handle);
       return;
@@ -120,6 +119,11 @@ export class Handovers {
    */
   steer(wants: Map<WorkerHandle, number>, now: number, withinMs: number): void {
     this.#steer = wants.size === 0 ? null : { wants, until: now + withinMs };
+  }
+
+  /** Where a connection passed on to rebalance goes: a worker that wants one, else back to the worker that passed it, else any heir. */
+  #rebalanceHeir(from: Rebalanced, workers: Iterable<WorkerHandle>, port: number): WorkerHandle | null {
+    return this.#steered(from, port) ?? (canTake(from.worker, port) ? from.worker : this.#heirOf(workers, port));
   }
 
   #steered(from: Rebalanced, port: number): WorkerHandle | null {

@@ -2,7 +2,7 @@
 import type { Worker } from 'node:cluster';
 import { LineTail } from '../line-tail.js';
 import type { ResolvedOptions } from '../options.js';
-import type { ResponseCounts, RetireMessage, WorkerCounts } from '../protocol.js';
+import type { CountedMessage, RetireMessage, WorkerCounts } from '../protocol.js';
 import { MAX_TIMER } from '../units.js';
 import type { BatchStart } from './batch.js';
 import type { Deliveries } from './deliveries.js';
@@ -10,12 +10,8 @@ import { type WorkerEvent, type WorkerState, phaseOf, transition } from './lifec
 
 const noop = (): void => {};
 
-/** A worker's answer to a count request: its response counts, and its busy connections when asked for its load. */
-export interface Counted extends ResponseCounts {
-  readonly connections?: number;
-  readonly busy?: number;
-  readonly lasting?: number;
-}
+/** A worker's answer to a count request: its response counts, open connections, and its busy ones when asked for its load. */
+export type Counted = Omit<CountedMessage, 'cmd' | 'id'>;
 
 /** A worker's load, for rebalancing: its busy HTTP/1 connections, and how many of those have lasted (the ones it may be asked to move). */
 export interface Load {
@@ -221,7 +217,7 @@ export class WorkerHandle {
    */
   async countLoad(withinMs: number): Promise<Load | null> {
     const counted = await this.#count(withinMs, true);
-    return counted?.busy === undefined ? null : { busy: counted.busy, lasting: counted.lasting ?? counted.busy };
+    return counted?.busy === undefined || counted.lasting === undefined ? null : { busy: counted.busy, lasting: counted.lasting };
   }
 
   #count(withinMs: number, load: boolean): Promise<Counted | null> {
