@@ -17,11 +17,12 @@ export const SYSTEMS = {
   reuseport: { label: 'standalone processes, reusePort', primary: here('../primaries/reuseport.mjs'), noPrimary: true, noReload: true },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
   'qilin-rr': { label: "qilin (balance: 'round-robin')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'round-robin' } },
-  // qilin with the primary's young generation capped (docs/deploying.md, The primary's memory); workers unchanged.
-  'qilin-small-young': {
-    label: 'qilin, primary run with --max-semi-space-size=1',
+  // qilin with a lean primary (docs/deploying.md, The primary's memory): its young generation capped, and no
+  // optimizing compiler; workers unchanged.
+  'qilin-lean': {
+    label: 'qilin, primary run with --max-semi-space-size=1 --no-opt --no-maglev',
     primary: here('../primaries/qilin.mjs'),
-    execArgv: ['--max-semi-space-size=1'],
+    execArgv: ['--max-semi-space-size=1', '--no-opt', '--no-maglev'],
   },
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
