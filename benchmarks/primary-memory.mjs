@@ -1,6 +1,7 @@
 // The primary's memory across reloads with no load: V8's heap after a full GC, private memory (RssAnon) and the
-// executable's pages (RssFile), for qilin and for bare node:cluster doing the same reload loop. Each system runs
-// in a child process of its own (node --expose-gc); a reading every --every reloads.
+// executable's pages (RssFile), for qilin, for qilin with a lean primary (LEAN_FLAGS: its young generation
+// capped and no optimizing compiler, docs/deploying.md) and for bare node:cluster doing the same reload loop.
+// Each system runs in a child process of its own (node --expose-gc); a reading every --every reloads.
 //   node benchmarks/primary-memory.mjs [--reloads=400] [--every=100]
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
@@ -8,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const APP = new URL('./app.cjs', import.meta.url).pathname;
+const LEAN_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
 const { values } = parseArgs({ options: { reloads: { type: 'string', default: '400' }, every: { type: 'string', default: '100' }, system: { type: 'string' } } });
 const reloads = Number(values.reloads);
 const every = Number(values.every);
@@ -62,16 +64,23 @@ if (values.system) {
 } else {
   const mib = (bytes) => (bytes / 1048576).toFixed(1);
   console.log(`Primary memory over ${reloads} reloads with no load (Node ${process.version}); MiB`);
-  for (const system of ['qilin', 'bare']) {
-    const child = fork(new URL(import.meta.url).pathname, [`--system=${system}`, `--reloads=${reloads}`, `--every=${every}`], { execArgv: ['--expose-gc'] });
+  const variants = [
+    { name: 'qilin', system: 'qilin', flags: [] },
+    { name: `qilin, primary run with ${LEAN_FLAGS.join(' ')}`, system: 'qilin', flags: LEAN_FLAGS },
+    { name: 'bare node:cluster (fork two, disconnect two)', system: 'bare', flags: [] },
+  ];
+  for (const { name, system, flags } of variants) {
+    const args = [`--system=${system}`, `--reloads=${reloads}`, `--every=${every}`];
+    const child = fork(new URL(import.meta.url).pathname, args, { execArgv: ['--expose-gc', ...flags] });
     const readings = await new Promise((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`${system} exited with ${code}`)));
     });
-    const row = (name, pick) => `| ${system}: ${name} | ${readings.map((r) => mib(pick(r))).join(' | ')} |`;
+    const row = (what, pick) => `| ${name}: ${what} | ${readings.map((r) => mib(pick(r))).join(' | ')} |`;
     console.log(`| after reloads | ${readings.map((r) => r.after).join(' | ')} |`);
     console.log(row('V8 heap used', (r) => r.heapUsed));
     console.log(row('private memory, RssAnon', (r) => r.rssAnon));
     console.log(row("the node binary's pages, RssFile", (r) => r.rssFile));
+    console.log(row('resident in all', (r) => r.rssAnon + r.rssFile));
   }
 }
