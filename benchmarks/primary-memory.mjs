@@ -1,15 +1,15 @@
 // The primary's memory across reloads with no load: V8's heap after a full GC, private memory (RssAnon) and the
-// executable's pages (RssFile), for qilin, for qilin with a lean primary (LEAN_FLAGS: its young generation
-// capped and no optimizing compiler, docs/deploying.md) and for bare node:cluster doing the same reload loop.
+// executable's pages (RssFile), for qilin, for qilin with a lean primary (LEAN_PRIMARY_FLAGS: its young
+// generation capped and no optimizing compiler, docs/deploying.md) and for bare node:cluster doing the same reload loop.
 // Each system runs in a child process of its own (node --expose-gc); a reading every --every reloads.
 //   node benchmarks/primary-memory.mjs [--reloads=400] [--every=100]
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { LEAN_PRIMARY_FLAGS } from './lib/systems.mjs';
 
 const APP = new URL('./app.cjs', import.meta.url).pathname;
-const LEAN_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
 const { values } = parseArgs({ options: { reloads: { type: 'string', default: '400' }, every: { type: 'string', default: '100' }, system: { type: 'string' } } });
 const reloads = Number(values.reloads);
 const every = Number(values.every);
@@ -66,7 +66,7 @@ if (values.system) {
   console.log(`Primary memory over ${reloads} reloads with no load (Node ${process.version}); MiB`);
   const variants = [
     { name: 'qilin', system: 'qilin', flags: [] },
-    { name: `qilin, primary run with ${LEAN_FLAGS.join(' ')}`, system: 'qilin', flags: LEAN_FLAGS },
+    { name: `qilin, primary run with ${LEAN_PRIMARY_FLAGS.join(' ')}`, system: 'qilin', flags: LEAN_PRIMARY_FLAGS },
     { name: 'bare node:cluster (fork two, disconnect two)', system: 'bare', flags: [] },
   ];
   for (const { name, system, flags } of variants) {

@@ -257,11 +257,11 @@ export function targets(results) {
     if (close.rssSoakVsIdle == null) notRun(soakTarget, 'no soak in this run (--soak=0) or qilin not in --soak-systems');
     else {
       const young = close.soak.youngBytes == null ? '' : ` (young generation at the end ${mib(close.soak.youngBytes, 0)})`;
-      const others = ['qilin-lean', 'qilin-rr']
+      const othersText = ['qilin-lean', 'qilin-rr']
         .map((name) => rowOf('close', name))
         .filter((row) => row?.rssSoakVsIdle != null)
-        .map((row) => `; ${row.name} ${mib(row.soak.rss)} / ${mib(row.rssIdle)} = ${row.rssSoakVsIdle.toFixed(2)}`);
-      const othersText = others.join('');
+        .map((row) => `; ${row.name} ${mib(row.soak.rss)} / ${mib(row.rssIdle)} = ${row.rssSoakVsIdle.toFixed(2)}`)
+        .join('');
       list.push({
         target: soakTarget,
         detail: `${mib(close.soak.rss)} after ${close.soak.durationSec} s and ${close.soak.reloads} reloads / ${mib(close.rssIdle)} idle = ${close.rssSoakVsIdle.toFixed(2)}${young}${othersText}`,
