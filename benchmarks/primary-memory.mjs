@@ -1,16 +1,15 @@
 // The primary's memory across reloads with no load: V8's heap after a full GC, private memory (RssAnon) and the
-// executable's pages (RssFile), for qilin, for qilin with a lean primary (LEAN_PRIMARY_FLAGS: its young
-// generation capped and no optimizing compiler, docs/deploying.md) and for bare node:cluster doing the same reload loop.
+// executable's pages (RssFile), for qilin, for qilin with `leanPrimary: false` (V8's young generation free to
+// grow and its optimizing compilers on in the primary, docs/deploying.md) and for bare node:cluster doing the same reload loop.
 // Each system runs in a child process of its own (node --expose-gc); a reading every --every reloads.
 //   node benchmarks/primary-memory.mjs [--reloads=400] [--every=100]
 import { fork } from 'node:child_process';
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { LEAN_PRIMARY_FLAGS } from './lib/systems.mjs';
 
 const APP = new URL('./app.cjs', import.meta.url).pathname;
-const { values } = parseArgs({ options: { reloads: { type: 'string', default: '400' }, every: { type: 'string', default: '100' }, system: { type: 'string' } } });
+const { values } = parseArgs({ options: { reloads: { type: 'string', default: '400' }, every: { type: 'string', default: '100' }, system: { type: 'string' }, lean: { type: 'string', default: 'true' } } });
 const reloads = Number(values.reloads);
 const every = Number(values.every);
 
@@ -42,7 +41,7 @@ async function bare() {
 
 async function qilin() {
   const { recluster } = await import('../dist/index.js');
-  const cluster = recluster(APP, { workers: 2, log: false, env: { PORT: '0' } });
+  const cluster = recluster(APP, { workers: 2, log: false, env: { PORT: '0' }, leanPrimary: values.lean !== 'false' });
   await cluster.run();
   return { reload: () => cluster.reload(), stop: () => cluster.shutdown() };
 }
@@ -65,13 +64,13 @@ if (values.system) {
   const mib = (bytes) => (bytes / 1048576).toFixed(1);
   console.log(`Primary memory over ${reloads} reloads with no load (Node ${process.version}); MiB`);
   const variants = [
-    { name: 'qilin', system: 'qilin', flags: [] },
-    { name: `qilin, primary run with ${LEAN_PRIMARY_FLAGS.join(' ')}`, system: 'qilin', flags: LEAN_PRIMARY_FLAGS },
-    { name: 'bare node:cluster (fork two, disconnect two)', system: 'bare', flags: [] },
+    { name: 'qilin', system: 'qilin', lean: true },
+    { name: 'qilin (leanPrimary: false)', system: 'qilin', lean: false },
+    { name: 'bare node:cluster (fork two, disconnect two)', system: 'bare', lean: false },
   ];
-  for (const { name, system, flags } of variants) {
-    const args = [`--system=${system}`, `--reloads=${reloads}`, `--every=${every}`];
-    const child = fork(new URL(import.meta.url).pathname, args, { execArgv: ['--expose-gc', ...flags] });
+  for (const { name, system, lean } of variants) {
+    const args = [`--system=${system}`, `--reloads=${reloads}`, `--every=${every}`, `--lean=${lean}`];
+    const child = fork(new URL(import.meta.url).pathname, args, { execArgv: ['--expose-gc'] });
     const readings = await new Promise((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`${system} exited with ${code}`)));

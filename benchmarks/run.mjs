@@ -35,7 +35,7 @@ const DEFAULTS = {
   'soak-reloads': 2000,
   'soak-gap': 100,
   'soak-systems': 'qilin,qilin-rr',
-  'soak-close-systems': 'bare,qilin-lean',
+  'soak-close-systems': 'bare,qilin-not-lean',
   pollers: 16,
   'poller-waits': '450,1000,5000,6000',
   spread: 10,
@@ -356,7 +356,7 @@ async function runMode(mode) {
       say(`  ${run.label}: steady ${run.steady.rps.toFixed(0)} req/s; ${lostOf(run.reloadPhase)} lost during ${run.reloads.length} reloads`);
     }
     // The soak: --soak-systems in every client mode, --soak-close-systems (bare: the memory target's baseline
-    // for qilin-rr; qilin-lean: its memory after the soak) with `Connection: close` only.
+    // for qilin-rr; qilin-not-lean: the primary's memory without leanPrimary) with `Connection: close` only.
     const soaked = (name) => config.soakSystems.includes(name) || (mode === 'close' && config.soakCloseSystems.includes(name));
     if (config.soakSec > 0 && config.soakReloads > 0) {
       for (const system of systems.filter((s) => soaked(s.run.name) && !s.noReload)) {

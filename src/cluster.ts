@@ -6,6 +6,7 @@ import { InvalidOptionError, QilinError, StartError } from './errors.js';
 import type { ClusterEvents, ReloadResult } from './events.js';
 import type { Balance, ReloadSettings, ResolvedOptions } from './options.js';
 import type { WorkerCounts } from './protocol.js';
+import { applyLeanPrimary } from './lean-primary.js';
 import { asError, callBack, delay, quiet } from './promises.js';
 import { ReloadQueue } from './reload/queue.js';
 import { takeSocketsFor } from './sockets/activation.js';
@@ -133,6 +134,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         { type: 'QilinWarning', code: 'QILIN_BALANCE_FIXED' },
       );
     }
+    if (this.options.leanPrimary) applyLeanPrimary(this.#balance);
     takeSocketsFor(this.options.runtime);
     const supervisor = this.#supervisor;
     this.#firstStart = quiet(

@@ -69,7 +69,7 @@ export interface OptionSpec<T> {
    * A reload can change it (`reload(settings)`, or the command re-reading its config file): the new value
    * applies to the workers the reload starts, and to respawns once the reload has succeeded. The others are
    * fixed for the primary's life (balance is node:cluster's one policy per process; heartbeats are checked
-   * at one pace; the runtime, the watcher and the admin interface are set up once).
+   * at one pace; the primary's V8 flags are set at its start; the runtime, the watcher and the admin interface are set up once).
    */
   readonly reload: boolean;
 }
@@ -251,6 +251,17 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     },
     config: true,
     reload: true,
+  },
+  leanPrimary: {
+    read: boolean,
+    fallback: () => true,
+    flag: {
+      name: 'no-lean-primary',
+      value: 'negated',
+      help: "Leave the primary's V8 settings alone: by default its young generation stops growing, and with --balance kernel it runs without V8's optimizing compilers",
+    },
+    config: true,
+    reload: false,
   },
   shutdownDelay: {
     read: duration,

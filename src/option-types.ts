@@ -162,6 +162,14 @@ export interface ClusterOptions {
    */
   readonly rebalance?: boolean;
   /**
+   * Keep the primary's own memory from growing reload after reload: at `run()` its V8 young generation stops
+   * growing, and with `balance: 'kernel'` V8's optimizing compilers are turned off in the primary process (it
+   * touches no connection; its code runs at starts, exits and reloads). Flags node was started with win. For a
+   * primary that does heavy work of its own, set false. Workers are not affected. See docs/deploying.md.
+   * @default true
+   */
+  readonly leanPrimary?: boolean;
+  /**
    * On `shutdown()`, how long the cluster goes on serving, with `/readyz` answering 503, before its workers
    * start to drain: the time a load balancer (a Kubernetes Service) takes to stop sending new connections, in
    * place of a `preStop` sleep. @default 0
@@ -203,6 +211,7 @@ export interface ResolvedOptions {
   readonly admin: ResolvedAdminOptions | null;
   readonly balance: Balance;
   readonly rebalance: boolean;
+  readonly leanPrimary: boolean;
   /** Milliseconds. */
   readonly shutdownDelay: number;
 }

@@ -65,7 +65,7 @@ export const FIXED_OPTIONS: readonly (keyof ResolvedOptions)[] = Object.freeze([
 export type ReloadSettings = Pick<ClusterOptions, ReloadOption>;
 
 /** The options a reload can change: every option but those fixed for the primary's life (the option table's `reload: false`, and `admin`). */
-export type ReloadOption = Exclude<keyof ClusterOptions, 'balance' | 'runtime' | 'heartbeatTimeout' | 'watch' | 'admin'>;
+export type ReloadOption = Exclude<keyof ClusterOptions, 'balance' | 'leanPrimary' | 'runtime' | 'heartbeatTimeout' | 'watch' | 'admin'>;
 
 /**
  * The options of a reload: `base` with `changes` read over it, key by key, through the same readers and

@@ -257,7 +257,7 @@ export function targets(results) {
     if (close.rssSoakVsIdle == null) notRun(soakTarget, 'no soak in this run (--soak=0) or qilin not in --soak-systems');
     else {
       const young = close.soak.youngBytes == null ? '' : ` (young generation at the end ${mib(close.soak.youngBytes, 0)})`;
-      const othersText = ['qilin-lean', 'qilin-rr']
+      const othersText = ['qilin-not-lean', 'qilin-rr']
         .map((name) => rowOf('close', name))
         .filter((row) => row?.rssSoakVsIdle != null)
         .map((row) => `; ${row.name} ${mib(row.soak.rss)} / ${mib(row.rssIdle)} = ${row.rssSoakVsIdle.toFixed(2)}`)

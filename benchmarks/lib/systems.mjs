@@ -6,9 +6,6 @@ import path from 'node:path';
 
 const here = (file) => new URL(file, import.meta.url).pathname;
 
-/** A lean primary's node flags (docs/deploying.md, The primary's memory): young generation capped, no optimizing compiler. */
-export const LEAN_PRIMARY_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-maglev'];
-
 export const SYSTEMS = {
   bare: { label: 'bare node:cluster', primary: here('../primaries/bare.mjs') },
   // node:cluster with SCHED_NONE: the workers accept on the shared socket, the primary only forks.
@@ -20,12 +17,8 @@ export const SYSTEMS = {
   reuseport: { label: 'standalone processes, reusePort', primary: here('../primaries/reuseport.mjs'), noPrimary: true, noReload: true },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
   'qilin-rr': { label: "qilin (balance: 'round-robin')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'round-robin' } },
-  // qilin with a lean primary; workers unchanged.
-  'qilin-lean': {
-    label: `qilin, primary run with ${LEAN_PRIMARY_FLAGS.join(' ')}`,
-    primary: here('../primaries/qilin.mjs'),
-    execArgv: LEAN_PRIMARY_FLAGS,
-  },
+  // qilin with its primary left as node started it: V8's young generation free to grow, its optimizing compilers on.
+  'qilin-not-lean': { label: 'qilin (leanPrimary: false)', primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_LEAN: 'false' } },
   'qilin-rolling': { label: "qilin (strategy: 'rolling')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_STRATEGY: 'rolling' } },
   recluster: { label: 'recluster 1.0.0', primary: here('../primaries/recluster.mjs') },
   // Not in the default run: isolates what the worker runtime costs (it also gives up the graceful drain).

@@ -1,4 +1,4 @@
-// Qilin's primary: the library with default options (or BENCH_QILIN_STRATEGY, BENCH_QILIN_RUNTIME, BENCH_QILIN_BALANCE, BENCH_QILIN_REBALANCE), 2 workers.
+// Qilin's primary: the library with default options (or BENCH_QILIN_STRATEGY, BENCH_QILIN_RUNTIME, BENCH_QILIN_BALANCE, BENCH_QILIN_REBALANCE, BENCH_QILIN_LEAN), 2 workers.
 import { recluster } from '../../dist/index.js';
 import { APP, WORKERS, control } from './control.mjs';
 
@@ -7,6 +7,7 @@ if (process.env.BENCH_QILIN_STRATEGY) options.strategy = process.env.BENCH_QILIN
 if (process.env.BENCH_QILIN_RUNTIME === 'false') options.runtime = false;
 if (process.env.BENCH_QILIN_BALANCE) options.balance = process.env.BENCH_QILIN_BALANCE;
 if (process.env.BENCH_QILIN_REBALANCE === 'false') options.rebalance = false;
+if (process.env.BENCH_QILIN_LEAN === 'false') options.leanPrimary = false;
 
 let cluster;
 

@@ -183,6 +183,11 @@ describe('the admin flags and commands', () => {
     usage(() => plan(['--canary-error-rate', 'lots', 'a.js']), /^Expected `--canary-error-rate` to be a share from 0 to 1: .*got `"lots"` \(string\)$/);
   });
 
+  test('--no-lean-primary leaves the primary as node started it; without it, it is made lean', () => {
+    assert.equal(plan(['--no-lean-primary', 'a.js']).options.leanPrimary, false);
+    assert.equal(plan(['a.js']).options.leanPrimary, true);
+  });
+
   test('--no-rebalance turns rebalancing off; without it, it is on', () => {
     assert.equal(plan(['--no-rebalance', 'a.js']).options.rebalance, false);
     assert.equal(plan(['a.js']).options.rebalance, true);

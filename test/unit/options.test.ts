@@ -143,7 +143,7 @@ describe('options', () => {
         [
           'QilinWarning',
           'QILIN_UNKNOWN_OPTION',
-          'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, canary, canaryErrorRate, balance, rebalance, shutdownDelay, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin',
+          'Unknown option `file` is ignored; known options: workers, readyWhen, readyTimeout, timeout, killTimeout, respawn, backoff, strategy, batch, canary, canaryErrorRate, balance, rebalance, leanPrimary, shutdownDelay, execArgv, env, cwd, silent, args, serialization, runtime, heartbeatTimeout, maxMemory, log, logger, watch, admin',
         ],
         ['QilinWarning', 'QILIN_UNKNOWN_OPTION', 'Unknown option `ready_timeout` is ignored; did you mean `readyTimeout`?'],
       ],
@@ -162,6 +162,12 @@ describe('options', () => {
     assert.equal(resolveOptions({}).rebalance, true);
     assert.equal(resolveOptions({ balance: 'sticky' }).balance, 'sticky');
     assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
+  });
+
+  it('makes the primary lean unless leanPrimary is false', () => {
+    rejects({ leanPrimary: 'no' }, 'leanPrimary', /a boolean/);
+    assert.equal(resolveOptions({}).leanPrimary, true);
+    assert.equal(resolveOptions({ leanPrimary: false }).leanPrimary, false);
   });
 
   it("never changes the caller's object, and freezes its own", () => {
@@ -228,8 +234,8 @@ describe('resolveChanges: the settings of a reload', () => {
     }
   });
 
-  it('every known option but those five is one a reload can change', () => {
-    const fixed = ['balance', 'runtime', 'heartbeatTimeout', 'watch', 'admin'];
+  it('every known option but those six is one a reload can change', () => {
+    const fixed = ['balance', 'leanPrimary', 'runtime', 'heartbeatTimeout', 'watch', 'admin'];
     assert.deepEqual([...RELOAD_OPTIONS].sort(), KNOWN_OPTIONS.filter((key) => !fixed.includes(key)).sort());
   });
 
