@@ -258,7 +258,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     flag: {
       name: 'no-lean-primary',
       value: 'negated',
-      help: "Leave the primary's V8 settings alone: by default its young generation stops growing, and with --balance kernel it runs without V8's optimizing compilers",
+      help: "Leave the primary's V8 flags as node set them (default: its young generation stops growing; with --balance kernel, no optimizing compiler, and V8's memory saver)",
     },
     config: true,
     reload: false,

@@ -163,9 +163,10 @@ export interface ClusterOptions {
   readonly rebalance?: boolean;
   /**
    * Keep the primary's own memory from growing reload after reload: at `run()` its V8 young generation stops
-   * growing, and with `balance: 'kernel'` V8's optimizing compilers are turned off in the primary process (it
-   * touches no connection; its code runs at starts, exits and reloads). Flags node was started with win. For a
-   * primary that does heavy work of its own, set false. Workers are not affected. See docs/deploying.md.
+   * growing, and with `balance: 'kernel'` (the primary touches no connection; its code runs at starts, exits
+   * and reloads) V8's optimizing compilers are turned off and its memory saver on (Node 24 and later), in the
+   * primary process only. Flags node was started with win. For a primary that does heavy work of its own, set
+   * false. See docs/deploying.md.
    * @default true
    */
   readonly leanPrimary?: boolean;

@@ -257,6 +257,11 @@ export function targets(results) {
     if (close.rssSoakVsIdle == null) notRun(soakTarget, 'no soak in this run (--soak=0) or qilin not in --soak-systems');
     else {
       const young = close.soak.youngBytes == null ? '' : ` (young generation at the end ${mib(close.soak.youngBytes, 0)})`;
+      // The readings rise and fall with V8's collections, so the last one alone can land high or low.
+      const lastHalf = (close.soak.samples ?? []).filter((sample) => sample.atSec >= close.soak.durationSec / 2).map((sample) => sample.rss);
+      const range = lastHalf.length
+        ? `; the soak's second half read ${(Math.min(...lastHalf) / close.rssIdle).toFixed(2)}× to ${(max(lastHalf) / close.rssIdle).toFixed(2)}×`
+        : '';
       const othersText = ['qilin-not-lean', 'qilin-rr']
         .map((name) => rowOf('close', name))
         .filter((row) => row?.rssSoakVsIdle != null)
@@ -264,7 +269,7 @@ export function targets(results) {
         .join('');
       list.push({
         target: soakTarget,
-        detail: `${mib(close.soak.rss)} after ${close.soak.durationSec} s and ${close.soak.reloads} reloads / ${mib(close.rssIdle)} idle = ${close.rssSoakVsIdle.toFixed(2)}${young}${othersText}`,
+        detail: `${mib(close.soak.rss)} after ${close.soak.durationSec} s and ${close.soak.reloads} reloads / ${mib(close.rssIdle)} idle = ${close.rssSoakVsIdle.toFixed(2)}${young}${range}${othersText}`,
         pass: close.rssSoakVsIdle <= TARGETS.soakVsIdle,
       });
     }
