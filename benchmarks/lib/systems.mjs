@@ -131,7 +131,7 @@ export async function startSystem(name, { port, log, workers = 2 }) {
     env.PM2_HOME = pm2Home;
   }
   // Detached: its own process group, so everything it started can be ended by its id if it gets stuck.
-  const child = fork(system.primary, [], { env, execArgv: system.execArgv ?? [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
+  const child = fork(system.primary, [], { env, execArgv: [], stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: true });
   child.stdout.on('data', (chunk) => log(chunk.toString()));
   child.stderr.on('data', (chunk) => log(chunk.toString()));
   const exited = new Promise((resolve) => child.once('exit', resolve));
