@@ -1,13 +1,13 @@
 // The primary's own V8 settings (`leanPrimary`): a young generation that does not grow and, while no cluster in the process relays connections, no optimizing compiler and V8's memory saver.
 import v8 from 'node:v8';
-import type { Balance } from './options.js';
+import { type Balance, relays } from './options.js';
 
 /** A group of V8 flags set together; `undo` puts back V8's behaviour for a cluster that needs it. */
 interface Family {
   readonly set: readonly string[];
   /** Flags of node's own command line (or NODE_OPTIONS) that choose this already: then the family is left alone. */
   readonly given: RegExp;
-  /** Only for a primary that relays no connection ('kernel'); else for every primary. */
+  /** Only for a primary that relays no connection ('kernel', 'reuseport'); else for every primary. */
   readonly idleOnly: boolean;
   readonly undo: readonly string[];
   /** The oldest V8 (major version) that knows these flags: an older one would print an error for each. */
@@ -50,7 +50,8 @@ export type LeanState = Readonly<Partial<Record<FamilyName, 'set' | 'kept'>>>;
  * The V8 flags to set for one more cluster starting with `balance` in force, and the state after them.
  * `given` is what node was started with; `v8Major`, the running V8's major version. Pure.
  *
- * With `balance: 'kernel'` the primary touches no connection. A cluster that relays them ('round-robin',
+ * With `balance: 'kernel'` or `'reuseport'` the primary relays no connection (with `'reuseport'`, only a
+ * slot's share while no worker of that slot accepts). A cluster that relays them ('round-robin',
  * 'sticky') needs the optimizing compilers and a heap sized for speed: what an earlier cluster turned off is
  * turned back on, and stays on.
  */
@@ -58,7 +59,7 @@ export function leanFlags(balance: Balance, state: LeanState, given: readonly st
   const flags: string[] = [];
   const next: Partial<Record<FamilyName, 'set' | 'kept'>> = { ...state };
   for (const [name, family] of Object.entries(FAMILIES) as [FamilyName, Family][]) {
-    const relaying = family.idleOnly && balance !== 'kernel';
+    const relaying = family.idleOnly && relays(balance);
     if (relaying && state[name] === 'set') flags.push(...family.undo);
     if (relaying || given.some((flag) => family.given.test(flag)) || v8Major < family.sinceV8) next[name] = 'kept';
     else if (state[name] === undefined) {

@@ -84,6 +84,9 @@ function needsRuntime(option: CoreOption, why: string) {
   };
 }
 
+/** Where the kernel spreads new connections over the reusePort sockets bound to one port (libuv uses SO_REUSEPORT_LB on FreeBSD). */
+const REUSEPORT_BALANCES: ReadonlySet<string> = new Set(['linux', 'freebsd']);
+
 /** node:cluster's own setting, NODE_CLUSTER_SCHED_POLICY ('rr' or 'none'), when it is set; else the kernel. */
 function balanceFrom(environment: NodeJS.ProcessEnv): Balance {
   return environment.NODE_CLUSTER_SCHED_POLICY === 'rr' ? 'round-robin' : 'kernel';
@@ -216,13 +219,20 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     reload: true,
   },
   balance: {
-    read: oneOf<Balance>('kernel', 'round-robin', 'sticky'),
+    read: oneOf<Balance>('kernel', 'reuseport', 'round-robin', 'sticky'),
     fallback: ({ environment }) => balanceFrom(environment),
     check: (value, context, given) => {
-      if (value === 'sticky' && !context.runtime) {
+      if ((value === 'sticky' || value === 'reuseport') && !context.runtime) {
         throw new InvalidOptionError(
           'balance',
-          "'kernel' or 'round-robin' when `runtime` is false (the runtime takes the connections the primary relays)",
+          "'kernel' or 'round-robin' when `runtime` is false (the runtime takes the sockets the primary holds, and the connections it relays)",
+          given,
+        );
+      }
+      if (value === 'reuseport' && !REUSEPORT_BALANCES.has(process.platform)) {
+        throw new InvalidOptionError(
+          'balance',
+          `'kernel', 'round-robin' or 'sticky' on ${process.platform} (reusePort sockets share out connections on Linux and FreeBSD only)`,
           given,
         );
       }
@@ -231,7 +241,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       name: 'balance',
       placeholder: '<b>',
       value: 'text',
-      help: 'kernel | round-robin | sticky: workers accept connections themselves, the primary hands them out in turn, or by client address (default: kernel)',
+      help: 'kernel | reuseport | round-robin | sticky: workers accept connections themselves (on one shared socket, or on a socket per slot), the primary hands them out in turn, or by client address (default: kernel)',
     },
     config: true,
     reload: false,

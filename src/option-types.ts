@@ -9,10 +9,16 @@ export type ReadyWhen = 'listening' | 'started' | 'ready';
 
 /**
  * How connections reach workers: `'kernel'`, each worker accepts on the shared listening socket;
- * `'round-robin'`, the primary accepts each one and relays it to the next worker; `'sticky'`, the primary
- * relays each to the worker its client's address maps to.
+ * `'reuseport'`, each slot's workers accept on that slot's own reusePort socket, and the kernel hashes each
+ * connection to one; `'round-robin'`, the primary accepts each one and relays it to the next worker;
+ * `'sticky'`, the primary relays each to the worker its client's address maps to.
  */
-export type Balance = 'kernel' | 'round-robin' | 'sticky';
+export type Balance = 'kernel' | 'reuseport' | 'round-robin' | 'sticky';
+
+/** Whether the primary accepts every connection and relays it ('round-robin', 'sticky'), rather than the workers accepting their own. */
+export function relays(balance: Balance): boolean {
+  return balance === 'round-robin' || balance === 'sticky';
+}
 
 /** How `reload()` replaces workers. */
 export type ReloadStrategy = 'all' | 'rolling';
@@ -147,7 +153,9 @@ export interface ClusterOptions {
   readonly admin?: AdminOptions | false;
   /**
    * How connections reach workers: `'kernel'`, every worker accepts on the shared listening socket (the primary
-   * is not in the data path); `'round-robin'`, the primary accepts each connection and hands it to the next
+   * is not in the data path); `'reuseport'` (Linux and FreeBSD, needs the runtime), each slot has a reusePort
+   * socket of its own, held by the primary, and the kernel hashes each new connection to one of them (the
+   * primary accepts a slot's share only while no worker of that slot does); `'round-robin'`, the primary accepts each connection and hands it to the next
    * serving worker (node:cluster's default on Linux; with the runtime, Qilin's own relay); `'sticky'` (needs
    * the runtime), the primary relays every connection from one client address to the same slot's worker.
    * Per cluster with the runtime, one per process without it: see docs/runtime.md.

@@ -153,24 +153,29 @@ export interface SocketRequestMessage {
 /**
  * Primary to worker: the socket asked for, sent with the message as its handle, or why there is none (a failed
  * bind, as Node reports it). With round-robin, `relay` is the socket's key in the primary's table: the worker
- * does not accept on it, the primary relays its connections (a ConnMessage).
+ * does not accept on it, the primary relays its connections (a ConnMessage). With balance 'reuseport', `spare`
+ * is the key of the slot's own socket: the worker accepts on it, and sends a copy back once listening.
  */
 export interface SocketMessage {
   readonly cmd: 'qilin:socket';
   readonly id: number;
   readonly error: { readonly code: string; readonly errno: number; readonly syscall: string; readonly address: string | null; readonly port: number } | null;
   readonly relay?: string;
+  readonly spare?: string;
 }
 
 /**
  * A server listens on a socket of the primary's: node:cluster does not see that listen, so the runtime says so
  * (`listening` in the primary). With round-robin, `relay` is the socket's key and the socket comes back as the
- * handle: the primary's copy to accept on (Node has no dup()).
+ * handle: the primary's copy to accept on (Node has no dup()). With balance 'reuseport', `spare` is the slot
+ * socket's key and the socket comes back the same way: the copy the primary accepts on while no worker of the
+ * slot does.
  */
 export interface ListeningMessage {
   readonly cmd: 'qilin:listening';
   readonly address: { readonly address: string; readonly port: number; readonly addressType: 4 | 6 };
   readonly relay?: string;
+  readonly spare?: string;
 }
 
 /**

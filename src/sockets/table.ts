@@ -30,7 +30,10 @@ interface Entry {
   readonly given: boolean;
 }
 
-type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number) => ServerHandle | number;
+type CreateServerHandle = (address: string | null, port: number, addressType: number, fd?: number, flags?: number) => ServerHandle | number;
+
+/** libuv's bind flag for SO_REUSEPORT (`UV_TCP_REUSEPORT`), which `listen({ reusePort: true })` passes too. */
+const UV_TCP_REUSEPORT = 2;
 
 /** node:cluster's own way to make a server socket: bound, not listening, with its descriptor in `fd`. */
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })._createServerHandle;
@@ -47,18 +50,31 @@ export class SocketTable {
   /**
    * The socket for a worker's `index`th listen on `asked` (node:cluster's numbering: the same listen in every
    * worker shares one socket), for `owner`: the one bound before, a given one that serves it, or a new one.
+   * With `slot` (balance 'reuseport'), each slot has a socket of its own, bound with SO_REUSEPORT to the port
+   * the first slot's got; `slotted` says which kind came back (a given socket is shared all the same).
    */
-  acquire(owner: object, asked: BindAddress, index = 0): { handle: ServerHandle; key: string } | { error: BindFailure } {
-    const key = index === 0 ? socketKey(asked) : `${socketKey(asked)}#${index}`;
-    let entry = this.#entries.get(key);
-    if (!entry && index === 0) {
+  acquire(
+    owner: object,
+    asked: BindAddress,
+    index = 0,
+    slot: number | null = null,
+  ): { handle: ServerHandle; key: string; slotted: boolean } | { error: BindFailure } {
+    const base = index === 0 ? socketKey(asked) : `${socketKey(asked)}#${index}`;
+    let key = base;
+    let entry: Entry | undefined;
+    if (index === 0) {
       // A given socket on every address comes before one on a single address.
       const given = [...this.#entries.values()].filter((candidate) => candidate.given && serves(candidate.bound, asked));
       entry = given.find((candidate) => candidate.bound.address === '::' || candidate.bound.address === '0.0.0.0') ?? given[0];
     }
+    if (!entry && slot !== null) key = `${base}@${slot}`;
+    entry ??= this.#entries.get(key);
     if (!entry) {
-      const addressType = asked.address !== null && net.isIP(asked.address) === 6 ? 6 : 4;
-      const created = createServerHandle(asked.address, asked.port, addressType);
+      // A slot's socket joins its siblings' port (the one the first got, when port 0 was asked for).
+      const sibling = slot === null ? undefined : [...this.#entries.values()].find((other) => other.key.startsWith(`${base}@`));
+      const at = sibling ? { address: asked.address, port: sibling.bound.port } : asked;
+      const addressType = at.address !== null && net.isIP(at.address) === 6 ? 6 : 4;
+      const created = createServerHandle(at.address, at.port, addressType, undefined, slot === null ? 0 : UV_TCP_REUSEPORT);
       const failed = (errno: number) => ({
         error: { code: getSystemErrorName(errno), errno, syscall: 'bind' as const, address: asked.address, port: asked.port },
       });
@@ -66,7 +82,7 @@ export class SocketTable {
       // libuv keeps an EADDRINUSE from bind() for the listen() that follows, and leaves the socket unbound: a
       // worker that listened on it would get a port of the system's choosing. Unbound means the address is taken.
       const bound = addressOf(created);
-      if (bound === null) {
+      if (bound === null || (sibling && bound.port !== sibling.bound.port)) {
         created.close();
         return failed(os.constants.errno.EADDRINUSE * -1);
       }
@@ -74,7 +90,7 @@ export class SocketTable {
       this.#entries.set(key, entry);
     }
     entry.owners.add(owner);
-    return { handle: entry.handle, key: entry.key };
+    return { handle: entry.handle, key: entry.key, slotted: !entry.given && entry.key === `${base}@${slot}` };
   }
 
   /** `owner` has stopped: the sockets only it used are closed (a given one stays open). */

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from '../options.js';
 import type { SupervisorHost, SupervisorIO } from './host.js';
 import type { SocketTable } from '../sockets/table.js';
 import type { Handovers } from './handover.js';
+import type { SlotCover } from './cover.js';
 import type { ClusterRelay } from './relay-sink.js';
 import type { Slot } from './slot.js';
 import type { WorkerHandle } from './worker-handle.js';
@@ -27,6 +28,8 @@ export interface SupervisorCore {
   readonly handovers: Handovers;
   /** How connections the primary accepts reach this cluster's workers (round-robin). */
   readonly relay: ClusterRelay;
+  /** Where a slot's share of connections goes while no worker of that slot accepts (balance 'reuseport'). */
+  readonly cover: SlotCover;
   slot(index: number): Slot | undefined;
   markReady(handle: WorkerHandle, detail: ReadyDetail): void;
   /** A worker has become able to take connections: those waiting for one in the primary go to it. */

@@ -12,7 +12,12 @@ export interface ForkSpec {
   readonly serialization: 'json' | 'advanced';
 }
 
-const POLICY_OF: Readonly<Record<Balance, number>> = { kernel: cluster.SCHED_NONE, 'round-robin': cluster.SCHED_RR, sticky: cluster.SCHED_RR };
+const POLICY_OF: Readonly<Record<Balance, number>> = {
+  kernel: cluster.SCHED_NONE,
+  reuseport: cluster.SCHED_NONE,
+  'round-robin': cluster.SCHED_RR,
+  sticky: cluster.SCHED_RR,
+};
 
 /** Shared by every copy of this module in the process (the ESM and CommonJS builds may both be loaded). */
 const FROZEN = Symbol.for('qilin.cluster.schedulingPolicy');

@@ -1,5 +1,5 @@
 // Watching workers while the cluster runs: heartbeats that catch a blocked event loop, relayed connections a worker never received, and uneven kept-alive connections (the rebalancer).
-import type { ResolvedOptions } from '../options.js';
+import { type ResolvedOptions, relays } from '../options.js';
 import { formatSize } from '../units.js';
 import { isStopping } from './lifecycle.js';
 import { HARD_MEMORY_FACTOR, MAX_HEARTBEAT_INTERVAL, MEMORY_WATCH_INTERVAL, STUCK_HANDOFF } from './timing.js';
@@ -33,7 +33,7 @@ export class Monitor {
     const supervisor = this.#supervisor;
     const { options, io } = supervisor;
     this.#rebalancer.start();
-    if (supervisor.host.balance !== 'kernel' && options.runtime) {
+    if (relays(supervisor.host.balance) && options.runtime) {
       this.#handoffs = setInterval(() => {
         supervisor.relay.check(io.now());
       }, STUCK_HANDOFF / 4);

@@ -1,5 +1,6 @@
 // Rebalancing kept-alive connections in the kernel balancing: once a second the primary asks each worker how many busy connections it holds; a worker holding more than its share asks some of those clients to reconnect, and passes those that come back to it on to idler workers.
 import type { RebalancedWorker } from '../events.js';
+import { relays } from '../options.js';
 import type { SupervisorCore } from './core.js';
 import { planRebalance } from './rebalance.js';
 import { REBALANCE_COUNT_WAIT, REBALANCE_INTERVAL } from './timing.js';
@@ -27,7 +28,7 @@ export class Rebalancer {
 
   start(): void {
     const { host, options } = this.#supervisor;
-    if (host.balance !== 'kernel' || !options.runtime || this.#timer !== null) return;
+    if (relays(host.balance) || !options.runtime || this.#timer !== null) return;
     this.#timer = setInterval(() => void this.#round(), REBALANCE_INTERVAL);
     this.#timer.unref();
   }

@@ -1,6 +1,6 @@
 // Forking the worker of a slot: the script, the runtime preload, the environment each worker gets, and the watch on the connections relayed to it.
 import type { Worker } from 'node:cluster';
-import type { ResolvedOptions } from '../options.js';
+import { type ResolvedOptions, relays } from '../options.js';
 import { ENV } from '../protocol.js';
 import type { SupervisorCore } from './core.js';
 import { heartbeatInterval } from './monitor.js';
@@ -32,7 +32,7 @@ export function forkFor(
         [ENV.timeout]: String(options.timeout),
         // The primary owns the listening sockets, with the runtime to ask for them: the workers accept on them
         // themselves, or the primary accepts and relays each connection to a worker (round-robin).
-        [ENV.ownSockets]: options.runtime ? (host.balance === 'kernel' ? '1' : 'rr') : undefined,
+        [ENV.ownSockets]: options.runtime ? (relays(host.balance) ? 'rr' : '1') : undefined,
         // systemd's socket activation is the primary's: its sockets reach the workers through it.
         LISTEN_FDS: undefined,
         LISTEN_PID: undefined,
@@ -47,9 +47,10 @@ export function forkFor(
     return null;
   }
   const handle = new WorkerHandle(worker, slot.index, generation, io.now(), options);
+  if (host.balance === 'reuseport') handle.changed = () => supervisor.cover.check();
   handle.batch = batch;
   batch?.waiter.add(handle);
-  if (host.balance !== 'kernel' && options.runtime) supervisor.relay.attach(handle);
+  if (relays(host.balance) && options.runtime) supervisor.relay.attach(handle);
   return handle;
 }
 

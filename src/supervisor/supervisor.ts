@@ -14,6 +14,7 @@ import { Monitor, heartbeatInterval } from './monitor.js';
 import { reconcileSlot } from './reconcile.js';
 import { type ReplaceHost, replaceWorker } from './replace.js';
 import { type RolloutHost, rollout as rolloutBatch } from './rollout.js';
+import { SlotCover } from './cover.js';
 import { ClusterRelay } from './relay-sink.js';
 import { SOCKETS, type SocketTable } from '../sockets/table.js';
 import { Slot, retireSlot } from './slot.js';
@@ -30,6 +31,7 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   readonly handles = new Map<Worker, WorkerHandle>();
   readonly handovers = new Handovers();
   readonly relay: ClusterRelay = new ClusterRelay(this);
+  readonly cover: SlotCover = new SlotCover(this);
   readonly host: SupervisorHost;
   readonly io: SupervisorIO;
   readonly sockets: SocketTable;
@@ -105,6 +107,7 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   shutdown(): Promise<void> {
     // No new connection is accepted for a cluster that drains (round-robin); what is relayed already is served.
     this.relay.leave();
+    this.cover.leave();
     this.handovers.closeAll();
     const handles = [...this.handles.values()];
     // One still starting that has not listened serves nothing: it is stopped at once, not drained (which would
@@ -121,6 +124,7 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   /** SIGKILLs every worker now; resolves when all have exited. */
   killAll(): Promise<void> {
     this.relay.leave();
+    this.cover.leave();
     this.handovers.closeAll();
     const handles = [...this.handles.values()];
     for (const handle of handles) handle.signal('SIGKILL');
@@ -132,6 +136,7 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
     for (const handle of this.handles.values()) if (!isStopping(handle.state)) handle.endTimers();
     // The workers still running keep their copies of the sockets; the primary's go with the cluster.
     this.relay.leave();
+    this.cover.leave();
     this.sockets.release(this);
   }
 

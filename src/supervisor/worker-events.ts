@@ -2,6 +2,7 @@
 import nodeCluster, { type Address } from 'node:cluster';
 import { describeListenFailure } from '../errors.js';
 import type { ReadyDetail, ReplaceReason } from '../events.js';
+import { relays } from '../options.js';
 import { describeCut, describeDescriptors, describeSlowStart } from '../notices.js';
 import { type CrashMessage, type InternalMessage, isCommand, isInternalMessage } from '../protocol.js';
 import { formatDuration, formatSize } from '../units.js';
@@ -190,18 +191,27 @@ export class WorkerEvents {
       case 'qilin:socket-request': {
         const { id, address, port, index } = message;
         if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
-        const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0);
+        const slot = host.balance === 'reuseport' ? handle.slot : null;
+        const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0, slot);
         if ('error' in got) handle.send({ cmd: 'qilin:socket', id, error: got.error });
-        else if (host.balance === 'kernel') handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
+        // 'reuseport': the slot's own socket, a copy of which comes back once the worker listens on it.
+        else if (got.slotted) handle.send({ cmd: 'qilin:socket', id, error: null, spare: got.key }, got.handle);
+        else if (!relays(host.balance)) handle.send({ cmd: 'qilin:socket', id, error: null }, got.handle);
         // Round-robin: the worker does not accept on the socket; the primary relays its connections.
         else handle.send({ cmd: 'qilin:socket', id, error: null, relay: got.key }, got.handle);
         break;
       }
       case 'qilin:listening': {
-        const { address, relay } = message;
-        if (!address || typeof address.port !== 'number') break;
+        const { address, relay, spare } = message;
+        if (!address || typeof address.port !== 'number') {
+          closeHandle(sent);
+          break;
+        }
         // Round-robin: the socket came back with the message, the primary's own copy to accept on.
         if (typeof relay === 'string') supervisor.relay.listening(relay, address.port, sent);
+        // 'reuseport': the copy to accept on while no worker of the slot does.
+        else if (typeof spare === 'string') supervisor.cover.listening(handle, spare, address.port, sent);
+        else closeHandle(sent);
         // As node:cluster reports a listen it served: the same event on the worker, and on node:cluster.
         const reported = { address: String(address.address), port: address.port, addressType: address.addressType === 6 ? 6 : 4 };
         handle.worker.emit('listening', reported);

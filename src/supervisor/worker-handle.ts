@@ -64,6 +64,8 @@ export class WorkerHandle {
   lostLoggedAt = Number.NEGATIVE_INFINITY;
   exitCode: number | null = null;
   exitSignal: NodeJS.Signals | null = null;
+  /** Called after each change of state (the slot sockets' cover watches who still accepts). */
+  changed: (() => void) | null = null;
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>;
   #resolveExited!: () => void;
@@ -105,6 +107,7 @@ export class WorkerHandle {
       for (const answer of this.#counting.values()) answer(null);
       this.#counting.clear();
     }
+    this.changed?.();
     return next;
   }
 

@@ -117,8 +117,10 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
       const bound = server.address();
       if (bound === null || typeof bound === 'string') return;
       const address = { address: bound.address, port: bound.port, addressType: bound.family === 'IPv6' ? 6 : 4 };
-      // With round-robin the socket goes back with the message: the primary's own copy to accept on.
+      // With round-robin the socket goes back with the message: the primary's own copy to accept on; with
+      // 'reuseport' too, the copy it accepts on while no worker of this slot does.
       if (relay !== null) void send({ cmd: 'qilin:listening', address, relay }, socket);
+      else if (typeof reply.spare === 'string') void send({ cmd: 'qilin:listening', address, spare: reply.spare }, socket);
       else void send({ cmd: 'qilin:listening', address });
     });
   })();

@@ -28,7 +28,7 @@ function attempt(port: number, path: string, ms: number): Promise<string> {
   });
 }
 
-for (const balance of ['kernel', 'round-robin'] as const) {
+for (const balance of ['kernel', 'reuseport', 'round-robin'] as const) {
   describe(`balance '${balance}'`, () => {
     test('a worker flooding stderr while nobody reads the primary’s stderr does not grow the primary', TIMEOUT, async (t) => {
       const port = await freePort();

@@ -156,11 +156,14 @@ describe('options', () => {
     rejects({ runtime: false, heartbeatTimeout: '5s' }, 'heartbeatTimeout', /`runtime` is false/);
     rejects({ runtime: false, maxMemory: '1GB' }, 'maxMemory', /`runtime` is false/);
     rejects({ runtime: false, balance: 'sticky' }, 'balance', /'kernel' or 'round-robin' when `runtime` is false/);
+    rejects({ runtime: false, balance: 'reuseport' }, 'balance', /'kernel' or 'round-robin' when `runtime` is false/);
+    rejects({ balance: 'reuse-port' }, 'balance', /one of 'kernel', 'reuseport', 'round-robin', 'sticky'/);
     rejects({ runtime: false, rebalance: true }, 'rebalance', /false when `runtime` is false/);
     rejects({ rebalance: 'yes' }, 'rebalance', /a boolean/);
     assert.equal(resolveOptions({ runtime: false }).rebalance, false);
     assert.equal(resolveOptions({}).rebalance, true);
     assert.equal(resolveOptions({ balance: 'sticky' }).balance, 'sticky');
+    assert.equal(resolveOptions({ balance: 'reuseport' }).balance, 'reuseport');
     assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
   });
 
