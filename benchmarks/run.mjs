@@ -41,7 +41,7 @@ const DEFAULTS = {
   spread: 10,
   'spread-settle': 5,
   'spread-workers': '2,4,8',
-  'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-reuseport,qilin-rr',
+  'spread-systems': 'bare,bare-none,reuseport,qilin,qilin-kernel,qilin-rr',
   upgrades: 10,
 };
 const QUICK = { reloads: 3, warmup: 1, steady: 2, rounds: 2, 'focus-rounds': 2, 'idle-reloads': 2, 'cold-starts': 1, soak: 0, spread: 2, 'spread-settle': 1, upgrades: 2 };

@@ -87,9 +87,15 @@ function needsRuntime(option: CoreOption, why: string) {
 /** Where the kernel spreads new connections over the reusePort sockets bound to one port (libuv uses SO_REUSEPORT_LB on FreeBSD). */
 const REUSEPORT_BALANCES: ReadonlySet<string> = new Set(['linux', 'freebsd']);
 
-/** node:cluster's own setting, NODE_CLUSTER_SCHED_POLICY ('rr' or 'none'), when it is set; else the kernel. */
-function balanceFrom(environment: NodeJS.ProcessEnv): Balance {
-  return environment.NODE_CLUSTER_SCHED_POLICY === 'rr' ? 'round-robin' : 'kernel';
+/**
+ * node:cluster's own setting, NODE_CLUSTER_SCHED_POLICY ('rr', or 'none': the shared socket), when it is set;
+ * else a socket per slot on Linux with the runtime (docs/runtime.md says why), and the shared socket elsewhere.
+ */
+function balanceFrom(environment: NodeJS.ProcessEnv, runtime: boolean): Balance {
+  const policy = environment.NODE_CLUSTER_SCHED_POLICY;
+  if (policy === 'rr') return 'round-robin';
+  if (policy === 'none') return 'kernel';
+  return runtime && process.platform === 'linux' ? 'reuseport' : 'kernel';
 }
 
 const frozen = <T>(value: T): T => Object.freeze(value);
@@ -220,7 +226,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   },
   balance: {
     read: oneOf<Balance>('kernel', 'reuseport', 'round-robin', 'sticky'),
-    fallback: ({ environment }) => balanceFrom(environment),
+    fallback: ({ environment, runtime }) => balanceFrom(environment, runtime),
     check: (value, context, given) => {
       if ((value === 'sticky' || value === 'reuseport') && !context.runtime) {
         throw new InvalidOptionError(
@@ -241,7 +247,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       name: 'balance',
       placeholder: '<b>',
       value: 'text',
-      help: 'kernel | reuseport | round-robin | sticky: workers accept connections themselves (on one shared socket, or on a socket per slot), the primary hands them out in turn, or by client address (default: kernel)',
+      help: 'kernel | reuseport | round-robin | sticky: workers accept connections themselves (on one shared socket, or on a socket per slot), the primary hands them out in turn, or by client address (default: reuseport on Linux, else kernel)',
     },
     config: true,
     reload: false,

@@ -179,6 +179,43 @@ export interface ListeningMessage {
 }
 
 /**
+ * Balance 'reuseport', primary to worker: accept on the removed slot's socket `key` (sent with the message as
+ * its handle) for the server on `port`, beside this worker's own; answered by an AdoptedMessage.
+ */
+export interface AdoptSocketMessage {
+  readonly cmd: 'qilin:adopt-socket';
+  readonly key: string;
+  readonly port: number;
+}
+
+/** Worker to primary: whether it accepts on the adopted socket `key` now. */
+export interface AdoptedMessage {
+  readonly cmd: 'qilin:adopted';
+  readonly key: string;
+  readonly ok: boolean;
+}
+
+/** Primary to worker: stop accepting on the adopted socket `key` (its slot has a worker again). */
+export interface DropSocketMessage {
+  readonly cmd: 'qilin:drop-socket';
+  readonly key: string;
+}
+
+/**
+ * Primary to worker: send a fresh copy of the slot socket `key` (the primary closed its own to stop accepting
+ * on it; Node has no dup()). Answered by a SpareMessage with the copy as its handle.
+ */
+export interface SpareRequestMessage {
+  readonly cmd: 'qilin:spare-request';
+  readonly key: string;
+}
+
+export interface SpareMessage {
+  readonly cmd: 'qilin:spare';
+  readonly key: string;
+}
+
+/**
  * Primary to worker, with round-robin: a connection the primary accepted on the socket `key`, sent with the
  * message as its handle. The worker's server on that socket takes it as if it had accepted it.
  */
@@ -239,6 +276,8 @@ export type WorkerToPrimary =
   | DescriptorsMessage
   | SocketRequestMessage
   | ListeningMessage
+  | AdoptedMessage
+  | SpareMessage
   | HandoverMessage
   | TakenMessage;
 
@@ -263,6 +302,11 @@ export type InternalMessage =
   | SocketRequestMessage
   | SocketMessage
   | ListeningMessage
+  | AdoptSocketMessage
+  | AdoptedMessage
+  | DropSocketMessage
+  | SpareRequestMessage
+  | SpareMessage
   | HandoverMessage
   | TakenMessage;
 

@@ -62,36 +62,39 @@ function http2Status(port: number): Promise<number> {
 }
 
 describe('canary reloads', () => {
-  it('a canary that answers with 5xx rolls the reload back: the previous workers were never replaced, and the error says why', {
-    timeout: 30_000,
-  }, async (t) => {
-    const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '1500ms' });
-    const before = pidsOf(cluster.activeWorkers());
-    await deploy('errors');
-    const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
-    const reload = failureOf(cluster.reload());
-    await nextEvent(cluster, 'canaryStart');
-    const traffic = await requestUntil(port, ended);
-    const [end] = (await ended) as [CanaryEnd];
-    const error = await within(10_000, 'the reload to fail', reload);
+  // With 'reuseport' the canary shares slot 0's socket, so no socket of its own is left behind when its slot goes.
+  for (const balance of ['round-robin', 'reuseport'] as const) {
+    it(`a canary that answers with 5xx rolls the reload back: the previous workers were never replaced, and the error says why (balance '${balance}')`, {
+      timeout: 30_000,
+    }, async (t) => {
+      const { cluster, deploy, port } = await versionedCluster(t, { balance, canary: '1500ms' });
+      const before = pidsOf(cluster.activeWorkers());
+      await deploy('errors');
+      const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+      const reload = failureOf(cluster.reload());
+      await nextEvent(cluster, 'canaryStart');
+      const traffic = await requestUntil(port, ended);
+      const [end] = (await ended) as [CanaryEnd];
+      const error = await within(10_000, 'the reload to fail', reload);
 
-    assert.ok(error instanceof ReloadError, `a ReloadError, got ${String(error)}`);
-    assert.equal(error.start.failure.kind, 'canary');
-    assert.match(error.message, /the canary, failed: it answered \d+ of \d+ with a 5xx status \(100%\)/);
-    assert.match(error.message, /the previous workers keep serving \(generation 0\)/);
-    assert.equal(end.passed, false);
-    assert.ok(end.canary.errors > 0 && end.canary.errors === end.canary.responses, `every canary response a 5xx: ${JSON.stringify(end.canary)}`);
-    assert.equal(end.previous.errors, 0);
-    assert.ok(end.previous.responses > 0, 'the previous workers served during the window');
-    // The users saw the canary's 500s and nothing worse: every request was answered.
-    assert.deepEqual(traffic.errors, []);
-    assert.ok((traffic.statuses.get(500) ?? 0) > 0 && (traffic.statuses.get(200) ?? 0) > 0, `both answers: ${JSON.stringify([...traffic.statuses])}`);
+      assert.ok(error instanceof ReloadError, `a ReloadError, got ${String(error)}`);
+      assert.equal(error.start.failure.kind, 'canary');
+      assert.match(error.message, /the canary, failed: it answered \d+ of \d+ with a 5xx status \(100%\)/);
+      assert.match(error.message, /the previous workers keep serving \(generation 0\)/);
+      assert.equal(end.passed, false);
+      assert.ok(end.canary.errors > 0 && end.canary.errors === end.canary.responses, `every canary response a 5xx: ${JSON.stringify(end.canary)}`);
+      assert.equal(end.previous.errors, 0);
+      assert.ok(end.previous.responses > 0, 'the previous workers served during the window');
+      // The users saw the canary's 500s and nothing worse: every request was answered.
+      assert.deepEqual(traffic.errors, []);
+      assert.ok((traffic.statuses.get(500) ?? 0) > 0 && (traffic.statuses.get(200) ?? 0) > 0, `both answers: ${JSON.stringify([...traffic.statuses])}`);
 
-    assert.equal(cluster.generation, 0);
-    assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
-    await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
-    for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v1 /);
-  });
+      assert.equal(cluster.generation, 0);
+      assert.deepEqual(pidsOf(cluster.activeWorkers()), before, 'the same workers serve, in the same slots');
+      await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
+      for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v1 /);
+    });
+  }
 
   it("an HTTP/2 app's canary is judged by its HTTP/2 responses: one that answers with 5xx rolls the reload back", { timeout: 30_000 }, async (t) => {
     const { cluster, deploy, port } = await versionedCluster(t, { balance: 'round-robin', canary: '1500ms', env: { VERSIONED_HTTP2: '1' } });

@@ -265,7 +265,7 @@ this machine than about any system; compare the ratios, which come from one run 
 
 ## Targets
 
-Checked for \`qilin\` with default options (\`balance: 'kernel'\`), and \`qilin-rr\` (\`balance: 'round-robin'\`) where named.
+Checked for \`qilin\` with default options (on Linux \`balance: 'reuseport'\`, a socket per slot), and \`qilin-rr\` (\`balance: 'round-robin'\`) where named.
 
 | Target | Measured | |
 |---|---|---|

@@ -137,7 +137,7 @@ function vsText(vs) {
 }
 
 /**
- * The targets, checked for qilin (default options: balance 'kernel') in this run, and for qilin-rr where the
+ * The targets, checked for qilin (default options: on Linux, balance 'reuseport') in this run, and for qilin-rr where the
  * target names it. `pass` is null where the run lacks what a target needs (a system or a phase not run).
  */
 export function targets(results) {
@@ -149,11 +149,11 @@ export function targets(results) {
   const notRun = (target, why) => list.push({ target, detail: why, pass: null });
 
   // Lost requests: qilin in both balancings, and the rolling strategy.
-  const reloading = ['qilin', 'qilin-rr', 'qilin-rolling'];
-  const lossNames = { qilin: 'qilin', 'qilin-rr': 'round-robin', 'qilin-rolling': 'rolling' };
+  const reloading = ['qilin', 'qilin-kernel', 'qilin-rr', 'qilin-rolling'];
+  const lossNames = { qilin: 'qilin', 'qilin-kernel': 'kernel', 'qilin-rr': 'round-robin', 'qilin-rolling': 'rolling' };
   const lossRows = modes.flatMap((mode) => reloading.map((name) => rowOf(mode, name)).filter((r) => r && !r.noReload));
   list.push({
-    target: `0 lost requests over ${results.config.reloads} reloads in both client modes (qilin, qilin-rr, qilin-rolling)`,
+    target: `0 lost requests over ${results.config.reloads} reloads in both client modes (qilin, qilin-kernel, qilin-rr, qilin-rolling)`,
     detail: modes
       .map((mode) => `${mode}: ${lossRows.filter((r) => r.mode === mode).map((r) => `${lossNames[r.name]} ${r.lost}${r.failedReloads ? ` (${r.failedReloads} reloads failed)` : ''}`).join(', ')}`)
       .join('; '),
@@ -209,11 +209,13 @@ export function targets(results) {
   if (close && closeBare) {
     const none = rowOf('close', 'bare-none');
     const rr = rowOf('close', 'qilin-rr');
+    const kernel = rowOf('close', 'qilin-kernel');
     list.push({
       target: `\`Connection: close\`: steady-state throughput at least ${TARGETS.closeVsBare}× bare node:cluster`,
       detail:
         `${vsText({ ratio: close.steadyVsBare, interval: close.steadyVsBareInterval, rounds: close.steadyRounds })}${workersCpu(close)}` +
         (none?.steadyVsBare == null ? '' : `; bare node:cluster with SCHED_NONE: ${none.steadyVsBare.toFixed(3)}`) +
+        (kernel?.steadyVsBare == null ? '' : `; qilin-kernel: ${kernel.steadyVsBare.toFixed(3)}`) +
         (rr?.steadyVsBare == null ? '' : `; qilin-rr: ${rr.steadyVsBare.toFixed(3)}`) +
         control('close'),
       pass: close.steadyVsBare >= TARGETS.closeVsBare,

@@ -16,8 +16,8 @@ export const SYSTEMS = {
   // The limit: standalone processes on SO_REUSEPORT sockets, nothing between the kernel and them. No primary, no reload.
   reuseport: { label: 'standalone processes, reusePort', primary: here('../primaries/reuseport.mjs'), noPrimary: true, noReload: true },
   qilin: { label: 'qilin', primary: here('../primaries/qilin.mjs') },
-  // Each slot its own reusePort socket, held by the primary: the kernel hashes each new connection to one.
-  'qilin-reuseport': { label: "qilin (balance: 'reuseport')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'reuseport' } },
+  // The workers accepting on one shared socket, where the default (on Linux) gives each slot a reusePort socket of its own.
+  'qilin-kernel': { label: "qilin (balance: 'kernel')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'kernel' } },
   'qilin-rr': { label: "qilin (balance: 'round-robin')", primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_BALANCE: 'round-robin' } },
   // qilin with its primary left as node started it: V8's young generation free to grow, its optimizing compilers on.
   'qilin-not-lean': { label: 'qilin (leanPrimary: false)', primary: here('../primaries/qilin.mjs'), env: { BENCH_QILIN_LEAN: 'false' } },

@@ -44,6 +44,15 @@ function addressOf(handle: ServerHandle): BindAddress | null {
   return { address: typeof out.address === 'string' ? out.address : null, port: out.port };
 }
 
+/** Whether a plain socket (no SO_REUSEPORT) can bind `address`:`port` now: nothing else is bound there. */
+function bindsAlone(address: string | null, port: number, addressType: number): boolean {
+  const probe = createServerHandle(address, port, addressType);
+  if (typeof probe === 'number') return false;
+  const bound = addressOf(probe) !== null;
+  probe.close();
+  return bound;
+}
+
 export class SocketTable {
   readonly #entries = new Map<string, Entry>();
 
@@ -74,10 +83,14 @@ export class SocketTable {
       const sibling = slot === null ? undefined : [...this.#entries.values()].find((other) => other.key.startsWith(`${base}@`));
       const at = sibling ? { address: asked.address, port: sibling.bound.port } : asked;
       const addressType = at.address !== null && net.isIP(at.address) === 6 ? 6 : 4;
-      const created = createServerHandle(at.address, at.port, addressType, undefined, slot === null ? 0 : UV_TCP_REUSEPORT);
       const failed = (errno: number) => ({
         error: { code: getSystemErrorName(errno), errno, syscall: 'bind' as const, address: asked.address, port: asked.port },
       });
+      // The first socket of a group binds plainly first: a port some other socket holds (another process's
+      // reusePort sockets, this worker's own earlier listen) fails as it would without SO_REUSEPORT, instead
+      // of quietly sharing its connections.
+      if (slot !== null && !sibling && at.port !== 0 && !bindsAlone(at.address, at.port, addressType)) return failed(os.constants.errno.EADDRINUSE * -1);
+      const created = createServerHandle(at.address, at.port, addressType, undefined, slot === null ? 0 : UV_TCP_REUSEPORT);
       if (typeof created === 'number') return failed(created);
       // libuv keeps an EADDRINUSE from bind() for the listen() that follows, and leaves the socket unbound: a
       // worker that listened on it would get a port of the system's choosing. Unbound means the address is taken.
@@ -100,6 +113,26 @@ export class SocketTable {
       this.#entries.delete(key);
       entry.handle.close();
     }
+  }
+
+  /** The socket filed under `key`, or null. */
+  handleOf(key: string): ServerHandle | null {
+    return this.#entries.get(key)?.handle ?? null;
+  }
+
+  /**
+   * Slot sockets (balance 'reuseport') no cluster has claimed: ones an old primary handed over for slots the
+   * workers here have not asked for (the old cluster had more), which a cluster serving their port takes on.
+   */
+  unclaimed(): { key: string; port: number; handle: ServerHandle }[] {
+    return [...this.#entries.values()]
+      .filter((entry) => !entry.given && entry.owners.size === 0 && /@\d+$/.test(entry.key))
+      .map((entry) => ({ key: entry.key, port: entry.bound.port, handle: entry.handle }));
+  }
+
+  /** `owner` uses the socket `key` from now on (closed when the last owner stops). */
+  claim(owner: object, key: string): void {
+    this.#entries.get(key)?.owners.add(owner);
   }
 
   /** Takes a listening socket this process was given at descriptor `fd`; null (and nothing kept) if it is not a TCP socket. */

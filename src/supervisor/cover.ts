@@ -1,4 +1,4 @@
-// Balance 'reuseport': the kernel gives each slot's socket its share of new connections whether or not a worker of that slot accepts on it, so while none does (it crashed and waits to respawn, it left, its slot was removed) the primary accepts on its copy of the socket and passes each connection to a serving worker.
+// Balance 'reuseport': the kernel gives each slot's socket its share of new connections whether or not a worker of that slot accepts on it. While none does, a removed slot's socket is adopted by a worker that stays, which accepts on it beside its own; any other (the slot's worker crashed and waits to respawn, it left, it is out of file descriptors) is accepted on by the primary, which passes each connection to a serving worker.
 import type { Worker } from 'node:cluster';
 import { type Closable, closeHandle } from './deliveries.js';
 import type { WorkerState } from './lifecycle.js';
@@ -18,22 +18,43 @@ function isListenHandle(value: unknown): value is ListenHandle {
 /** States in which a worker that has listened accepts on its socket: from its listen until it starts to stop. */
 const ACCEPTING: ReadonlySet<WorkerState> = new Set<WorkerState>(['starting', 'held', 'ready', 'replacing']);
 
-/** Whether any of `workers`, all of which listened on a slot's socket, still accepts on it. Pure. */
-export function accepted(workers: Iterable<{ readonly state: WorkerState }>): boolean {
-  for (const worker of workers) if (ACCEPTING.has(worker.state)) return true;
+/** What the cover reads of a worker. */
+export interface Listener {
+  readonly state: WorkerState;
+  readonly outOfDescriptors: string | null;
+}
+
+/** Whether any of `workers`, all of which listened on a slot's socket, still accepts on it (one out of file descriptors does not). Pure. */
+export function accepted(workers: Iterable<Listener>): boolean {
+  for (const worker of workers) if (ACCEPTING.has(worker.state) && worker.outOfDescriptors === null) return true;
   return false;
+}
+
+/** The slot of a slot socket's key (`address:port@slot`), or null. Pure. */
+export function slotOfKey(key: string): number | null {
+  const match = /@(\d+)$/.exec(key);
+  return match ? Number(match[1]) : null;
 }
 
 /** Node's default backlog for a listen. */
 const BACKLOG = 511;
 
 interface SlotSocket {
+  readonly key: string;
   readonly port: number;
-  /** The workers that said they listen on it and have not exited. */
+  readonly slot: number;
+  /** The socket table's own handle: sent to an adopter (sending leaves it open here), never accepted on or closed by the cover. */
+  readonly handle: object;
+  /** The workers of the slot (and a canary) that said they listen on it and have not exited. */
   readonly listeners: Set<WorkerHandle>;
   /** The primary's copy: kept unused while a worker accepts, accepted on while none does. */
   copy: ListenHandle | null;
   covering: boolean;
+  /** A fresh copy has been asked for and not come yet. */
+  asked: boolean;
+  /** The worker of another slot accepting on this removed slot's socket, and those that could not. */
+  adopter: WorkerHandle | null;
+  readonly refused: WeakSet<WorkerHandle>;
 }
 
 /** What the cover needs of its cluster's supervisor. */
@@ -41,6 +62,15 @@ export interface CoverHost {
   readonly host: { readonly running: boolean };
   readonly handles: ReadonlyMap<Worker, WorkerHandle>;
   readonly handovers: { pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait: boolean): void };
+  /** How many slots the cluster has now: a slot at or above it was removed. */
+  readonly slotCount: number;
+  /** The serving worker of slot `index`, or null. */
+  activeIn(index: number): WorkerHandle | null;
+  readonly sockets: {
+    handleOf(key: string): object | null;
+    unclaimed(): { key: string; port: number; handle: object }[];
+    claim(owner: object, key: string): void;
+  };
 }
 
 export class SlotCover {
@@ -59,39 +89,95 @@ export class SlotCover {
    * there, it stops, and `copy` is the one kept for the next time; otherwise the copy already kept stays.
    */
   listening(handle: WorkerHandle, key: string, port: number, copy: unknown): void {
-    if (this.#left || !isListenHandle(copy)) {
+    const slot = slotOfKey(key);
+    if (this.#left || slot === null || !isListenHandle(copy)) {
       closeHandle(copy);
       return;
     }
-    let socket = this.#sockets.get(key);
+    const socket = this.#sockets.get(key) ?? this.#add(key, port, slot, this.#supervisor.sockets.handleOf(key));
     if (!socket) {
-      socket = { port, listeners: new Set(), copy: null, covering: false };
-      this.#sockets.set(key, socket);
+      closeHandle(copy);
+      return;
     }
     socket.listeners.add(handle);
-    if (socket.covering || socket.copy === null) {
-      this.#stopCovering(socket);
-      socket.copy = copy;
-    } else {
-      closeHandle(copy);
-    }
+    this.#keep(socket, copy);
     this.check();
   }
 
-  /** A worker changed state: every slot socket no worker accepts on any more is accepted on here. */
+  /** A fresh copy of `key`, asked for with `qilin:spare-request`. */
+  spare(key: unknown, copy: unknown): void {
+    const socket = typeof key === 'string' ? this.#sockets.get(key) : undefined;
+    if (this.#left || !socket || !isListenHandle(copy)) {
+      closeHandle(copy);
+      return;
+    }
+    socket.asked = false;
+    if (socket.copy === null) socket.copy = copy;
+    else closeHandle(copy);
+    this.check();
+  }
+
+  /** `handle` answered a `qilin:adopt-socket`: it accepts on `key` now, or it could not. */
+  adopted(handle: WorkerHandle, key: unknown, ok: boolean): void {
+    const socket = typeof key === 'string' ? this.#sockets.get(key) : undefined;
+    if (!socket || socket.adopter !== handle || ok) return;
+    socket.adopter = null;
+    socket.refused.add(handle);
+    this.check();
+  }
+
+  /** A worker changed state, or its descriptors: each slot socket is accepted on by its slot, an adopter, or the primary. */
   check(): void {
     if (this.#left) return;
-    for (const socket of this.#sockets.values()) {
-      for (const listener of socket.listeners) if (listener.state === 'exited') socket.listeners.delete(listener);
-      if (socket.covering || accepted(socket.listeners) || !this.#supervisor.host.running) continue;
-      this.#cover(socket);
+    this.#takeUnclaimed();
+    for (const socket of this.#sockets.values()) this.#settle(socket);
+  }
+
+  /**
+   * Slot sockets an old primary handed over for slots this cluster does not have (it had more workers): no
+   * worker here will listen on them, so they are adopted like a removed slot's, once a worker serves their port.
+   */
+  #takeUnclaimed(): void {
+    const supervisor = this.#supervisor;
+    if (!supervisor.host.running) return;
+    for (const { key, port, handle } of supervisor.sockets.unclaimed()) {
+      const slot = slotOfKey(key);
+      if (slot === null || slot < supervisor.slotCount || this.#sockets.has(key)) continue;
+      if (![...supervisor.handles.values()].some((worker) => worker.ports.has(port))) continue;
+      supervisor.sockets.claim(supervisor, key);
+      this.#add(key, port, slot, handle);
     }
+  }
+
+  #add(key: string, port: number, slot: number, handle: object | null): SlotSocket | null {
+    if (handle === null) return null;
+    const socket: SlotSocket = {
+      key,
+      port,
+      slot,
+      handle,
+      listeners: new Set(),
+      copy: null,
+      covering: false,
+      asked: false,
+      adopter: null,
+      refused: new WeakSet(),
+    };
+    this.#sockets.set(key, socket);
+    return socket;
   }
 
   /** On how many slots' sockets the primary accepts now. */
   get covering(): number {
     let count = 0;
     for (const socket of this.#sockets.values()) if (socket.covering) count += 1;
+    return count;
+  }
+
+  /** How many removed slots' sockets other workers accept on now. */
+  get adopting(): number {
+    let count = 0;
+    for (const socket of this.#sockets.values()) if (socket.adopter) count += 1;
     return count;
   }
 
@@ -102,14 +188,77 @@ export class SlotCover {
   leave(): void {
     this.#left = true;
     for (const socket of this.#sockets.values()) {
-      this.#stopCovering(socket);
+      this.#stopCovering(socket, false);
       closeHandle(socket.copy);
       socket.copy = null;
     }
     this.#sockets.clear();
   }
 
+  #settle(socket: SlotSocket): void {
+    const supervisor = this.#supervisor;
+    for (const listener of socket.listeners) if (listener.state === 'exited') socket.listeners.delete(listener);
+    if (socket.adopter && !accepted([socket.adopter])) socket.adopter = null;
+    if (accepted(socket.listeners)) {
+      // The slot accepts on its socket again: nobody else need.
+      if (socket.adopter) {
+        socket.adopter.send({ cmd: 'qilin:drop-socket', key: socket.key });
+        socket.adopter = null;
+      }
+      this.#stopCovering(socket);
+      return;
+    }
+    if (!supervisor.host.running) return;
+    if (socket.slot >= supervisor.slotCount && !socket.adopter) {
+      const adopter = this.#adopterFor(socket);
+      if (adopter) {
+        socket.adopter = adopter;
+        // The table's handle: sending a raw handle leaves it open here. If the primary was accepting on its
+        // copy, it goes on until the adopter has been sent the socket.
+        adopter.send({ cmd: 'qilin:adopt-socket', key: socket.key, port: socket.port }, socket.handle, () => {
+          if (socket.adopter !== adopter) return;
+          this.#stopCovering(socket);
+          // A copy of its own to accept on, should the adopter go with no worker to take over.
+          this.#askCopy(socket);
+        });
+      }
+    }
+    if (!socket.adopter) this.#cover(socket);
+  }
+
+  /** For a removed slot's socket: the serving worker of the slot it folds onto (`slot % slotCount`), else of any slot. */
+  #adopterFor(socket: SlotSocket): WorkerHandle | null {
+    const supervisor = this.#supervisor;
+    const count = supervisor.slotCount;
+    for (let i = 0; i < count; i += 1) {
+      const candidate = supervisor.activeIn((socket.slot + i) % count);
+      if (
+        candidate &&
+        candidate.state === 'ready' &&
+        candidate.hasRuntime &&
+        candidate.connected &&
+        candidate.ports.has(socket.port) &&
+        candidate.outOfDescriptors === null &&
+        !socket.refused.has(candidate)
+      )
+        return candidate;
+    }
+    return null;
+  }
+
+  /** Keeps `copy` as the socket's copy when it has none usable (or the one it has is being accepted on); else closes it. */
+  #keep(socket: SlotSocket, copy: ListenHandle): void {
+    if (socket.covering || socket.copy === null) {
+      this.#stopCovering(socket, false);
+      socket.copy = copy;
+      socket.asked = false;
+    } else {
+      closeHandle(copy);
+    }
+  }
+
   #cover(socket: SlotSocket): void {
+    if (socket.covering) return;
     const { copy } = socket;
     if (copy === null) return;
     copy.onconnection = (status, client) => {
@@ -127,8 +276,11 @@ export class SlotCover {
     socket.covering = true;
   }
 
-  /** Libuv cannot stop accepting on a handle and go on holding it: the copy accepted on is closed (the socket stays open). */
-  #stopCovering(socket: SlotSocket): void {
+  /**
+   * libuv cannot stop accepting on a handle and go on holding it: the copy accepted on is closed (the socket
+   * stays open), and a fresh one is asked of a worker that has the socket.
+   */
+  #stopCovering(socket: SlotSocket, ask = true): void {
     if (!socket.covering) return;
     socket.covering = false;
     if (socket.copy) {
@@ -136,5 +288,14 @@ export class SlotCover {
       socket.copy.close();
     }
     socket.copy = null;
+    if (ask) this.#askCopy(socket);
+  }
+
+  #askCopy(socket: SlotSocket): void {
+    if (socket.asked || socket.copy !== null) return;
+    const holder = [...socket.listeners].find((listener) => accepted([listener]) && listener.connected) ?? socket.adopter;
+    if (!holder) return;
+    socket.asked = true;
+    holder.send({ cmd: 'qilin:spare-request', key: socket.key });
   }
 }

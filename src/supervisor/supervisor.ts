@@ -156,6 +156,12 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   }
 
   /** The worker serving each slot and not being replaced (recluster's active workers), or null. */
+  /** The serving worker of slot `index`, or null (for the slot sockets' cover). */
+  activeIn(index: number): WorkerHandle | null {
+    const active = this.#slots[index]?.active;
+    return active?.state === 'ready' ? active : null;
+  }
+
   activeWorkers(): (Worker | null)[] {
     return this.#slots.map((slot) => (slot.active?.state === 'ready' ? slot.active.worker : null));
   }

@@ -78,7 +78,7 @@ export class WorkerEvents {
       }
       if (!host.emitting) {
         // A socket sent back to accept on, for a cluster that has stopped: closed, not leaked.
-        if (isCommand(message, 'qilin:listening')) closeHandle(sent);
+        if (isCommand(message, 'qilin:listening') || isCommand(message, 'qilin:spare')) closeHandle(sent);
         return;
       }
       if (isInternalMessage(message)) {
@@ -191,7 +191,8 @@ export class WorkerEvents {
       case 'qilin:socket-request': {
         const { id, address, port, index } = message;
         if (typeof id !== 'number' || typeof port !== 'number' || (address !== null && typeof address !== 'string')) break;
-        const slot = host.balance === 'reuseport' ? handle.slot : null;
+        // 'reuseport': the slot's own socket; a reload's canary shares slot 0's, so its slot leaves no socket behind.
+        const slot = host.balance !== 'reuseport' ? null : supervisor.slot(handle.slot)?.canary ? 0 : handle.slot;
         const got = supervisor.sockets.acquire(supervisor, { address, port }, Number.isSafeInteger(index) && index >= 0 ? index : 0, slot);
         if ('error' in got) handle.send({ cmd: 'qilin:socket', id, error: got.error });
         // 'reuseport': the slot's own socket, a copy of which comes back once the worker listens on it.
@@ -218,6 +219,12 @@ export class WorkerEvents {
         nodeCluster.emit('listening', handle.worker, reported);
         break;
       }
+      case 'qilin:spare':
+        supervisor.cover.spare(message.key, sent);
+        break;
+      case 'qilin:adopted':
+        supervisor.cover.adopted(handle, message.key, message.ok === true);
+        break;
       case 'qilin:descriptors': {
         const code = message.exhausted ? (typeof message.code === 'string' ? message.code : 'EMFILE') : null;
         if ((code === null) === (handle.outOfDescriptors === null)) break;
@@ -225,8 +232,10 @@ export class WorkerEvents {
         const info = { slot: handle.slot, generation: handle.generation, exhausted: code !== null, code };
         host.emit('descriptors', handle.worker, info);
         host.log('warnings', describeDescriptors(handle.pid, info));
-        // It can take connections again: those waiting in the primary for a worker go now.
+        // It can take connections again: those waiting in the primary for a worker go now. With 'reuseport',
+        // the primary accepts on its slot's socket while it cannot.
         if (code === null) supervisor.canTake();
+        supervisor.cover.check();
         break;
       }
       default:

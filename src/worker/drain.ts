@@ -18,6 +18,7 @@ import {
   responseOn,
   speaksHttp2,
 } from './connections.js';
+import { dropSocketsOf } from './adopted.js';
 import { Recycler } from './recycle.js';
 
 export { IDLE_GRACE, idleLimit, now, type HandOver } from './connections.js';
@@ -132,6 +133,12 @@ export class ServerRegistry {
     this.#recycler.passNew(count, windowMs, pass);
   }
 
+  /** A server of any kind listening on `port` now (to accept on another slot's socket for it). */
+  listeningOn(port: number): net.Server | null {
+    for (const tracked of this.#servers.values()) if (tracked.port === port && tracked.server.listening) return tracked.server;
+    return null;
+  }
+
   /** The plain HTTP/1 server listening (or draining) on `port`, which can take a connection handed over from a retiring worker. */
   serverOn(port: number): net.Server | null {
     for (const tracked of this.#servers.values()) if (tracked.port === port && handsOver(tracked)) return tracked.server;
@@ -201,6 +208,7 @@ export class ServerRegistry {
     for (const session of tracked.sessions) {
       if (!session.closed && !session.destroyed) session.close();
     }
+    dropSocketsOf(server);
     try {
       net.Server.prototype.close.call(server);
     } catch {

@@ -11,6 +11,13 @@ export type OwnSockets = 'kernel' | 'round-robin';
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
 
 const waiting = new Map<number, (reply: SocketMessage, socket: unknown) => void>();
+/** balance 'reuseport': this worker's slot sockets, by their key in the primary's table, for a fresh copy it asks for. */
+const slotSockets = new Map<string, unknown>();
+
+/** This worker's copy of its slot socket `key`; undefined if it listens on none such. */
+export function slotSocketCopy(key: string): unknown {
+  return slotSockets.get(key);
+}
 let nextId = 1;
 
 /**
@@ -112,7 +119,12 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
     if (relay !== null) relayTo(server, socket, relay);
     // A raw handle: net listens on it in this process, without asking node:cluster (the primary made it).
     listen.call(server, socket, asked.backlog);
-    server.once('close', () => releaseIndex(indexKey, index));
+    const spare = typeof reply.spare === 'string' ? reply.spare : null;
+    if (spare !== null) slotSockets.set(spare, socket);
+    server.once('close', () => {
+      releaseIndex(indexKey, index);
+      if (spare !== null && slotSockets.get(spare) === socket) slotSockets.delete(spare);
+    });
     server.once('listening', () => {
       const bound = server.address();
       if (bound === null || typeof bound === 'string') return;
@@ -120,7 +132,7 @@ export function listenOnPrimarySocket(server: net.Server, args: readonly unknown
       // With round-robin the socket goes back with the message: the primary's own copy to accept on; with
       // 'reuseport' too, the copy it accepts on while no worker of this slot does.
       if (relay !== null) void send({ cmd: 'qilin:listening', address, relay }, socket);
-      else if (typeof reply.spare === 'string') void send({ cmd: 'qilin:listening', address, spare: reply.spare }, socket);
+      else if (spare !== null) void send({ cmd: 'qilin:listening', address, spare }, socket);
       else void send({ cmd: 'qilin:listening', address });
     });
   })();

@@ -8,7 +8,8 @@ import { ENV, type RetireReason, crashDeadline, isCommand, signalMargin } from '
 import { kindOf } from './connections.js';
 import { ServerRegistry, now } from './drain.js';
 import { adopt, handOver, refuse } from './handover.js';
-import { listenOnPrimarySocket, takeSocketReply } from './owned-listen.js';
+import { adoptSocket, adoptedCopy, dropSocket } from './adopted.js';
+import { listenOnPrimarySocket, slotSocketCopy, takeSocketReply } from './owned-listen.js';
 import { takeRelayed } from './relayed.js';
 import { countHttp2Responses, countResponses, hasLasted, isBusy, nextLoadWindow, responseCounts } from './responses.js';
 import { runShutdownHooks, sharedState } from './state.js';
@@ -163,6 +164,25 @@ function install(): void {
       const server = servers.serverOn(Number((message as { port?: unknown }).port));
       if (server) adopt(server, socket);
       else refuse(socket);
+      return;
+    }
+    if (isCommand(message, 'qilin:adopt-socket')) {
+      // balance 'reuseport': a removed slot's socket, accepted on here for the server on its port.
+      const { key, port } = message as { key?: unknown; port?: unknown };
+      if (typeof key !== 'string') refuse(socket);
+      else void send({ cmd: 'qilin:adopted', key, ok: adoptSocket(servers.listeningOn(Number(port)), key, socket) });
+      return;
+    }
+    if (isCommand(message, 'qilin:drop-socket')) {
+      const { key } = message as { key?: unknown };
+      if (typeof key === 'string') dropSocket(key);
+      return;
+    }
+    if (isCommand(message, 'qilin:spare-request')) {
+      // balance 'reuseport': a fresh copy of a slot socket for the primary, which used up its own.
+      const { key } = message as { key?: unknown };
+      const copy = typeof key === 'string' ? (slotSocketCopy(key) ?? adoptedCopy(key)) : undefined;
+      if (copy !== undefined) void send({ cmd: 'qilin:spare', key }, copy);
       return;
     }
     if (isCommand(message, 'qilin:ping')) {

@@ -42,6 +42,7 @@ describe('upgrading the primary', () => {
   const cases = [
     { on: 'a Unix socket', balance: 'kernel' },
     { on: 'a TCP port', balance: 'kernel' },
+    { on: 'a TCP port', balance: 'reuseport' },
     { on: 'a Unix socket', balance: 'round-robin' },
     { on: 'a TCP port', balance: 'round-robin' },
   ] as const;

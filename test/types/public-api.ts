@@ -85,7 +85,7 @@ recluster('server.js', { wokers: 2 });
 recluster('server.js', { readyWhen: 'whenever' });
 // @ts-expect-error a balance the cluster does not know
 recluster('server.js', { balance: 'hash' });
-const balances: Balance[] = ['kernel', 'round-robin', 'sticky'];
+const balances: Balance[] = ['kernel', 'reuseport', 'round-robin', 'sticky'];
 const readiness: ReadyWhen[] = ['listening', 'started', 'ready'];
 const strategies: ReloadStrategy[] = ['all', 'rolling'];
 void [balances, readiness, strategies];

@@ -7,8 +7,9 @@ const ALL = ['--semi-space-growth-factor=1', '--no-opt', '--no-maglev', '--memor
 const V8 = 13;
 
 describe('a lean primary', () => {
-  it('with the kernel balance: a young generation that does not grow, no optimizing compiler, the memory saver', () => {
+  it('with the kernel balance (a shared socket, or one per slot): a young generation that does not grow, no optimizing compiler, the memory saver', () => {
     assert.deepEqual(leanFlags('kernel', {}, [], V8), { flags: ALL, state: { young: 'set', compilers: 'set', saver: 'set' } });
+    assert.deepEqual(leanFlags('reuseport', {}, [], V8), { flags: ALL, state: { young: 'set', compilers: 'set', saver: 'set' } });
   });
 
   it('relaying connections, only the young generation', () => {

@@ -167,6 +167,14 @@ describe('options', () => {
     assert.equal(resolveOptions({ runtime: false }).heartbeatTimeout, null);
   });
 
+  it('balances with a socket per slot by default on Linux, the shared socket without the runtime or elsewhere, or as NODE_CLUSTER_SCHED_POLICY says', () => {
+    assert.equal(resolveOptions({}, {}).balance, process.platform === 'linux' ? 'reuseport' : 'kernel');
+    assert.equal(resolveOptions({ runtime: false }, {}).balance, 'kernel');
+    assert.equal(resolveOptions({}, { NODE_CLUSTER_SCHED_POLICY: 'none' }).balance, 'kernel');
+    assert.equal(resolveOptions({}, { NODE_CLUSTER_SCHED_POLICY: 'rr' }).balance, 'round-robin');
+    assert.equal(resolveOptions({ balance: 'kernel' }, {}).balance, 'kernel');
+  });
+
   it('makes the primary lean unless leanPrimary is false', () => {
     rejects({ leanPrimary: 'no' }, 'leanPrimary', /a boolean/);
     assert.equal(resolveOptions({}).leanPrimary, true);
