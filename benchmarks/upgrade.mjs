@@ -14,7 +14,7 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const APP = new URL('./app.cjs', import.meta.url).pathname;
 const RESULTS = path.join(ROOT, 'benchmarks', 'results', 'latest.json');
 
-const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2, balance: 'kernel' };
+const UPGRADE_DEFAULTS = { upgrades: 10, gapMs: 1000, connections: 32, modes: ['keep-alive', 'close'], bucketMs: 100, timeoutSec: 2, balance: null };
 /** The reload phase's systems run with the library's development timeout; the command gets the same. */
 const TIMEOUT = '1s';
 /** How long an upgrade may take before the step fails: what qilin itself allows a new primary (readyTimeout, 60 s, and 15 s to start). */
@@ -30,7 +30,9 @@ const alive = (pid) => {
 
 async function runMode(mode, config, tool, log) {
   const port = await freePort();
-  const qilin = startQilin(['-w', '2', '--balance', config.balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP]);
+  // No --balance: the command's default (a socket per slot on Linux), unless one is asked for.
+  const balance = config.balance ? ['--balance', config.balance] : [];
+  const qilin = startQilin(['-w', '2', ...balance, '--timeout', TIMEOUT, '--log-format', 'json', '--env', `PORT=${port}`, APP]);
   await qilin.waitFor('started');
   const running = tool.start({
     url: `http://127.0.0.1:${port}/`,
@@ -97,7 +99,7 @@ async function runMode(mode, config, tool, log) {
 export async function runUpgrades(options = {}, tool = findLoadTool('auto'), log = console.log) {
   const config = { ...UPGRADE_DEFAULTS, ...options, timeout: TIMEOUT };
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
-  log(`Upgrades of the primary under load: qilin command, 2 workers, balance '${config.balance}', ${config.upgrades} upgrades per mode, load from ${tool.name}`);
+  log(`Upgrades of the primary under load: qilin command, 2 workers, balance ${config.balance ? `'${config.balance}'` : 'the default'}, ${config.upgrades} upgrades per mode, load from ${tool.name}`);
   const upgrade = { config, startedAt: new Date().toISOString(), node: process.version, modes: {} };
   for (const mode of config.modes) upgrade.modes[mode] = await runMode(mode, config, tool, log);
   return upgrade;
@@ -112,7 +114,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       gap: { type: 'string', default: String(UPGRADE_DEFAULTS.gapMs) },
       modes: { type: 'string', default: UPGRADE_DEFAULTS.modes.join(',') },
       connections: { type: 'string', default: String(UPGRADE_DEFAULTS.connections) },
-      balance: { type: 'string', default: UPGRADE_DEFAULTS.balance },
+      balance: { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
     },
   });
@@ -121,7 +123,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     gapMs: Number(flags.gap),
     connections: Number(flags.connections),
     modes: flags.modes.split(',').filter(Boolean),
-    balance: flags.balance,
+    balance: flags.balance ?? null,
   });
   if (existsSync(RESULTS)) {
     const results = JSON.parse(readFileSync(RESULTS, 'utf8'));

@@ -150,7 +150,7 @@ export interface ClusterEvents {
   /** A retiring worker's deadline (`timeout`) ended requests or connections still under way. */
   cut: [worker: Worker, info: CutInfo];
   /**
-   * With `balance: 'kernel'` and `rebalance`, some workers held more of the busy kept-alive connections than
+   * With the workers accepting (`balance: 'reuseport'` or `'kernel'`) and `rebalance`, some workers held more of the busy kept-alive connections than
    * their share: they asked that many clients to come back on a new connection, for the kernel to give to idle workers.
    */
   rebalance: [info: RebalanceInfo];

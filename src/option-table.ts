@@ -247,7 +247,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
       name: 'balance',
       placeholder: '<b>',
       value: 'text',
-      help: 'kernel | reuseport | round-robin | sticky: workers accept connections themselves (on one shared socket, or on a socket per slot), the primary hands them out in turn, or by client address (default: reuseport on Linux, else kernel)',
+      help: 'reuseport | kernel | round-robin | sticky: workers accept connections themselves (on a socket per slot, or on one shared socket), the primary hands them out in turn, or by client address (default: reuseport on Linux, else kernel)',
     },
     config: true,
     reload: false,
@@ -263,7 +263,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     flag: {
       name: 'no-rebalance',
       value: 'negated',
-      help: 'With --balance kernel, do not ask clients of a worker holding more than its share of kept-alive connections to reconnect',
+      help: 'With the workers accepting (--balance reuseport or kernel), do not ask clients of a worker holding more than its share of kept-alive connections to reconnect',
     },
     config: true,
     reload: true,
@@ -274,7 +274,7 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
     flag: {
       name: 'no-lean-primary',
       value: 'negated',
-      help: "Leave the primary's V8 flags as node set them (default: its young generation stops growing; with --balance kernel, no optimizing compiler, and V8's memory saver)",
+      help: "Leave the primary's V8 flags as node set them (default: its young generation stops growing; with the workers accepting, no optimizing compiler, and V8's memory saver)",
     },
     config: true,
     reload: false,

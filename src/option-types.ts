@@ -152,18 +152,18 @@ export interface ClusterOptions {
   /** The admin HTTP interface in the primary (status, reload, stop, scale, metrics); see docs/admin.md. @default false */
   readonly admin?: AdminOptions | false;
   /**
-   * How connections reach workers: `'kernel'`, every worker accepts on the shared listening socket (the primary
+   * How connections reach workers: `'kernel'`, every worker accepts on one shared listening socket (the primary
    * is not in the data path); `'reuseport'` (Linux and FreeBSD, needs the runtime), each slot has a reusePort
    * socket of its own, held by the primary, and the kernel hashes each new connection to one of them (the
    * primary accepts a slot's share only while no worker of that slot does); `'round-robin'`, the primary accepts each connection and hands it to the next
    * serving worker (node:cluster's default on Linux; with the runtime, Qilin's own relay); `'sticky'` (needs
    * the runtime), the primary relays every connection from one client address to the same slot's worker.
    * Per cluster with the runtime, one per process without it: see docs/runtime.md.
-   * @default 'kernel', or what NODE_CLUSTER_SCHED_POLICY says ('rr' or 'none') when it is set
+   * @default 'reuseport' on Linux with the runtime, else 'kernel'; or what NODE_CLUSTER_SCHED_POLICY says ('rr', or 'none' for 'kernel') when it is set
    */
   readonly balance?: Balance;
   /**
-   * With `balance: 'kernel'` (and the runtime), once a second the primary compares how many busy kept-alive
+   * With the workers accepting (`balance: 'reuseport'` or `'kernel'`, and the runtime), once a second the primary compares how many busy kept-alive
    * connections each worker holds; a worker holding more than its share asks some of those clients to
    * reconnect (their next response goes with `Connection: close`), and the kernel gives them to idle workers.
    * See docs/runtime.md. @default true (false when `runtime` is)
@@ -171,7 +171,7 @@ export interface ClusterOptions {
   readonly rebalance?: boolean;
   /**
    * Keep the primary's own memory from growing reload after reload: at `run()` its V8 young generation stops
-   * growing, and with `balance: 'kernel'` (the primary touches no connection; its code runs at starts, exits
+   * growing, and with `balance: 'reuseport'` or `'kernel'` (the primary relays no connection; its code runs at starts, exits
    * and reloads) V8's optimizing compilers are turned off and its memory saver on (Node 24 and later), in the
    * primary process only. Flags node was started with win. For a primary that does heavy work of its own, set
    * false. See docs/deploying.md.

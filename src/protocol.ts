@@ -13,7 +13,7 @@ export const ENV = {
   /** The drain deadline in ms for a worker that retires by itself (after an uncaught exception): the cluster's `timeout`. */
   timeout: 'QILIN_TIMEOUT',
   /**
-   * When the primary owns the listening sockets (with the runtime): `'1'` with `balance: 'kernel'`, where the
+   * When the primary owns the listening sockets (with the runtime): `'1'` with `balance: 'kernel'` or `'reuseport'`, where the
    * worker accepts on the copy it is sent; `'rr'` with round-robin, where the primary accepts and relays each
    * connection to a worker. The runtime asks the primary for each TCP port the app listens on.
    */

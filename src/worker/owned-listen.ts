@@ -6,7 +6,7 @@ import { type TcpListen, readTcpListen } from '../sockets/listen-args.js';
 import { relayTo } from './relayed.js';
 
 type Send = (message: object, handle?: unknown) => Promise<void>;
-/** How connections on the primary's sockets reach this worker: it accepts them itself (balance 'kernel'), or the primary relays them (round-robin). */
+/** How connections on the primary's sockets reach this worker: it accepts them itself (balance 'kernel' or 'reuseport'), or the primary relays them (round-robin). */
 export type OwnSockets = 'kernel' | 'round-robin';
 type Listen = (this: net.Server, ...args: unknown[]) => net.Server;
 
