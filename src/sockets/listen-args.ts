@@ -56,6 +56,9 @@ export function readTcpListen(args: readonly unknown[]): TcpListen | null {
 }
 
 /** An address to bind: the IP, or null for every address (IPv6 and IPv4, as Node binds `::` then falls back to `0.0.0.0`). */
+/** Node's default backlog for a listen: what the primary and the workers listen on its sockets' copies with. */
+export const BACKLOG = 511;
+
 export interface BindAddress {
   readonly address: string | null;
   readonly port: number;

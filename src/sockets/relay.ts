@@ -1,6 +1,7 @@
 // Round-robin of Qilin's own: the primary accepts on a copy of each socket its workers listen on and relays every connection to a worker of a cluster serving that socket, in turn; it stops accepting cleanly (an upgrade, a shutdown), and a connection no worker can take yet waits here, for a while.
 import type { Closable, Relayed } from '../supervisor/deliveries.js';
 import { WaitingRoom } from '../supervisor/waiting.js';
+import { BACKLOG } from './listen-args.js';
 
 /** The part of libuv's TCP handle the acceptor uses: a copy of one of the table's sockets. */
 interface ListenHandle extends Closable {
@@ -23,9 +24,6 @@ interface Acceptor {
   /** Connections no worker could take yet, waiting in the primary, unread. */
   readonly held: WaitingRoom<Relayed>;
 }
-
-/** Node's default backlog for a listen. */
-const BACKLOG = 511;
 
 /**
  * How long an accepted connection waits in the primary for a worker that can take it (the only worker

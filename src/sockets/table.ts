@@ -103,7 +103,7 @@ export class SocketTable {
       this.#entries.set(key, entry);
     }
     entry.owners.add(owner);
-    return { handle: entry.handle, key: entry.key, slotted: !entry.given && entry.key === `${base}@${slot}` };
+    return { handle: entry.handle, key: entry.key, slotted: slot !== null && !entry.given };
   }
 
   /** `owner` has stopped: the sockets only it used are closed (a given one stays open). */

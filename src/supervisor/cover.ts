@@ -1,6 +1,8 @@
 // Balance 'reuseport': the kernel gives each slot's socket its share of new connections whether or not a worker of that slot accepts on it. While none does, a removed slot's socket is adopted by a worker that stays, which accepts on it beside its own; any other (the slot's worker crashed and waits to respawn, it left, it is out of file descriptors) is accepted on by the primary, which passes each connection to a serving worker.
 import type { Worker } from 'node:cluster';
+import { BACKLOG } from '../sockets/listen-args.js';
 import { type Closable, closeHandle } from './deliveries.js';
+import { canTake } from './handover.js';
 import type { WorkerState } from './lifecycle.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -35,9 +37,6 @@ export function slotOfKey(key: string): number | null {
   const match = /@(\d+)$/.exec(key);
   return match ? Number(match[1]) : null;
 }
-
-/** Node's default backlog for a listen. */
-const BACKLOG = 511;
 
 interface SlotSocket {
   readonly key: string;
@@ -217,7 +216,7 @@ export class SlotCover {
         // copy, it goes on until the adopter has been sent the socket.
         adopter.send({ cmd: 'qilin:adopt-socket', key: socket.key, port: socket.port }, socket.handle, () => {
           if (socket.adopter !== adopter) return;
-          this.#stopCovering(socket);
+          this.#stopCovering(socket, false);
           // A copy of its own to accept on, should the adopter go with no worker to take over.
           this.#askCopy(socket);
         });
@@ -232,16 +231,7 @@ export class SlotCover {
     const count = supervisor.slotCount;
     for (let i = 0; i < count; i += 1) {
       const candidate = supervisor.activeIn((socket.slot + i) % count);
-      if (
-        candidate &&
-        candidate.state === 'ready' &&
-        candidate.hasRuntime &&
-        candidate.connected &&
-        candidate.ports.has(socket.port) &&
-        candidate.outOfDescriptors === null &&
-        !socket.refused.has(candidate)
-      )
-        return candidate;
+      if (candidate && canTake(candidate, socket.port) && !socket.refused.has(candidate)) return candidate;
     }
     return null;
   }

@@ -15,7 +15,7 @@ export interface Candidate {
 }
 
 /** A worker that can take a connection on `port` now: serving, with the runtime and an open channel, listening there, with descriptors to spare. */
-function canTake(candidate: Candidate, port: number): boolean {
+export function canTake(candidate: Candidate, port: number): boolean {
   return candidate.state === 'ready' && candidate.hasRuntime && candidate.connected && candidate.ports.has(port) && candidate.outOfDescriptors === null;
 }
 

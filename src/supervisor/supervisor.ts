@@ -163,7 +163,7 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
   }
 
   activeWorkers(): (Worker | null)[] {
-    return this.#slots.map((slot) => (slot.active?.state === 'ready' ? slot.active.worker : null));
+    return this.#slots.map((_, index) => this.activeIn(index)?.worker ?? null);
   }
 
   slotGenerations(): SlotGeneration[] {

@@ -1,5 +1,6 @@
 // Balance 'reuseport': sockets of removed slots this worker accepts on beside its own, for the primary; each connection they accept goes to the server on that port, as if its own socket had accepted it, and they stop with it.
 import type net from 'node:net';
+import { BACKLOG } from '../sockets/listen-args.js';
 import { refuse } from './handover.js';
 
 /** The part of libuv's TCP handle used here: a copy of a slot's listening socket, sent by the primary. */
@@ -8,9 +9,6 @@ interface ListenHandle {
   close(): void;
   onconnection: ((status: number, client: unknown) => void) | null;
 }
-
-/** Node's default backlog for a listen. */
-const BACKLOG = 511;
 
 const adopted = new Map<string, { readonly server: net.Server; readonly handle: ListenHandle }>();
 
