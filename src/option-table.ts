@@ -100,8 +100,8 @@ function balanceFrom(environment: NodeJS.ProcessEnv, runtime: boolean): Balance 
 
 const frozen = <T>(value: T): T => Object.freeze(value);
 
-/** Every core option, in the order `qilin --help` lists the flags. */
-export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K]> } = {
+/** Every core option, in the order `qilin --help` lists the flags; `satisfies` keeps each `config` and `reload` literal for the types below. */
+const TABLE = {
   workers: {
     read: workerCount,
     fallback: () => availableParallelism(),
@@ -335,13 +335,21 @@ export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K
   log: { read: log, fallback: () => frozen({ respawns: true, reloads: true, warnings: true }), config: false, reload: true },
   logger: { read: logger, fallback: () => console, config: false, reload: true },
   watch: { read: watch, fallback: () => null, config: false, reload: false },
-};
+} satisfies { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K]> };
+
+export const OPTIONS: { readonly [K in CoreOption]: OptionSpec<ResolvedOptions[K]> } = TABLE;
+
+/** The core options whose table entry has `mark: true`, derived from the table so a new entry needs no second list. */
+type Marked<Mark extends 'config' | 'reload'> = { [K in CoreOption]: (typeof TABLE)[K][Mark] extends true ? K : never }[CoreOption];
 
 /** The core options, in table order. */
 export const CORE_OPTIONS = Object.keys(OPTIONS) as CoreOption[];
 
-/** The options a config file or a flag sets by their library name: every core option but these. */
-export type ConfigOption = Exclude<CoreOption, 'log' | 'logger' | 'watch'>;
+/** The options a config file or a flag sets by their library name (the table's `config: true`). */
+export type ConfigOption = Marked<'config'>;
+
+/** The core options a reload cannot change (the table's `reload: false`). */
+export type FixedCoreOption = Exclude<CoreOption, Marked<'reload'>>;
 
 /** The options a config file or a flag may set, in table order. */
 export const CONFIG_OPTIONS = CORE_OPTIONS.filter((key): key is ConfigOption => OPTIONS[key].config);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { InvalidOptionError } from './errors.js';
 import { type Reader, boolean, plainObject } from './option-readers.js';
-import { CORE_OPTIONS, type CoreOption, OPTIONS, type OptionContext, type OptionSpec } from './option-table.js';
+import { CORE_OPTIONS, type CoreOption, type FixedCoreOption, OPTIONS, type OptionContext, type OptionSpec } from './option-table.js';
 import type { ClusterOptions, ResolvedOptions } from './option-types.js';
 import { warnUnknownKeys } from './unknown-keys.js';
 
@@ -65,7 +65,7 @@ export const FIXED_OPTIONS: readonly (keyof ResolvedOptions)[] = Object.freeze([
 export type ReloadSettings = Pick<ClusterOptions, ReloadOption>;
 
 /** The options a reload can change: every option but those fixed for the primary's life (the option table's `reload: false`, and `admin`). */
-export type ReloadOption = Exclude<keyof ClusterOptions, 'balance' | 'leanPrimary' | 'runtime' | 'heartbeatTimeout' | 'watch' | 'admin'>;
+export type ReloadOption = Exclude<keyof ClusterOptions, FixedCoreOption | 'admin'>;
 
 /**
  * The options of a reload: `base` with `changes` read over it, key by key, through the same readers and

@@ -116,6 +116,11 @@ void withSettings;
 void cluster.reload({ balance: 'kernel' });
 // @ts-expect-error nor the admin interface
 void cluster.reload({ admin: '127.0.0.1:9000' });
+// @ts-expect-error nor the heartbeats' pace (the option table's `reload: false`)
+void cluster.reload({ heartbeatTimeout: '10s' });
+// @ts-expect-error nor the primary's V8 flags
+void cluster.reload({ leanPrimary: false });
+void cluster.reload({ maxMemory: '512mb', serialization: 'advanced', logger: console });
 const active: (import('node:cluster').Worker | null)[] = cluster.activeWorkers();
 const infos: WorkerInfo[] = cluster.describe();
 const state: WorkerState = infos[0]?.state ?? 'exited';
