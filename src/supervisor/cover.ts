@@ -1,4 +1,4 @@
-// Balance 'reuseport': the kernel gives each slot's socket its share of new connections whether or not a worker of that slot accepts on it. While none does, a removed slot's socket is adopted by a worker that stays, which accepts on it beside its own; any other (the slot's worker crashed and waits to respawn, it left, it is out of file descriptors) is accepted on by the primary, which passes each connection to a serving worker.
+// Balance 'reuseport': the kernel gives each slot's socket its share of new connections whether or not a worker of that slot accepts on it. While none does, a removed slot's socket is adopted by every worker that stays, each accepting on it beside its own; any other (the slot's worker crashed and waits to respawn, it left, it is out of file descriptors) is accepted on by the primary, which passes each connection to a serving worker.
 import type { Worker } from 'node:cluster';
 import { BACKLOG } from '../sockets/listen-args.js';
 import { type Closable, closeHandle } from './deliveries.js';
@@ -51,8 +51,11 @@ interface SlotSocket {
   covering: boolean;
   /** A fresh copy has been asked for and not come yet. */
   asked: boolean;
-  /** The worker of another slot accepting on this removed slot's socket, and those that could not. */
-  adopter: WorkerHandle | null;
+  /**
+   * The workers of the slots that stay accepting on this removed slot's socket (true once it has been written
+   * to them), and those that could not.
+   */
+  readonly adopters: Map<WorkerHandle, boolean>;
   readonly refused: WeakSet<WorkerHandle>;
 }
 
@@ -63,8 +66,8 @@ export interface CoverHost {
   readonly handovers: { pass(workers: Iterable<WorkerHandle>, port: number, connection: unknown, wait: boolean): void };
   /** How many slots the cluster has now: a slot at or above it was removed. */
   readonly slotCount: number;
-  /** The serving worker of slot `index`, or null. */
-  activeIn(index: number): WorkerHandle | null;
+  /** The serving workers of the slots below `slotCount`, a canary's left out. */
+  staying(): WorkerHandle[];
   readonly sockets: {
     handleOf(key: string): object | null;
     unclaimed(): { key: string; port: number; handle: object }[];
@@ -119,8 +122,8 @@ export class SlotCover {
   /** `handle` answered a `qilin:adopt-socket`: it accepts on `key` now, or it could not. */
   adopted(handle: WorkerHandle, key: unknown, ok: boolean): void {
     const socket = typeof key === 'string' ? this.#sockets.get(key) : undefined;
-    if (!socket || socket.adopter !== handle || ok) return;
-    socket.adopter = null;
+    if (!socket?.adopters.has(handle) || ok) return;
+    socket.adopters.delete(handle);
     socket.refused.add(handle);
     this.check();
   }
@@ -159,7 +162,7 @@ export class SlotCover {
       copy: null,
       covering: false,
       asked: false,
-      adopter: null,
+      adopters: new Map(),
       refused: new WeakSet(),
     };
     this.#sockets.set(key, socket);
@@ -176,7 +179,7 @@ export class SlotCover {
   /** How many removed slots' sockets other workers accept on now. */
   get adopting(): number {
     let count = 0;
-    for (const socket of this.#sockets.values()) if (socket.adopter) count += 1;
+    for (const socket of this.#sockets.values()) if (socket.adopters.size > 0) count += 1;
     return count;
   }
 
@@ -197,43 +200,42 @@ export class SlotCover {
   #settle(socket: SlotSocket): void {
     const supervisor = this.#supervisor;
     for (const listener of socket.listeners) if (listener.state === 'exited') socket.listeners.delete(listener);
-    if (socket.adopter && !accepted([socket.adopter])) socket.adopter = null;
+    // An adopter that stopped accepting is gone for good; one out of file descriptors stays, and is covered for.
+    for (const adopter of socket.adopters.keys()) if (!ACCEPTING.has(adopter.state)) socket.adopters.delete(adopter);
     if (accepted(socket.listeners)) {
       // The slot accepts on its socket again: nobody else need.
-      if (socket.adopter) {
-        socket.adopter.send({ cmd: 'qilin:drop-socket', key: socket.key });
-        socket.adopter = null;
-      }
+      for (const adopter of socket.adopters.keys()) adopter.send({ cmd: 'qilin:drop-socket', key: socket.key });
+      socket.adopters.clear();
       this.#stopCovering(socket);
       return;
     }
     if (!supervisor.host.running) return;
-    if (socket.slot >= supervisor.slotCount && !socket.adopter) {
-      const adopter = this.#adopterFor(socket);
-      if (adopter) {
-        socket.adopter = adopter;
-        // The table's handle: sending a raw handle leaves it open here. If the primary was accepting on its
-        // copy, it goes on until the adopter has been sent the socket.
-        adopter.send({ cmd: 'qilin:adopt-socket', key: socket.key, port: socket.port }, socket.handle, () => {
-          if (socket.adopter !== adopter) return;
-          this.#stopCovering(socket, false);
-          // A copy of its own to accept on, should the adopter go with no worker to take over.
-          this.#askCopy(socket);
-        });
-      }
-    }
-    if (!socket.adopter) this.#cover(socket);
+    // Every worker that stays adopts a removed slot's socket, so the removed slots' shares are split among
+    // them all: after 6 workers to 4, each gets its own sixth and a quarter of each removed one.
+    if (socket.slot >= supervisor.slotCount) for (const adopter of this.#newAdopters(socket)) this.#adopt(socket, adopter);
+    const written = [...socket.adopters].filter(([, sent]) => sent).map(([adopter]) => adopter);
+    if (accepted(written)) this.#stopCovering(socket);
+    else this.#cover(socket);
   }
 
-  /** For a removed slot's socket: the serving worker of the slot it folds onto (`slot % slotCount`), else of any slot. */
-  #adopterFor(socket: SlotSocket): WorkerHandle | null {
-    const supervisor = this.#supervisor;
-    const count = supervisor.slotCount;
-    for (let i = 0; i < count; i += 1) {
-      const candidate = supervisor.activeIn((socket.slot + i) % count);
-      if (candidate && canTake(candidate, socket.port) && !socket.refused.has(candidate)) return candidate;
-    }
-    return null;
+  /** Serving workers of the slots that stay which could take `socket` and have not been given it. */
+  #newAdopters(socket: SlotSocket): WorkerHandle[] {
+    return this.#supervisor
+      .staying()
+      .filter((candidate) => !socket.adopters.has(candidate) && !socket.refused.has(candidate) && canTake(candidate, socket.port));
+  }
+
+  #adopt(socket: SlotSocket, adopter: WorkerHandle): void {
+    socket.adopters.set(adopter, false);
+    // The table's handle: sending a raw handle leaves it open here. If the primary was accepting on its
+    // copy, it goes on until an adopter has been sent the socket.
+    adopter.send({ cmd: 'qilin:adopt-socket', key: socket.key, port: socket.port }, socket.handle, () => {
+      if (!socket.adopters.has(adopter)) return;
+      socket.adopters.set(adopter, true);
+      this.#stopCovering(socket, false);
+      // A copy of its own to accept on, should the adopters go with no worker to take over.
+      this.#askCopy(socket);
+    });
   }
 
   /** Keeps `copy` as the socket's copy when it has none usable (or the one it has is being accepted on); else closes it. */
@@ -283,7 +285,7 @@ export class SlotCover {
 
   #askCopy(socket: SlotSocket): void {
     if (socket.asked || socket.copy !== null) return;
-    const holder = [...socket.listeners].find((listener) => accepted([listener]) && listener.connected) ?? socket.adopter;
+    const holder = [...socket.listeners, ...socket.adopters.keys()].find((worker) => accepted([worker]) && worker.connected);
     if (!holder) return;
     socket.asked = true;
     holder.send({ cmd: 'qilin:spare-request', key: socket.key });

@@ -155,13 +155,23 @@ export class Supervisor implements SupervisorCore, RolloutHost, ReplaceHost {
     this.#monitor.watchMemory(handle);
   }
 
-  /** The worker serving each slot and not being replaced (recluster's active workers), or null. */
-  /** The serving worker of slot `index`, or null (for the slot sockets' cover). */
+  /** The serving worker of slot `index`, or null. */
   activeIn(index: number): WorkerHandle | null {
     const active = this.#slots[index]?.active;
     return active?.state === 'ready' ? active : null;
   }
 
+  /** The serving workers of the slots that stay, a reload's canary left out (for the slot sockets' cover). */
+  staying(): WorkerHandle[] {
+    const staying: WorkerHandle[] = [];
+    for (const slot of this.#slots) {
+      const active = slot.canary ? null : this.activeIn(slot.index);
+      if (active) staying.push(active);
+    }
+    return staying;
+  }
+
+  /** The worker serving each slot and not being replaced (recluster's active workers), or null. */
   activeWorkers(): (Worker | null)[] {
     return this.#slots.map((_, index) => this.activeIn(index)?.worker ?? null);
   }

@@ -50,6 +50,7 @@ function fakeHost(active: FakeWorker[], running = true) {
   const table = new Map<string, object>([
     ['k@0', { name: 'table k@0' }],
     ['k@1', { name: 'table k@1' }],
+    ['k@2', { name: 'table k@2' }],
   ]);
   const unclaimed: { key: string; port: number; handle: object }[] = [];
   const claimed: string[] = [];
@@ -58,7 +59,7 @@ function fakeHost(active: FakeWorker[], running = true) {
     handles: new Map(),
     handovers: { pass: (_workers: unknown, port: number, connection: unknown) => void passed.push([port, connection]) },
     slotCount: active.length,
-    activeIn: (index: number) => (active[index] ? asHandle(active[index]) : null),
+    staying: () => active.map(asHandle),
     sockets: { handleOf: (key: string) => table.get(key) ?? null, unclaimed: () => unclaimed, claim: (_owner: object, key: string) => claimed.push(key) },
   };
   return { host, passed, table, unclaimed, claimed };
@@ -184,7 +185,7 @@ describe("the cover of a slot's socket", () => {
     assert.equal(fresh.listening, 1, 'the fresh copy is the one accepted on next time');
   });
 
-  it("gives a removed slot's socket to the worker of the slot it folds onto, takes it back when the slot has a worker again", () => {
+  it("gives a removed slot's socket to the worker that stays, takes it back when the slot has a worker again", () => {
     const zero = new FakeWorker('ready');
     const active = [zero];
     const { host, table } = fakeHost(active);
@@ -218,6 +219,52 @@ describe("the cover of a slot's socket", () => {
     cover.listening(asHandle(new FakeWorker('starting')), 'k@1', 8000, new Copy());
     assert.equal(cover.adopting, 0);
     assert.deepEqual(successor.commands(), ['qilin:adopt-socket', 'qilin:spare-request', 'qilin:drop-socket']);
+  });
+
+  it("gives a removed slot's socket to every worker that stays, and accepts on it only while none of them can", () => {
+    const zero = new FakeWorker('ready');
+    const one = new FakeWorker('ready');
+    const active = [zero, one];
+    const { host } = fakeHost(active);
+    const cover = new SlotCover(host);
+    const removed = new FakeWorker('ready');
+    const copy = new Copy();
+    cover.listening(asHandle(removed), 'k@2', 8000, copy);
+    // Slot 2 of 3 is removed (a scale down to two): both workers that stay accept on its socket, so neither
+    // gets its whole share on top of its own.
+    removed.state = 'retiring';
+    cover.check();
+    assert.equal(cover.covering, 0);
+    assert.deepEqual(zero.commands(), ['qilin:adopt-socket']);
+    assert.deepEqual(one.commands(), ['qilin:adopt-socket']);
+    // One adopter out of file descriptors: the other still accepts there.
+    zero.outOfDescriptors = 'EMFILE';
+    cover.check();
+    assert.equal(cover.covering, 0);
+    // Both: the primary accepts on its copy, and stops once one of them can again.
+    one.outOfDescriptors = 'EMFILE';
+    cover.check();
+    assert.equal(cover.covering, 1);
+    assert.equal(copy.listening, 1);
+    one.outOfDescriptors = null;
+    cover.check();
+    assert.equal(cover.covering, 0);
+    assert.equal(copy.closed, true);
+    assert.equal(one.commands().filter((cmd) => cmd === 'qilin:adopt-socket').length, 1, 'not sent the socket again');
+    // One retires (a reload): its successor adopts the socket too; the other went on accepting meanwhile.
+    zero.outOfDescriptors = null;
+    zero.state = 'draining';
+    const successor = new FakeWorker('ready');
+    active[0] = successor;
+    cover.check();
+    assert.equal(cover.covering, 0);
+    assert.deepEqual(successor.commands(), ['qilin:adopt-socket']);
+    // A scale up gives slot 2 a worker again: both adopters are told to let go.
+    cover.listening(asHandle(new FakeWorker('starting')), 'k@2', 8000, new Copy());
+    assert.equal(cover.adopting, 0);
+    assert.equal(successor.commands().at(-1), 'qilin:drop-socket');
+    assert.equal(one.commands().at(-1), 'qilin:drop-socket');
+    assert.equal(zero.commands().at(-1), 'qilin:adopt-socket', 'the one that retired is not told');
   });
 
   it('accepts itself when the worker asked to adopt a socket could not', () => {
