@@ -382,3 +382,15 @@ describe('pooled keep-alive clients and a retiring worker', () => {
     assert.deepEqual(await pooledGet(port, agent), { pid: freshPid, reused: true }, 'answered on the connection the agent kept, by the new worker');
   });
 });
+
+describe('what the runtime loads into a worker', () => {
+  it('a plain HTTP app runs without node:tls and node:https, which cost each worker start about 22 ms of CPU', { timeout: 30_000 }, async (t) => {
+    const cluster = testCluster(t, 'builtins-loaded.cjs', { workers: 1 });
+    const port = await Promise.all([portOf(cluster), cluster.run()]).then(([p]) => p);
+    assert.equal((await get(port)).body, 'none');
+    // The runtime is in this worker and tracks its server (it looked at what kind of server it is when it
+    // listened): it counted the response.
+    const [counts] = [...(await cluster.responseCounts(5_000)).values()];
+    assert.equal(counts?.responses, 1);
+  });
+});

@@ -1,6 +1,5 @@
 // What the drain knows of a server's connections: their kind, whether one is busy, upgraded or HTTP/2, how long an idle one may stay, and the hooks on a server's requests.
 import http from 'node:http';
-import https from 'node:https';
 import type { Http2Session } from 'node:http2';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -41,11 +40,24 @@ export const IDLE_GRACE = 1_000;
  */
 export const HANDOVER_IDLE = 100;
 
+/*
+ * node:tls (which node:https loads) costs a worker about 22 ms of CPU to load, a third of a bare worker's whole
+ * start on this machine (docs/runtime.md), so the runtime never imports it: a plain http.Server is told apart
+ * first, and a server that is not one is looked up with process.getBuiltinModule, which costs nothing once the
+ * app has loaded the module itself, as an app that made an https or TLS server has.
+ */
+
 export function kindOf(server: net.Server): Kind {
-  if (server instanceof http.Server || server instanceof https.Server) return 'http';
+  if (server instanceof http.Server) return 'http';
   const name = server.constructor?.name;
   if (name === 'Http2Server' || name === 'Http2SecureServer') return 'http2';
+  if (server instanceof process.getBuiltinModule('node:https').Server) return 'http';
   return 'net';
+}
+
+/** A server whose connections are TLS (https, tls, HTTP/2 over TLS): its HTTP/1 parsers run on the TLS sockets. */
+export function isTls(server: net.Server): boolean {
+  return !(server instanceof http.Server) && server instanceof process.getBuiltinModule('node:tls').Server;
 }
 
 /** After an upgrade (WebSocket) or CONNECT, Node frees the socket's HTTP parser: the socket is the app's now. */

@@ -2,7 +2,6 @@
 import type http from 'node:http';
 import type { Http2Session } from 'node:http2';
 import net from 'node:net';
-import tls from 'node:tls';
 import {
   type HandOver,
   HANDOVER_IDLE,
@@ -12,6 +11,7 @@ import {
   idleLimit,
   isUpgraded,
   keepAliveOff,
+  isTls,
   kindOf,
   now,
   remember,
@@ -64,7 +64,7 @@ export class ServerRegistry {
     }
     const kind = kindOf(server);
     const sockets = new Set<net.Socket>();
-    const secure = kind !== 'net' && server instanceof tls.Server;
+    const secure = kind !== 'net' && isTls(server);
     const httpSockets = secure ? new Set<net.Socket>() : kind === 'http' ? sockets : new Set<net.Socket>();
     const tracked: Tracked = { server, kind, sockets, httpSockets, sessions: new Set(), port: null };
     this.#servers.set(server, tracked);
