@@ -211,6 +211,56 @@ describe('canary reloads', () => {
     assert.deepEqual(pidsOf(cluster.activeWorkers()), before);
   });
 
+  for (const balance of ['reuseport', 'kernel', 'round-robin'] as const) {
+    it(`with strategy 'rolling' and balance '${balance}': a canary that passes, then each slot in turn, under load, with no request lost`, {
+      timeout: 30_000,
+    }, async (t) => {
+      const { cluster, deploy, port } = await versionedCluster(t, { balance, strategy: 'rolling', canary: '1s' });
+      assert.equal(cluster.balance, balance);
+      await deploy('v2');
+      const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
+      // The canary in a slot of its own (2) first, then slot 0, then slot 1, each ready before the next is forked.
+      const steps: string[] = [];
+      const slotOf = new Map<unknown, number>();
+      cluster.on('fork', (worker, slot) => {
+        slotOf.set(worker, slot);
+        steps.push(`fork ${slot}`);
+      });
+      cluster.on('ready', (worker) => steps.push(`ready ${slotOf.get(worker)}`));
+      const reload = cluster.reload();
+      const traffic = await requestUntil(port, reload, false, 4);
+      const [end] = (await ended) as [CanaryEnd];
+      const result = await within(10_000, 'the reload', reload);
+      assert.equal(end.passed, true);
+      assert.ok(end.canary.responses > 0, 'the canary served during its window');
+      assert.deepEqual(steps, ['fork 2', 'ready 2', 'fork 0', 'ready 0', 'fork 1', 'ready 1']);
+      assert.deepEqual(traffic.errors, []);
+      assert.deepEqual([...traffic.statuses.keys()], [200]);
+      assert.deepEqual(
+        result.slots.map((s) => s.generation),
+        [1, 1],
+      );
+      await until('the canary slot to go', () => cluster.activeWorkers().length === 2);
+      await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
+      for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v2 /);
+    });
+  }
+
+  it("with strategy 'rolling', a canary that fails leaves every slot as it was: no slot was replaced", { timeout: 30_000 }, async (t) => {
+    const { cluster, deploy, port } = await versionedCluster(t, { strategy: 'rolling', canary: '1s' });
+    const before = pidsOf(cluster.activeWorkers());
+    await deploy('errors');
+    const reload = failureOf(cluster.reload());
+    await nextEvent(cluster, 'canaryStart');
+    await requestUntil(port, reload, false, 4);
+    const error = await within(10_000, 'the reload to fail', reload);
+    assert.ok(error instanceof ReloadError);
+    assert.equal(error.start.failure.kind, 'canary');
+    assert.equal(cluster.generation, 0);
+    assert.deepEqual(pidsOf(cluster.activeWorkers()), before);
+    for (let i = 0; i < 4; i += 1) assert.match((await get(port)).body, /version=v1 /);
+  });
+
   it('needs the runtime, and takes a share as a number or a percentage', () => {
     const app = fixture('versioned-app.cjs');
     assert.throws(
