@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import http2 from 'node:http2';
 import { describe, it } from 'node:test';
-import { type CanaryEnd, ReloadError, recluster } from 'qilin';
-import { failureOf, fixture, get, isAlive, nextEvent, pidsOf, until, versionedCluster, within } from './helpers.js';
+import { type CanaryEnd, type Cluster, ReloadError, type ReloadResult, recluster } from 'qilin';
+import { failureOf, fixture, get, isAlive, nextEvent, pidsOf, startOrder, until, versionedCluster, within } from './helpers.js';
 
 /**
  * New connections, one after another, until `done` settles: each one's status, or the error it got. Round-robin
@@ -59,6 +59,17 @@ function http2Status(port: number): Promise<number> {
       resolve(status);
     });
   });
+}
+
+/** After a passed canary and its reload to v2 (generation 1) of 2 workers: every slot runs it, the canary's slot and process are gone, and v2 answers. */
+async function newGenerationOnly(cluster: Cluster, port: number, end: CanaryEnd, result: ReloadResult): Promise<void> {
+  assert.deepEqual(
+    result.slots.map((s) => s.generation),
+    [1, 1],
+  );
+  await until('the canary slot to go', () => cluster.activeWorkers().length === 2);
+  await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
+  for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v2 /);
 }
 
 describe('canary reloads', () => {
@@ -172,13 +183,7 @@ describe('canary reloads', () => {
     assert.deepEqual(traffic.errors, []);
     assert.ok(traffic.bodies.has('v2') && traffic.bodies.has('v1'), 'both generations served while the canary did');
     assert.equal(result.generation, 1);
-    assert.deepEqual(
-      result.slots.map((s) => s.generation),
-      [1, 1],
-    );
-    await until('the canary slot to go', () => cluster.activeWorkers().length === 2);
-    await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
-    for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v2 /);
+    await newGenerationOnly(cluster, port, end, result);
   });
 
   it('a canary that exits while it serves fails the reload at once, whatever the traffic', { timeout: 30_000 }, async (t) => {
@@ -220,13 +225,7 @@ describe('canary reloads', () => {
       await deploy('v2');
       const ended = nextEvent(cluster, 'canaryEnd', () => true, 20_000);
       // The canary in a slot of its own (2) first, then slot 0, then slot 1, each ready before the next is forked.
-      const steps: string[] = [];
-      const slotOf = new Map<unknown, number>();
-      cluster.on('fork', (worker, slot) => {
-        slotOf.set(worker, slot);
-        steps.push(`fork ${slot}`);
-      });
-      cluster.on('ready', (worker) => steps.push(`ready ${slotOf.get(worker)}`));
+      const steps = startOrder(cluster);
       const reload = cluster.reload();
       const traffic = await requestUntil(port, reload, false, 4);
       const [end] = (await ended) as [CanaryEnd];
@@ -236,13 +235,7 @@ describe('canary reloads', () => {
       assert.deepEqual(steps, ['fork 2', 'ready 2', 'fork 0', 'ready 0', 'fork 1', 'ready 1']);
       assert.deepEqual(traffic.errors, []);
       assert.deepEqual([...traffic.statuses.keys()], [200]);
-      assert.deepEqual(
-        result.slots.map((s) => s.generation),
-        [1, 1],
-      );
-      await until('the canary slot to go', () => cluster.activeWorkers().length === 2);
-      await until('the canary to exit', () => end.pid !== undefined && !isAlive(end.pid));
-      for (let i = 0; i < 6; i += 1) assert.match((await get(port)).body, /version=v2 /);
+      await newGenerationOnly(cluster, port, end, result);
     });
   }
 

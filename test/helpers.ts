@@ -19,6 +19,18 @@ export function fixture(name: string): string {
   return path.join(fixturesDir, name);
 }
 
+/** Records from now on, in order, each worker forked (`fork <slot>`) and each that became ready (`ready <slot>`). */
+export function startOrder(cluster: Cluster): string[] {
+  const order: string[] = [];
+  const slotOf = new Map<Worker, number>();
+  cluster.on('fork', (worker, slot) => {
+    slotOf.set(worker, slot);
+    order.push(`fork ${slot}`);
+  });
+  cluster.on('ready', (worker) => order.push(`ready ${slotOf.get(worker)}`));
+  return order;
+}
+
 /** The next `event` of `cluster` whose arguments pass `filter`, within `ms`. */
 export function nextEvent<E extends keyof ClusterEvents>(
   cluster: Cluster,

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import type { Worker } from 'node:cluster';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { ReloadError, type ReloadResult } from 'qilin';
-import { failureOf, get, isAlive, memoryLogger, nextEvent, pidsOf, portOf, testCluster, until, versionedCluster, within } from './helpers.js';
+import { failureOf, get, isAlive, memoryLogger, nextEvent, pidsOf, portOf, startOrder, testCluster, until, versionedCluster, within } from './helpers.js';
 
 /** Versions answered by `count` new connections (round-robin spreads them over the workers). */
 async function versions(port: number, count = 6): Promise<Set<string>> {
@@ -249,13 +248,7 @@ describe('reload', () => {
 describe('rolling reload', () => {
   it('replaces one slot at a time: the next starts only once the previous slot is served by the new generation', { timeout: 30_000 }, async (t) => {
     const { cluster, deploy, port } = await versionedCluster(t, { workers: 3, strategy: 'rolling' });
-    const order: string[] = [];
-    const slotOf = new Map<Worker, number>();
-    cluster.on('fork', (worker, slot) => {
-      slotOf.set(worker, slot);
-      order.push(`fork ${slot}`);
-    });
-    cluster.on('ready', (worker) => order.push(`ready ${slotOf.get(worker)}`));
+    const order = startOrder(cluster);
     await deploy('v2');
     const result = await within(15_000, 'the rolling reload', cluster.reload());
     assert.equal(result.strategy, 'rolling');

@@ -40,13 +40,12 @@ export const IDLE_GRACE = 1_000;
  */
 export const HANDOVER_IDLE = 100;
 
-/*
- * node:tls (which node:https loads) costs a worker about 22 ms of CPU to load, a third of a bare worker's whole
- * start on this machine (docs/runtime.md), so the runtime never imports it: a plain http.Server is told apart
- * first, and a server that is not one is looked up with process.getBuiltinModule, which costs nothing once the
- * app has loaded the module itself, as an app that made an https or TLS server has.
+/**
+ * The kind of a server, told apart without loading node:tls: it (and node:https, which loads it) costs a
+ * worker about 22 ms of CPU, a third of a bare worker's whole start (docs/runtime.md). A plain http.Server is
+ * told apart first; any other is looked up with process.getBuiltinModule, which costs nothing once the app has
+ * loaded the module itself, as an app that made an https or TLS server has.
  */
-
 export function kindOf(server: net.Server): Kind {
   if (server instanceof http.Server) return 'http';
   const name = server.constructor?.name;
